@@ -1,0 +1,82 @@
+"""Letters: one per (campaign, contact), listing that contact's relays."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from outreach.scoping import ScopedQuerySet
+
+
+def new_reply_token() -> str:
+    # 128 bits, URL- and local-part-safe: it travels in relay+TOKEN@domain.
+    return secrets.token_hex(16)
+
+
+class LetterQuerySet(ScopedQuerySet):
+    agency_lookups = ("agency",)
+
+
+class Letter(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        APPROVED = "approved", _("Approved")
+        EXPORTED = "exported", _("Exported")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        BOUNCED = "bounced", _("Bounced")
+        ANSWERED = "answered", _("Answered")
+        CLOSED = "closed", _("Closed")
+
+    campaign = models.ForeignKey(
+        "outreach.Campaign", on_delete=models.CASCADE, related_name="letters"
+    )
+    agency = models.ForeignKey(
+        "outreach.Agency",
+        on_delete=models.PROTECT,
+        related_name="letters",
+        help_text=_("The signing agency."),
+    )
+    contact = models.ForeignKey(
+        "outreach.Contact", on_delete=models.PROTECT, related_name="letters"
+    )
+    hosts = models.ManyToManyField("outreach.Host", related_name="letters")
+    kind = models.CharField(max_length=32, default="open_relay")
+    language = models.CharField(max_length=10, default="en")
+    language_reason = models.CharField(max_length=64, blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    message_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    reply_token = models.CharField(max_length=64, unique=True, default=new_reply_token)
+    created_at = models.DateTimeField(default=timezone.now)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=64, blank=True)
+
+    objects = LetterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("approve_letter", "Can approve letters"),
+            ("send_letter", "Can send or export letters"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "contact", "kind"], name="letter_campaign_contact_uniq"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "agency", "status"], name="letter_camp_agency_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign.slug}/{self.pk} → {self.contact}"

@@ -1,0 +1,84 @@
+"""Investigator admin for the core domain."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from outreach.admin_base import ScopedAdmin, ScopedInline
+from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
+
+
+class MembershipInline(ScopedInline):
+    model = Membership
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Agency)
+class AgencyAdmin(ScopedAdmin):
+    list_display = ["name", "code", "country", "default_language", "contact_email", "is_active"]
+    list_filter = ["is_active", "country", "default_language"]
+    search_fields = ["name", "code", "contact_email"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(ScopedAdmin):
+    list_display = ["user", "agency", "role", "created_at"]
+    list_filter = ["role", ("agency", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["user__username", "user__email", "agency__name", "agency__code"]
+    autocomplete_fields = ["user", "agency"]
+    list_select_related = ["user", "agency"]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(ScopedAdmin):
+    list_display = ["name", "slug", "lead_agency", "status", "remediation_deadline", "created_at"]
+    list_filter = ["status", ("lead_agency", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["lead_agency", "partners"]
+    list_select_related = ["lead_agency"]
+    # A campaign can hold a million hosts: never render them as a widget.
+    exclude = ["hosts"]
+
+
+@admin.register(Network)
+class NetworkAdmin(ScopedAdmin):
+    list_display = ["cidr", "registry", "handle", "name", "country", "asn", "agency", "fetched_at"]
+    list_filter = ["registry", "country", ("agency", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["=cidr", "handle", "name", "=asn"]
+    autocomplete_fields = ["agency"]
+    list_select_related = ["agency"]
+    readonly_fields = ["range_start", "range_end", "raw_rdap", "fetched_at"]
+
+
+@admin.register(Contact)
+class ContactAdmin(ScopedAdmin):
+    list_display = ["email", "organisation", "country", "language", "agency", "do_not_contact"]
+    list_filter = ["do_not_contact", "country", ("agency", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["email", "organisation"]
+    autocomplete_fields = ["agency"]
+    list_select_related = ["agency"]
+
+
+@admin.register(Host)
+class HostAdmin(ScopedAdmin):
+    list_display = ["ip", "status", "last_verdict", "last_probed_at", "country", "asn", "agency"]
+    list_filter = ["status", "last_verdict", ("agency", admin.RelatedOnlyFieldListFilter)]
+    # "=ip" is an exact, indexed match: a substring search over 1M rows is not.
+    search_fields = ["=ip", "ptr"]
+    raw_id_fields = ["network", "contact"]
+    autocomplete_fields = ["agency"]
+    list_select_related = ["agency"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Response)
+class ResponseAdmin(ScopedAdmin):
+    list_display = ["received_at", "kind", "channel", "sender", "subject", "letter", "handled_by"]
+    list_filter = ["kind", "channel"]
+    search_fields = ["sender", "subject", "message_id"]
+    raw_id_fields = ["letter"]
+    autocomplete_fields = ["handled_by"]
+    list_select_related = ["letter__contact", "letter__campaign", "handled_by"]
+    date_hierarchy = "received_at"

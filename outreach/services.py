@@ -1,0 +1,65 @@
+"""Writes of the core domain that touch several rows or have side effects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from outreach.models import Agency, Campaign, Membership
+from outreach.seed import SEED_AGENCIES
+
+
+@transaction.atomic
+def agencies_seed() -> tuple[int, int]:
+    """Create or refresh the reference campaign's agencies. Idempotent.
+
+    Returns (created, updated). Fields an operator changed since are
+    overwritten only for the values the seed itself defines.
+    """
+    created = updated = 0
+    for row in SEED_AGENCIES:
+        defaults = {key: value for key, value in row.items() if key != "code"}
+        defaults.setdefault("default_language", "en")
+        _agency, was_created = Agency.objects.update_or_create(code=row["code"], defaults=defaults)
+        created += was_created
+        updated += not was_created
+    return created, updated
+
+
+@transaction.atomic
+def campaign_demo_ensure(*, slug: str = "open-relay-demo") -> Campaign:
+    """The demo campaign: led by the FTC with every other seed agency as partner."""
+    lead = Agency.objects.get(code="ftc")
+    campaign, _created = Campaign.objects.get_or_create(
+        slug=slug,
+        defaults={
+            "name": "Open relay notification (demo)",
+            "lead_agency": lead,
+            "status": Campaign.Status.ACTIVE,
+            "instructions_url": lead.instructions_url,
+            "remediation_deadline": timezone.localdate() + dt.timedelta(days=30),
+        },
+    )
+    campaign.partners.set(Agency.objects.exclude(pk=lead.pk))
+    return campaign
+
+
+@transaction.atomic
+def user_demo_ensure(*, username: str, agency_code: str, role: str) -> tuple[AbstractBaseUser, str]:
+    """Create (or reset) a demo login and return it with a fresh password."""
+    password = secrets.token_urlsafe(12)
+    user_model = get_user_model()
+    user, _created = user_model.objects.get_or_create(username=username)
+    user.is_staff = True
+    user.is_superuser = False
+    user.set_password(password)
+    user.save()
+    Membership.objects.update_or_create(
+        user=user, agency=Agency.objects.get(code=agency_code), defaults={"role": role}
+    )
+    return user, password

@@ -1,0 +1,129 @@
+"""factory_boy factories for every model."""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+
+from letters.models import Letter
+from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
+from probes.models import Feed, Listing, Probe
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@agency.example")
+    is_staff = True
+    password = factory.django.Password("correct horse battery staple")
+
+
+class AgencyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agency
+        django_get_or_create = ("code",)
+
+    name = factory.Sequence(lambda n: f"Agency {n}")
+    code = factory.Sequence(lambda n: f"ag{n}")
+    country = "US"
+    default_language = "en"
+    contact_email = factory.LazyAttribute(lambda o: f"relay@{o.code}.example")
+    reply_domain = factory.LazyAttribute(lambda o: f"{o.code}.example")
+    jurisdiction = factory.LazyAttribute(lambda o: [o.country])
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    agency = factory.SubFactory(AgencyFactory)
+    role = Membership.Role.VIEWER
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    slug = factory.Sequence(lambda n: f"campaign-{n}")
+    lead_agency = factory.SubFactory(AgencyFactory)
+    instructions_url = "https://agency.example/openrelay"
+
+
+class NetworkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Network
+
+    # 198.51.100.0/24 and 2001:db8::/32 are documentation ranges: never real.
+    cidr = factory.Sequence(lambda n: f"198.51.{100 + n % 100}.0/24")
+    registry = "arin"
+    handle = factory.Sequence(lambda n: f"NET-{n}")
+    name = factory.Sequence(lambda n: f"EXAMPLE-NET-{n}")
+    country = "US"
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    email = factory.Sequence(lambda n: f"abuse{n}@isp.example")
+    organisation = factory.Sequence(lambda n: f"ISP {n}")
+    country = "US"
+
+
+class HostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Host
+
+    ip = factory.Sequence(lambda n: f"203.0.113.{n % 250 + 1}" if n < 250 else f"2001:db8::{n:x}")
+    country = "US"
+
+
+class FeedFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Feed
+
+    name = factory.Sequence(lambda n: f"feed-{n}")
+    format = "plain"
+
+
+class ListingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Listing
+
+    feed = factory.SubFactory(FeedFactory)
+    host = factory.SubFactory(HostFactory)
+    reason = "mail"
+
+
+class ProbeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Probe
+
+    host = factory.SubFactory(HostFactory)
+    verdict = Probe.Verdict.OPEN_RELAY
+    tests_passed = [1]
+    transcript = "S: 220 relay.isp.example ESMTP\nC: EHLO probe.agency.example\n"
+
+
+class LetterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Letter
+
+    campaign = factory.SubFactory(CampaignFactory)
+    agency = factory.SelfAttribute("campaign.lead_agency")
+    contact = factory.SubFactory(ContactFactory)
+
+
+class ResponseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Response
+
+    letter = factory.SubFactory(LetterFactory)
+    sender = "abuse@isp.example"
+    subject = "Re: open relay"
+    body = "We fixed it."

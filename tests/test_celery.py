@@ -1,0 +1,28 @@
+"""Celery: in-process by default, a real worker on Redis in CI."""
+
+from __future__ import annotations
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from outreach.celery import app
+from outreach.tasks import healthcheck
+from tests.factories import AgencyFactory
+
+
+@pytest.mark.django_db
+def test_tasks_run_in_process_on_the_embedded_default(settings):
+    if not app.conf.task_always_eager:
+        pytest.skip("REDIS_URL is set: tasks go to real workers here")
+    AgencyFactory()
+    assert healthcheck.delay().get() == {"database": True, "agencies": 1}
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_on_redis_runs_a_task_round_trip(redis_url):
+    AgencyFactory.create_batch(2)
+    app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        result = healthcheck.delay()
+        assert result.get(timeout=20) == {"database": True, "agencies": 2}
