@@ -23,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote
 
+from probes.rdap import address_parse
+
 FIXTURES = (
     Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "rdap" / "ipwhois-rdap.json"
 )
@@ -54,6 +56,7 @@ def generated_answer(ip: str, *, prefix_v4: int = 24, prefix_v6: int = 48) -> di
         "name": f"LAB-NET-{tag}",
         "country": "FR",
         "port43": "whois.ripe.net",
+        "ipVersion": f"v{address.version}",
         "startAddress": str(network.network_address),
         "endAddress": str(network.broadcast_address),
         "entities": [
@@ -146,10 +149,9 @@ class RdapSimulator:
 
 
 def _holds(answer: dict, ip: str) -> bool:
+    start, end = address_parse(answer.get("startAddress")), address_parse(answer.get("endAddress"))
     try:
-        start = ipaddress.ip_address(str(answer.get("startAddress", "")).split("/")[0])
-        end = ipaddress.ip_address(str(answer.get("endAddress", "")).split("/")[0])
-        return start <= ipaddress.ip_address(ip) <= end
+        return start is not None and end is not None and start <= ipaddress.ip_address(ip) <= end
     except (TypeError, ValueError):
         return False
 

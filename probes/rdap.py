@@ -528,7 +528,7 @@ def network_cidr(raw: dict, *, ip: str) -> str:
     for net in _cidr0(raw, address.version):
         if address in net:
             return str(net)
-    start, end = _address(raw.get("startAddress")), _address(raw.get("endAddress"))
+    start, end = address_parse(raw.get("startAddress")), address_parse(raw.get("endAddress"))
     if start is None or end is None or start.version != end.version or start > end:
         raise RdapBadAnswer("the answer has no usable address range")
     if not start <= address <= end:
@@ -551,7 +551,7 @@ def _cidr0(raw: dict, version: int) -> Iterator[ipaddress.IPv4Network | ipaddres
             continue
 
 
-def _address(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def address_parse(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if not isinstance(value, str) or len(value) > 60:
         return None
     text = value.strip().split("/", 1)[0]
