@@ -14,7 +14,7 @@ import datetime as dt
 import ipaddress
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
@@ -23,7 +23,7 @@ from django.utils import timezone
 from outreach.iputil import ip_key
 from outreach.models import Agency, Campaign, Contact, Host, Network
 from probes import rdap
-from probes.flight import bucket_take, single_flight
+from probes.flight import FlightBusy, bucket_take, single_flight
 
 log = logging.getLogger(__name__)
 
@@ -34,20 +34,23 @@ log = logging.getLogger(__name__)
 def network_cached(*, ip: str) -> Network | None:
     """The most specific fresh network holding ``ip``, without any query out."""
     fresh_since = timezone.now() - dt.timedelta(days=settings.RDAP_CACHE_DAYS)
-    return Network.objects.containing(ip).filter(fetched_at__gte=fresh_since).first()
+    networks = Network.objects.containing(ip).filter(fetched_at__gte=fresh_since)
+    # The raw answer can weigh megabytes and is only kept for the record.
+    return networks.defer("raw_rdap").first()
 
 
-def network_resolve(*, ip: str) -> Network:
+def network_resolve(*, ip: str, wait: bool = True) -> Network:
     """The network holding ``ip``: from the cache, or one RDAP lookup.
 
     Misses are single-flight per block (``RDAP_LOCK_PREFIX_V4/V6``): a
-    second worker waits for the first, then finds the network cached.
-    Raises ``rdap.RdapError`` (``retry`` tells whether to try again later).
+    second worker waits for the first, then finds the network cached; with
+    ``wait=False`` it raises ``FlightBusy`` instead. Raises ``rdap.RdapError``
+    (``retry`` tells whether to try again later).
     """
     cached = network_cached(ip=ip)
     if cached is not None:
         return cached
-    with single_flight(_block(ip), timeout=settings.RDAP_TIMEOUT * 3 + 5):
+    with single_flight(_block(ip), timeout=settings.RDAP_TIMEOUT * 3 + 5, wait=wait):
         cached = network_cached(ip=ip)
         if cached is not None:
             return cached
@@ -100,16 +103,28 @@ def network_record(*, ip: str, raw: dict) -> Network:
 
 @dataclass
 class Router:
-    """Decides the agency for a country within one campaign (or all agencies)."""
+    """Decides the agency for a country within one campaign (or all agencies).
+
+    One lookup call shares one Router, which also keeps what the call has
+    read already: the do-not-contact addresses and the contacts by email.
+    """
 
     agencies: list[Agency]
     lead: Agency | None
+    blocked: set[str] | None = None
+    contacts: dict[str, Contact] = field(default_factory=dict)
 
     @classmethod
     def for_campaign(cls, campaign: Campaign | None) -> Router:
         if campaign is None:
             return cls(list(Agency.objects.filter(is_active=True)), None)
         return cls(list(campaign.agencies().filter(is_active=True)), campaign.lead_agency)
+
+    def prefetch(self, emails: set[str]) -> None:
+        """Read the known contacts among ``emails`` (and who is blocked) at once."""
+        known = list(Contact.objects.filter(email__in=list(emails)).select_related("agency"))
+        self.blocked = {c.email for c in known if c.do_not_contact}
+        self.contacts.update({c.email: c for c in known})
 
     def agency_for(self, country: str) -> Agency | None:
         return self.covering(country) or self.lead
@@ -164,17 +179,29 @@ def _chain_checked(chain: Iterable[dict]) -> list[dict]:
     return list(checked.values())
 
 
-def chain_pick(chain: list[dict], *, after: str | None = None) -> dict | None:
-    """The first contactable candidate (after ``after``, when given)."""
+def chain_pick(
+    chain: list[dict], *, after: str | None = None, blocked: set[str] | None = None
+) -> dict | None:
+    """The first contactable candidate (after ``after``, when given).
+
+    ``blocked`` is the do-not-contact addresses among the chain, when the
+    caller already read them for several chains at once.
+    """
     if after is not None:
         emails = [item["email"] for item in chain]
         chain = chain[emails.index(after) + 1 :] if after in emails else []
-    blocked = set(
-        Contact.objects.filter(
-            email__in=[item["email"] for item in chain], do_not_contact=True
-        ).values_list("email", flat=True)
-    )
+    if blocked is None:
+        blocked = emails_blocked([item["email"] for item in chain])
     return next((item for item in chain if item["email"] not in blocked), None)
+
+
+def emails_blocked(emails: Iterable[str]) -> set[str]:
+    """The addresses among ``emails`` whose owners asked not to be contacted."""
+    return set(
+        Contact.objects.filter(email__in=list(emails), do_not_contact=True).values_list(
+            "email", flat=True
+        )
+    )
 
 
 def contact_ensure(
@@ -185,30 +212,42 @@ def contact_ensure(
         email=email,
         defaults={"country": country, "agency": agency, "organisation": organisation[:255]},
     )
-    if not created and (not contact.agency_id or not contact.country):
-        contact.agency = contact.agency or agency
-        contact.country = contact.country or country
-        contact.save(update_fields=["agency", "country"])
+    missing = {
+        "agency": agency if not contact.agency_id and agency is not None else None,
+        "country": country if not contact.country and country else None,
+    }
+    missing = {name: value for name, value in missing.items() if value is not None}
+    if not created and missing:
+        for name, value in missing.items():
+            setattr(contact, name, value)
+        contact.save(update_fields=list(missing))
     return contact
 
 
 # --- Hosts -----------------------------------------------------------------
 
 
-def hosts_assign(*, hosts: list[Host], network: Network, router: Router) -> list[dict]:
+def hosts_assign(
+    *, hosts: list[Host], network: Network, router: Router, chains: dict[int, list] | None = None
+) -> list[dict]:
     """Give each host of one network its contact, rule, confidence and agency."""
     agency = router.agency_for(network.country)
     if network.agency_id != (agency.id if agency else None):
         network.agency = agency
         network.save(update_fields=["agency"])
+    if chains is None:
+        chains = {host.id: host_chain(host=host, network=network) for host in hosts}
+    blocked = router.blocked
+    if blocked is None:
+        blocked = emails_blocked({item["email"] for h in hosts for item in chains[h.id]})
     groups: dict[tuple, list[Host]] = {}
     for host in hosts:
-        pick = chain_pick(host_chain(host=host, network=network))
+        pick = chain_pick(chains[host.id], blocked=blocked)
         key = (pick["email"], pick["rule"], pick["confidence"]) if pick else (None, "", None)
         groups.setdefault(key, []).append(host)
     rows = []
     for (email, rule, confidence), members in groups.items():
-        contact = _contact_for(email, network=network, country=network.country, agency=agency)
+        contact = _contact_for(email, network=network, country=network.country, router=router)
         host_agency = (contact.agency if contact else None) or agency
         Host.objects.filter(id__in=[h.id for h in members]).update(
             network=network,
@@ -222,12 +261,21 @@ def hosts_assign(*, hosts: list[Host], network: Network, router: Router) -> list
 
 
 def _contact_for(
-    email: str | None, *, network: Network | None, country: str, agency: Agency | None
+    email: str | None, *, network: Network | None, country: str, router: Router
 ) -> Contact | None:
     if email is None:
         return None
-    organisation = network.name if network is not None else ""
-    return contact_ensure(email=email, country=country, agency=agency, organisation=organisation)
+    agency = router.agency_for(country)
+    known = router.contacts.get(email)
+    lacking = known is None or (agency and not known.agency_id) or (country and not known.country)
+    if lacking:
+        router.contacts[email] = contact_ensure(
+            email=email,
+            country=country,
+            agency=agency,
+            organisation=network.name if network is not None else "",
+        )
+    return router.contacts[email]
 
 
 def _row(
@@ -266,13 +314,24 @@ def contacts_lookup(*, host_ids: list[int], campaign_id: int | None = None) -> l
         else campaign_for_hosts([h.id for h in hosts])
     )
     router = Router.for_campaign(campaign)
+    # First every network (RDAP waits happen here, outside any transaction),
+    # then one read of the known contacts, then one short transaction per
+    # network: one long one would deadlock with other workers' batches.
+    groups = list(_hosts_by_network(hosts))
+    chains = {
+        host.id: host_chain(host=host, network=network)
+        for network, members, _error in groups
+        if network is not None
+        for host in members
+    }
+    router.prefetch({item["email"] for chain in chains.values() for item in chain})
     rows: list[dict] = []
-    for network, members, error in _hosts_by_network(hosts):
+    for network, members, error in groups:
         if network is None:
             rows += [_row_deferred(host, error) for host in members]
             continue
         with transaction.atomic():
-            rows += hosts_assign(hosts=members, network=network, router=router)
+            rows += hosts_assign(hosts=members, network=network, router=router, chains=chains)
     return rows
 
 
@@ -285,9 +344,20 @@ def _hosts_by_network(
 ) -> Iterator[tuple[Network | None, list[Host], rdap.RdapError | None]]:
     """Group address-sorted hosts into runs that share one network.
 
-    After a failed lookup, the other hosts of the same block wait too: asking
-    again at once would only meet the same 429 or the same dead registry.
+    A host whose block another worker is looking up is put off to a second
+    pass instead of waiting: workers walking the same addresses in the same
+    order would otherwise queue behind each other network after network.
     """
+    busy: list[Host] = []
+    yield from _runs(hosts, busy=busy)
+    yield from _runs(busy, busy=None)
+
+
+def _runs(
+    hosts: list[Host], *, busy: list[Host] | None
+) -> Iterator[tuple[Network | None, list[Host], rdap.RdapError | None]]:
+    # After a failed lookup, the other hosts of the same block wait too:
+    # asking again at once would only meet the same 429 or dead registry.
     current: Network | None = None
     run: list[Host] = []
     failed: tuple[str, rdap.RdapError] | None = None
@@ -303,7 +373,9 @@ def _hosts_by_network(
             yield None, [host], failed[1]
             continue
         try:
-            current, run = network_resolve(ip=host.ip), [host]
+            current, run = network_resolve(ip=host.ip, wait=busy is None), [host]
+        except FlightBusy:
+            busy.append(host)
         except rdap.RdapError as exc:
             failed = (block, exc)
             yield None, [host], exc
@@ -341,12 +413,7 @@ def contact_fallback(*, contact_id: int) -> Contact | None:
             if pick is None:
                 continue
             country = (host.network.country if host.network else "") or host.country
-            new = _contact_for(
-                pick["email"],
-                network=host.network,
-                country=country,
-                agency=router.agency_for(country),
-            )
+            new = _contact_for(pick["email"], network=host.network, country=country, router=router)
             Host.objects.filter(id=host.id).update(
                 contact=new,
                 contact_rule=pick["rule"],

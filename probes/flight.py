@@ -55,21 +55,32 @@ def redis_client() -> redis.Redis | None:
     return _client(url) if url else None
 
 
-@contextmanager
-def single_flight(key: str, *, timeout: float = 60.0) -> Iterator[None]:
-    """Hold the lock named ``key`` while the body runs; wait for it if taken.
+class FlightBusy(Exception):
+    """Another worker holds this lock and the caller chose not to wait."""
 
-    The Redis lock expires after ``timeout`` so a killed worker cannot block a
-    network for ever; keep the body shorter than that (one RDAP request).
+
+@contextmanager
+def single_flight(key: str, *, timeout: float = 60.0, wait: bool = True) -> Iterator[None]:
+    """Hold the lock named ``key`` while the body runs.
+
+    When it is taken, wait for it, or raise FlightBusy at once if ``wait`` is
+    false (the caller has other work to do first). The Redis lock expires
+    after ``timeout`` so a killed worker cannot block a network for ever;
+    keep the body shorter than that (one RDAP request).
     """
     client = redis_client()
     if client is None:
-        with _local_lock(key):
+        lock = _local_lock(key)
+        if not lock.acquire(blocking=wait, timeout=timeout if wait else -1):
+            raise FlightBusy(key)
+        try:
             yield
+        finally:
+            lock.release()
         return
     lock = client.lock(f"outreach:rdap:flight:{key}", timeout=timeout, blocking_timeout=timeout)
-    if not lock.acquire():
-        raise TimeoutError(f"waited {timeout}s for the lookup of {key}")
+    if not lock.acquire(blocking=wait):
+        raise FlightBusy(key)
     try:
         yield
     finally:
