@@ -10,6 +10,7 @@ covers the network's country, or to the campaign's lead agency.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import ipaddress
 import logging
@@ -227,10 +228,17 @@ def contact_ensure(
 # --- Hosts -----------------------------------------------------------------
 
 
+HOST_COLUMNS = ("network_id", "contact_id", "contact_rule", "contact_confidence", "agency_id")
+
+
 def hosts_assign(
     *, hosts: list[Host], network: Network, router: Router, chains: dict[int, list] | None = None
 ) -> list[dict]:
-    """Give each host of one network its contact, rule, confidence and agency."""
+    """Pick each host's contact, rule, confidence and agency, on the objects.
+
+    Contacts and the network's agency are written at once (short writes that
+    other workers share); the hosts are left for the caller to save in bulk.
+    """
     agency = router.agency_for(network.country)
     if network.agency_id != (agency.id if agency else None):
         network.agency = agency
@@ -240,23 +248,16 @@ def hosts_assign(
     blocked = router.blocked
     if blocked is None:
         blocked = emails_blocked({item["email"] for h in hosts for item in chains[h.id]})
-    groups: dict[tuple, list[Host]] = {}
-    for host in hosts:
-        pick = chain_pick(chains[host.id], blocked=blocked)
-        key = (pick["email"], pick["rule"], pick["confidence"]) if pick else (None, "", None)
-        groups.setdefault(key, []).append(host)
     rows = []
-    for (email, rule, confidence), members in groups.items():
-        contact = _contact_for(email, network=network, country=network.country, router=router)
-        host_agency = (contact.agency if contact else None) or agency
-        Host.objects.filter(id__in=[h.id for h in members]).update(
-            network=network,
-            contact=contact,
-            contact_rule=rule,
-            contact_confidence=confidence,
-            agency=host_agency,
+    for host in hosts:
+        pick = chain_pick(chains[host.id], blocked=blocked) or {}
+        contact = _contact_for(
+            pick.get("email"), network=network, country=network.country, router=router
         )
-        rows += [_row(h, network, contact, rule, confidence, host_agency) for h in members]
+        host.network, host.contact = network, contact
+        host.contact_rule, host.contact_confidence = pick.get("rule", ""), pick.get("confidence")
+        host.agency = (contact.agency if contact else None) or agency
+        rows.append(_row(host, network, contact, host.contact_rule, host.contact_confidence))
     return rows
 
 
@@ -284,9 +285,9 @@ def _row(
     contact: Contact | None,
     rule: str,
     confidence: float | None,
-    agency: Agency | None,
     error: str = "",
 ) -> dict:
+    agency = host.agency if network is not None else None
     return {
         "host_id": host.id,
         "ip": host.ip,
@@ -315,8 +316,7 @@ def contacts_lookup(*, host_ids: list[int], campaign_id: int | None = None) -> l
     )
     router = Router.for_campaign(campaign)
     # First every network (RDAP waits happen here, outside any transaction),
-    # then one read of the known contacts, then one short transaction per
-    # network: one long one would deadlock with other workers' batches.
+    # then one read of the known contacts, then the hosts in one bulk write.
     groups = list(_hosts_by_network(hosts))
     chains = {
         host.id: host_chain(host=host, network=network)
@@ -329,14 +329,38 @@ def contacts_lookup(*, host_ids: list[int], campaign_id: int | None = None) -> l
     for network, members, error in groups:
         if network is None:
             rows += [_row_deferred(host, error) for host in members]
-            continue
-        with transaction.atomic():
+        else:
             rows += hosts_assign(hosts=members, network=network, router=router, chains=chains)
+    hosts_save(hosts=[h for n, members, _e in groups if n is not None for h in members])
     return rows
 
 
+def hosts_save(*, hosts: list[Host]) -> None:
+    """Write the contact fields of many hosts: one UPDATE per distinct value set.
+
+    Hosts of one network share their values, so this is one statement per
+    network; Django's bulk_update builds a CASE per row and is far slower.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for host in hosts:
+        values = (
+            host.network_id,
+            host.contact_id,
+            host.contact_rule,
+            host.contact_confidence,
+            host.agency_id,
+        )
+        groups.setdefault(values, []).append(host.id)
+    with transaction.atomic():
+        # Sorted, so two batches sharing hosts lock their rows in one order.
+        for values, ids in sorted(groups.items(), key=lambda item: min(item[1])):
+            Host.objects.filter(id__in=sorted(ids)).update(
+                **dict(zip(HOST_COLUMNS, values, strict=True))
+            )
+
+
 def _row_deferred(host: Host, error: rdap.RdapError) -> dict:
-    return {**_row(host, None, None, "", None, None, error.reason), "retry": error.retry}
+    return {**_row(host, None, None, "", None, error.reason), "retry": error.retry}
 
 
 def _hosts_by_network(
@@ -349,12 +373,13 @@ def _hosts_by_network(
     order would otherwise queue behind each other network after network.
     """
     busy: list[Host] = []
-    yield from _runs(hosts, busy=busy)
-    yield from _runs(busy, busy=None)
+    index = NetworkIndex.for_hosts(hosts)
+    yield from _runs(hosts, index=index, busy=busy)
+    yield from _runs(busy, index=index, busy=None)
 
 
 def _runs(
-    hosts: list[Host], *, busy: list[Host] | None
+    hosts: list[Host], *, index: NetworkIndex, busy: list[Host] | None
 ) -> Iterator[tuple[Network | None, list[Host], rdap.RdapError | None]]:
     # After a failed lookup, the other hosts of the same block wait too:
     # asking again at once would only meet the same 429 or dead registry.
@@ -373,7 +398,11 @@ def _runs(
             yield None, [host], failed[1]
             continue
         try:
-            current, run = network_resolve(ip=host.ip, wait=busy is None), [host]
+            current, run = (
+                index.find(host.ip) or network_resolve(ip=host.ip, wait=busy is None),
+                [host],
+            )
+            index.add(current)
         except FlightBusy:
             busy.append(host)
         except rdap.RdapError as exc:
@@ -381,6 +410,50 @@ def _runs(
             yield None, [host], exc
     if run:
         yield current, run, None
+
+
+class NetworkIndex:
+    """The fresh cached networks of one batch's address span, read in one query.
+
+    Only an accelerator: an address it cannot place goes to
+    ``network_resolve``, which asks the database (and the registry) itself.
+    """
+
+    LIMIT = 5000
+    WALK = 64
+
+    def __init__(self, networks: list[Network]) -> None:
+        self.networks = sorted(networks, key=lambda n: n.range_start)
+        self.starts = [n.range_start for n in self.networks]
+
+    @classmethod
+    def for_hosts(cls, hosts: list[Host]) -> NetworkIndex:
+        if not hosts:
+            return cls([])
+        low, high = ip_key(hosts[0].ip), ip_key(hosts[-1].ip)
+        fresh_since = timezone.now() - dt.timedelta(days=settings.RDAP_CACHE_DAYS)
+        networks = list(
+            Network.objects.filter(
+                range_start__lte=high, range_end__gte=low, fetched_at__gte=fresh_since
+            ).defer("raw_rdap")[: cls.LIMIT + 1]
+        )
+        # A span holding too many networks is read host by host instead.
+        return cls(networks if len(networks) <= cls.LIMIT else [])
+
+    def find(self, ip: str) -> Network | None:
+        """The most specific known network holding ``ip`` (largest start first)."""
+        key = ip_key(ip)
+        position = bisect.bisect_right(self.starts, key)
+        for network in reversed(self.networks[max(0, position - self.WALK) : position]):
+            if network.range_end >= key:
+                return network
+        return None
+
+    def add(self, network: Network) -> None:
+        if network.range_start not in self.starts:
+            position = bisect.bisect_right(self.starts, network.range_start)
+            self.starts.insert(position, network.range_start)
+            self.networks.insert(position, network)
 
 
 def _block(ip: str) -> str:
