@@ -387,7 +387,8 @@ def _runs(
     run: list[Host] = []
     failed: tuple[str, rdap.RdapError] | None = None
     for host in hosts:
-        if current is not None and _holds(current, host.ip):
+        known = index.find(host.ip)
+        if known is not None and known is current:
             run.append(host)
             continue
         if run:
@@ -398,10 +399,7 @@ def _runs(
             yield None, [host], failed[1]
             continue
         try:
-            current, run = (
-                index.find(host.ip) or network_resolve(ip=host.ip, wait=busy is None),
-                [host],
-            )
+            current, run = known or network_resolve(ip=host.ip, wait=busy is None), [host]
             index.add(current)
         except FlightBusy:
             busy.append(host)
@@ -423,8 +421,15 @@ class NetworkIndex:
     WALK = 64
 
     def __init__(self, networks: list[Network]) -> None:
-        self.networks = sorted(networks, key=lambda n: n.range_start)
-        self.starts = [n.range_start for n in self.networks]
+        self.networks = sorted(networks, key=self._key)
+        self.keys = [self._key(n) for n in self.networks]
+        self.ids = {n.id for n in self.networks}
+
+    @staticmethod
+    def _key(network: Network) -> tuple[str, int]:
+        # Same start: the larger network first, so the walk back meets the
+        # smaller (more specific) one first.
+        return network.range_start, -int(network.range_end, 16)
 
     @classmethod
     def for_hosts(cls, hosts: list[Host]) -> NetworkIndex:
@@ -443,27 +448,24 @@ class NetworkIndex:
     def find(self, ip: str) -> Network | None:
         """The most specific known network holding ``ip`` (largest start first)."""
         key = ip_key(ip)
-        position = bisect.bisect_right(self.starts, key)
+        position = bisect.bisect_right(self.keys, (key, 1))
         for network in reversed(self.networks[max(0, position - self.WALK) : position]):
             if network.range_end >= key:
                 return network
         return None
 
     def add(self, network: Network) -> None:
-        if network.range_start not in self.starts:
-            position = bisect.bisect_right(self.starts, network.range_start)
-            self.starts.insert(position, network.range_start)
+        if network.id not in self.ids:
+            position = bisect.bisect_right(self.keys, self._key(network))
+            self.keys.insert(position, self._key(network))
             self.networks.insert(position, network)
+            self.ids.add(network.id)
 
 
 def _block(ip: str) -> str:
     return rdap.lock_key(
         ip, v4_prefix=settings.RDAP_LOCK_PREFIX_V4, v6_prefix=settings.RDAP_LOCK_PREFIX_V6
     )
-
-
-def _holds(network: Network, ip: str) -> bool:
-    return ipaddress.ip_address(ip) in ipaddress.ip_network(network.cidr, strict=False)
 
 
 def contact_fallback(*, contact_id: int) -> Contact | None:

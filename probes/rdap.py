@@ -260,11 +260,15 @@ def opener_build(
 def _ipwhois_for(
     ip: str, *, timeout: int, opener: urllib.request.OpenerDirector, allowed: Iterable[str]
 ) -> IPWhois:
+    address = ipaddress.ip_address(ip)
+    lab = any(address in ipaddress.ip_network(net, strict=False) for net in allowed)
+    # ipwhois misses some special-purpose ranges (100.64/10): check them all.
+    if not address.is_global and not lab:
+        raise RdapBadAnswer(f"{ip} is a special-purpose address")
     try:
         return IPWhois(ip, timeout=timeout, proxy_opener=opener)
     except IPDefinedError:
-        address = ipaddress.ip_address(ip)
-        if not any(address in ipaddress.ip_network(net, strict=False) for net in allowed):
+        if not lab:
             raise RdapBadAnswer(f"{ip} is a special-purpose address") from None
     # The lab looks up documentation addresses, which ipwhois refuses: build
     # the object for a global stand-in (never contacted: only the RDAP step
@@ -428,7 +432,8 @@ def candidates_clean(
         try:
             email = email_check(cand.email, placeholder_domains=domains)
         except ValueError as exc:
-            rejected.append((cand.email[:254], str(exc)))
+            if (cand.email[:254], str(exc)) not in rejected:
+                rejected.append((cand.email[:254], str(exc)))
             continue
         kept.setdefault(email, Candidate(email, cand.rule, cand.confidence, cand.organisation))
     return list(kept.values()), rejected

@@ -98,6 +98,28 @@ def test_it_keeps_the_network_record_the_brief_asks_for(sim):
     }
 
 
+def test_it_uses_the_most_specific_cached_network(sim):
+    fresh = timezone.now()
+    Network.objects.create(cidr="198.51.100.0/24", country="US", fetched_at=fresh)
+    Network.objects.create(cidr="198.51.100.64/26", country="GB", fetched_at=fresh)
+    Network.objects.create(cidr="198.51.100.80/28", country="FR", fetched_at=fresh)
+    hosts = [host(ip) for ip in ("198.51.100.1", "198.51.100.70", "198.51.100.81")]
+    rows = contacts_lookup(host_ids=[h.id for h in hosts])
+    assert [r["network"] for r in rows] == [
+        "198.51.100.0/24",
+        "198.51.100.64/26",
+        "198.51.100.80/28",
+    ]
+    assert sim.requests == 0
+
+
+def test_a_busy_block_is_put_off_rather_than_waited_for(sim):
+    with flight.single_flight("62.239.0.0/16"), pytest.raises(flight.FlightBusy):
+        network_resolve(ip="62.239.237.1", wait=False)
+    assert sim.requests == 0
+    assert network_resolve(ip="62.239.237.1", wait=False).cidr == "62.239.237.0/24"
+
+
 # --- Contract: what every host gets ------------------------------------------
 
 

@@ -11,7 +11,7 @@ import copy
 
 import pytest
 
-from lab.rdap import RdapSimulator, recorded_answers
+from lab.rdap import RdapSimulator, generated_answer, recorded_answers
 from probes import rdap
 
 ANSWERS = recorded_answers()
@@ -75,7 +75,7 @@ def test_it_rejects_krnics_hostmaster_and_keeps_the_isps_abuse_address():
     emails = [c.email for c in info.candidates]
     assert "hostmaster@nic.or.kr" not in emails
     assert first(info) == ("abuse@bora.net", rdap.RULE_REMARK)
-    assert ("hostmaster@nic.or.kr", "registry placeholder address (nic.or.kr)") in info.rejected
+    assert info.rejected == [("hostmaster@nic.or.kr", "registry placeholder address (nic.or.kr)")]
 
 
 def test_it_rejects_jpnics_placeholder_and_is_left_with_no_candidate():
@@ -268,7 +268,14 @@ def test_it_calls_an_unreachable_registry_unavailable():
         rdap.rdap_fetch("62.239.237.1", base_url=base, timeout=2)
 
 
-def test_it_refuses_special_purpose_addresses_unless_the_lab_allows_them(sim):
+@pytest.mark.parametrize("ip", ["10.0.0.1", "100.64.1.1", "127.0.0.1", "fe80::1", "2001:db8::1"])
+def test_it_refuses_special_purpose_addresses_unless_the_lab_allows_them(sim, ip):
     with pytest.raises(rdap.RdapBadAnswer, match="special-purpose"):
-        rdap.rdap_fetch("10.0.0.1", base_url=sim.base_url, allowed=["198.51.100.0/24"])
+        rdap.rdap_fetch(ip, base_url=sim.base_url, allowed=["198.51.100.0/24"])
     assert sim.requests == 0
+
+
+def test_it_looks_up_a_documentation_address_the_lab_allows():
+    with RdapSimulator(generate=generated_answer) as sim:
+        raw = rdap.rdap_fetch("2001:db8:5::1", base_url=sim.base_url, allowed=["2001:db8::/32"])
+    assert rdap.network_extract(raw, ip="2001:db8:5::1").cidr == "2001:db8:5::/48"
