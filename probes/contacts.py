@@ -86,16 +86,22 @@ def network_record(*, ip: str, raw: dict) -> Network:
     info = rdap.network_extract(raw, ip=ip, placeholder_domains=placeholder_domains())
     for email, reason in info.rejected:
         log.info("RDAP %s: refused contact %r: %s", info.cidr, email, reason)
-    network = Network.objects.filter(cidr=info.cidr).first() or Network(cidr=info.cidr)
-    network.registry, network.handle, network.name = info.registry, info.handle, info.name
-    network.country, network.postal_address = info.country, info.postal_address
-    network.asn = info.asn or network.asn
-    network.as_name = info.as_name or network.as_name
-    network.abuse_emails = info.abuse_emails
-    network.contact_candidates = [c.as_dict() for c in info.candidates]
-    network.raw_rdap = raw
-    network.fetched_at = timezone.now()
-    network.save()
+    fields = {
+        "registry": info.registry,
+        "handle": info.handle,
+        "name": info.name,
+        "country": info.country,
+        "postal_address": info.postal_address,
+        "abuse_emails": info.abuse_emails,
+        "contact_candidates": [c.as_dict() for c in info.candidates],
+        "raw_rdap": raw,
+        "fetched_at": timezone.now(),
+    }
+    if info.asn is not None:
+        fields["asn"] = info.asn
+    # update_or_create survives another worker creating the same CIDR at
+    # once (a network larger than one single-flight block).
+    network, _created = Network.objects.update_or_create(cidr=info.cidr, defaults=fields)
     return network
 
 
@@ -156,28 +162,31 @@ def campaign_for_hosts(host_ids: list[int]) -> Campaign | None:
 def host_chain(*, host: Host, network: Network | None) -> list[dict]:
     """Every candidate for a host, best first: RDAP rules, then PTR, then national."""
     chain = list(network.contact_candidates) if network is not None else []
-    ptr = rdap.ptr_abuse_address(host.ptr)
-    if ptr:
-        chain.append(
-            {"email": ptr, "rule": rdap.RULE_PTR, "confidence": rdap.CONFIDENCE[rdap.RULE_PTR]}
-        )
     country = (network.country if network is not None else "") or host.country
-    national = settings.RDAP_NATIONAL_CONTACTS.get(country.upper()) if country else None
-    if national:
-        rule = rdap.RULE_NATIONAL
-        chain.append({"email": national, "rule": rule, "confidence": rdap.CONFIDENCE[rule]})
-    return _chain_checked(chain)
+    extras = [
+        (rdap.ptr_abuse_address(host.ptr), rdap.RULE_PTR),
+        (
+            settings.RDAP_NATIONAL_CONTACTS.get(country.upper(), "") if country else "",
+            rdap.RULE_NATIONAL,
+        ),
+    ]
+    seen = {item["email"] for item in chain}
+    for raw, rule in extras:
+        # The network's candidates were checked when stored; these are not.
+        email = _email_or_none(raw)
+        if email and email not in seen:
+            chain.append({"email": email, "rule": rule, "confidence": rdap.CONFIDENCE[rule]})
+            seen.add(email)
+    return chain
 
 
-def _chain_checked(chain: Iterable[dict]) -> list[dict]:
-    checked: dict[str, dict] = {}
-    for item in chain:
-        try:
-            email = rdap.email_check(str(item.get("email", "")), placeholder_domains=())
-        except ValueError:
-            continue
-        checked.setdefault(email, {**item, "email": email})
-    return list(checked.values())
+def _email_or_none(raw: str) -> str | None:
+    if not raw:
+        return None
+    try:
+        return rdap.email_check(raw, placeholder_domains=())
+    except ValueError:
+        return None
 
 
 def chain_pick(
@@ -402,7 +411,10 @@ def _runs(
             current, run = known or network_resolve(ip=host.ip, wait=busy is None), [host]
             index.add(current)
         except FlightBusy:
-            busy.append(host)
+            if busy is None:  # waited the whole lock timeout: try again later
+                yield None, [host], rdap.RdapUnavailable("another worker is still asking")
+            else:
+                busy.append(host)
         except rdap.RdapError as exc:
             failed = (block, exc)
             yield None, [host], exc
