@@ -490,7 +490,9 @@ def contact_fallback(*, contact_id: int) -> Contact | None:
     contact = Contact.objects.filter(id=contact_id).first()
     if contact is None:
         return None
-    hosts = list(Host.objects.filter(contact=contact).select_related("network"))
+    hosts = list(
+        Host.objects.filter(contact=contact).select_related("network").defer("network__raw_rdap")
+    )
     moved: dict[int, int] = {}
     campaign = campaign_for_hosts([h.id for h in hosts])
     router = Router.for_campaign(campaign)

@@ -193,6 +193,10 @@ class RdapHandler(urllib.request.BaseHandler):
 
     def _request(self, req: urllib.request.Request) -> urllib.request.Request:
         parts = urlsplit(req.full_url)
+        if not self.base_url and parts.hostname not in REGISTRY_HOSTS:
+            # A redirect may point anywhere: only the registries are asked.
+            self.failure = RdapBadAnswer(f"redirected to {str(parts.hostname)[:80]!r}")
+            raise self.failure
         if self.before_send is not None:
             try:
                 self.before_send(REGISTRY_HOSTS.get(parts.hostname or "", parts.hostname or ""))

@@ -279,3 +279,13 @@ def test_it_looks_up_a_documentation_address_the_lab_allows():
     with RdapSimulator(generate=generated_answer) as sim:
         raw = rdap.rdap_fetch("2001:db8:5::1", base_url=sim.base_url, allowed=["2001:db8::/32"])
     assert rdap.network_extract(raw, ip="2001:db8:5::1").cidr == "2001:db8:5::/48"
+
+
+def test_it_only_follows_redirects_to_the_registries():
+    # Without RDAP_BASE_URL nothing is rewritten: a request for any other
+    # host is refused before it leaves. (A loopback host, so that even a
+    # broken refusal could not reach past this machine.)
+    opener, handler = rdap.opener_build(base_url="", max_bytes=1000)
+    with pytest.raises(rdap.RdapBadAnswer, match=r"redirected to '127\.0\.0\.2'"):
+        opener.open("http://127.0.0.2:9/ip/192.0.2.1", timeout=1)
+    assert "127.0.0.2" in handler.failure.reason
