@@ -20,7 +20,8 @@ class LookupDeferred(Exception):
     bind=True,
     autoretry_for=(LookupDeferred,),
     retry_backoff=30,
-    retry_backoff_max=1800,
+    # Under CELERY_VISIBILITY_TIMEOUT (1800 s), or Redis would deliver it twice.
+    retry_backoff_max=1500,
     retry_jitter=True,
     max_retries=10,
     acks_late=True,

@@ -410,3 +410,19 @@ def test_the_batch_task_reports_hosts_that_wait(settings, campaign):
         relay = host("62.239.237.1", campaign)
         result = contacts_lookup_batch.apply(args=[[relay.id]]).get()
     assert result == {"hosts": 1, "deferred": 1}
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_batch_task(redis_url, settings, campaign):
+    from celery.contrib.testing.worker import start_worker
+
+    app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
+    with RdapSimulator(answers=ANSWERS) as sim:
+        settings.RDAP_BASE_URL = sim.base_url
+        relay = host("62.239.237.1", campaign)
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            result = contacts_lookup_batch.delay([relay.id], campaign.id)
+            assert result.get(timeout=30) == {"hosts": 1, "deferred": 0}
+    relay.refresh_from_db()
+    assert (relay.contact.email, relay.agency.code) == ("zzdnsr@bt.com", "ico")
