@@ -160,7 +160,13 @@ def campaign_for_hosts(host_ids: list[int]) -> Campaign | None:
 
 
 def host_chain(*, host: Host, network: Network | None) -> list[dict]:
-    """Every candidate for a host, best first: RDAP rules, then PTR, then national."""
+    """Every candidate for a host, best first: RDAP rules, then PTR, then national.
+
+    Empty for an address in ``NEVER_CONTACT_NETWORKS``: its owner asked us
+    never to write, whoever the registry names.
+    """
+    if _never_contact(host.ip):
+        return []
     chain = list(network.contact_candidates) if network is not None else []
     country = (network.country if network is not None else "") or host.country
     extras = [
@@ -178,6 +184,14 @@ def host_chain(*, host: Host, network: Network | None) -> list[dict]:
             chain.append({"email": email, "rule": rule, "confidence": rdap.CONFIDENCE[rule]})
             seen.add(email)
     return chain
+
+
+def _never_contact(ip: str) -> bool:
+    address = ipaddress.ip_address(ip)
+    return any(
+        address in ipaddress.ip_network(net, strict=False)
+        for net in settings.NEVER_CONTACT_NETWORKS
+    )
 
 
 def _email_or_none(raw: str) -> str | None:

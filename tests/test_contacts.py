@@ -210,6 +210,14 @@ def test_it_falls_back_to_the_ptr_domain_then_the_national_contact(sim, campaign
     assert (japanese.contact_rule, japanese.contact_confidence) == ("national", 0.2)
 
 
+def test_it_never_gives_a_contact_to_a_host_in_a_never_contact_network(sim, campaign, settings):
+    settings.NEVER_CONTACT_NETWORKS = ["62.239.237.0/25"]
+    inside, outside = host("62.239.237.1", campaign), host("62.239.237.200", campaign)
+    rows = {r["ip"]: r for r in contacts_lookup(host_ids=[inside.id, outside.id])}
+    assert (rows["62.239.237.1"]["contact"], rows["62.239.237.1"]["rule"]) == (None, "")
+    assert rows["62.239.237.200"]["contact"] == "zzdnsr@bt.com"
+
+
 def test_it_leaves_a_host_without_contact_when_no_rule_finds_one(sim, campaign):
     japanese = host("2001:240:10c:1::ca20:9d1d", campaign)
     [row] = contacts_lookup(host_ids=[japanese.id])
