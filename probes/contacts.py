@@ -14,6 +14,7 @@ import bisect
 import datetime as dt
 import ipaddress
 import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -263,9 +264,7 @@ def hosts_assign(
     other workers share); the hosts are left for the caller to save in bulk.
     """
     agency = router.agency_for(network.country)
-    if network.agency_id != (agency.id if agency else None):
-        network.agency = agency
-        network.save(update_fields=["agency"])
+    _network_complete(network, agency=agency, hosts=hosts)
     if chains is None:
         chains = {host.id: host_chain(host=host, network=network) for host in hosts}
     blocked = router.blocked
@@ -282,6 +281,23 @@ def hosts_assign(
         host.agency = (contact.agency if contact else None) or agency
         rows.append(_row(host, network, contact, host.contact_rule, host.contact_confidence))
     return rows
+
+
+def _network_complete(network: Network, *, agency: Agency | None, hosts: list[Host]) -> None:
+    """Route the network, and take its ASN from the feeds when RDAP gave none.
+
+    Only ARIN answers name an origin AS; the blocklists often do.
+    """
+    changed = []
+    if network.agency_id != (agency.id if agency else None):
+        network.agency = agency
+        changed.append("agency")
+    asns = Counter(host.asn for host in hosts if host.asn)
+    if network.asn is None and asns:
+        network.asn = asns.most_common(1)[0][0]
+        changed.append("asn")
+    if changed:
+        network.save(update_fields=changed)
 
 
 def _contact_for(

@@ -120,6 +120,12 @@ def test_a_busy_block_is_put_off_rather_than_waited_for(sim):
     assert network_resolve(ip="62.239.237.1", wait=False).cidr == "62.239.237.0/24"
 
 
+def test_it_takes_the_networks_asn_from_the_feeds_when_rdap_has_none(sim):
+    hosts = [host("62.239.237.1", asn=2856), host("62.239.237.2", asn=2856), host("62.239.237.3")]
+    contacts_lookup(host_ids=[h.id for h in hosts])
+    assert Network.objects.get(cidr="62.239.237.0/24").asn == 2856
+
+
 # --- Contract: what every host gets ------------------------------------------
 
 
