@@ -308,5 +308,11 @@ RDAP_ALLOWED_NETWORKS = env_list("RDAP_ALLOWED_NETWORKS")
 RDAP_PLACEHOLDER_DOMAINS = env_list("RDAP_PLACEHOLDER_DOMAINS")
 # Last resort per country, "CC=address,...": the national CERT (rule 5).
 RDAP_NATIONAL_CONTACTS = {k.upper(): v for k, v in _rdap_pairs("RDAP_NATIONAL_CONTACTS").items()}
+# Origin AS and AS name from Team Cymru's DNS: "" (off), "system" (the host's
+# resolver) or "host:port" (the lab's server). Off by default: RDAP alone
+# names the AS only for ARIN, and the feeds often do.
+RDAP_ASN_DNS = env_str("RDAP_ASN_DNS")
+if RDAP_ASN_DNS not in {"", "system"} and not RDAP_ASN_DNS.rpartition(":")[2].isdigit():
+    raise ImproperlyConfigured(f"RDAP_ASN_DNS={RDAP_ASN_DNS!r}: use system or host:port.")
 # Routing overrides "CC=agency-code,..."; otherwise Agency.jurisdiction decides.
 RDAP_AGENCY_ROUTES = {k.upper(): v for k, v in _rdap_pairs("RDAP_AGENCY_ROUTES").items()}

@@ -64,7 +64,17 @@ def network_resolve(*, ip: str, wait: bool = True) -> Network:
             allowed=settings.RDAP_ALLOWED_NETWORKS,
             before_send=registry_token_take,
         )
-        return network_record(ip=ip, raw=raw)
+        asn, as_name = (
+            rdap.asn_lookup(
+                ip,
+                nameserver=settings.RDAP_ASN_DNS,
+                timeout=settings.RDAP_TIMEOUT,
+                allowed=settings.RDAP_ALLOWED_NETWORKS,
+            )
+            if settings.RDAP_ASN_DNS
+            else (None, "")
+        )
+        return network_record(ip=ip, raw=raw, asn=asn, as_name=as_name)
 
 
 def registry_token_take(registry: str) -> None:
@@ -82,9 +92,14 @@ def placeholder_domains() -> tuple[str, ...]:
 
 
 @transaction.atomic
-def network_record(*, ip: str, raw: dict) -> Network:
-    """Store (or refresh) the network an RDAP answer describes."""
+def network_record(*, ip: str, raw: dict, asn: int | None = None, as_name: str = "") -> Network:
+    """Store (or refresh) the network an RDAP answer describes.
+
+    ``asn`` and ``as_name`` come from the ASN lookup; the answer's own
+    origin AS (ARIN) wins when it names one.
+    """
     info = rdap.network_extract(raw, ip=ip, placeholder_domains=placeholder_domains())
+    info.asn, info.as_name = info.asn or asn, info.as_name or as_name
     for email, reason in info.rejected:
         log.info("RDAP %s: refused contact %r: %s", info.cidr, email, reason)
     fields = {
@@ -100,6 +115,8 @@ def network_record(*, ip: str, raw: dict) -> Network:
     }
     if info.asn is not None:
         fields["asn"] = info.asn
+    if info.as_name:
+        fields["as_name"] = info.as_name
     # update_or_create survives another worker creating the same CIDR at
     # once (a network larger than one single-flight block).
     network, _created = Network.objects.update_or_create(cidr=info.cidr, defaults=fields)

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from lab.asn_dns import AsnDnsServer, Origin
 from lab.rdap import RdapSimulator, generated_answer, recorded_answers
 from outreach.celery import app
 from outreach.models import Contact, Host, Network
@@ -29,6 +30,7 @@ def _rdap_settings(settings):
     settings.RDAP_ALLOWED_NETWORKS = LAB_NETWORKS
     settings.RDAP_NATIONAL_CONTACTS = {}
     settings.RDAP_AGENCY_ROUTES = {}
+    settings.RDAP_ASN_DNS = ""
     flight.buckets_reset()
     yield
     flight.buckets_reset()
@@ -124,6 +126,17 @@ def test_it_takes_the_networks_asn_from_the_feeds_when_rdap_has_none(sim):
     hosts = [host("62.239.237.1", asn=2856), host("62.239.237.2", asn=2856), host("62.239.237.3")]
     contacts_lookup(host_ids=[h.id for h in hosts])
     assert Network.objects.get(cidr="62.239.237.0/24").asn == 2856
+
+
+def test_it_asks_the_asn_dns_for_the_origin_as_and_its_name(sim, settings):
+    origin = Origin(64500, "62.239.237.0/24", "GB", "ripencc", "LAB-AS <b>BT</b>")
+    with AsnDnsServer(lambda ip: origin if ip.startswith("62.239.") else None) as dns_server:
+        settings.RDAP_ASN_DNS = dns_server.address
+        network = network_resolve(ip="62.239.237.1")
+        assert (network.asn, network.as_name) == (64500, "LAB-AS <b>BT</b>")
+        # No answer is no ASN, never an error.
+        assert network_resolve(ip="200.57.141.161").asn is None
+    assert dns_server.queries[0] == "1.237.239.62.origin.asn.cymru.com."
 
 
 # --- Contract: what every host gets ------------------------------------------

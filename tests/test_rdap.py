@@ -11,10 +11,12 @@ import copy
 
 import pytest
 
+from lab.asn_dns import AsnDnsServer, Origin
 from lab.rdap import RdapSimulator, generated_answer, recorded_answers
 from probes import rdap
 
 ANSWERS = recorded_answers()
+LAB = ["2001:db8::/32"]
 
 
 def extract(ip: str) -> rdap.NetworkInfo:
@@ -289,3 +291,13 @@ def test_it_only_follows_redirects_to_the_registries():
     with pytest.raises(rdap.RdapBadAnswer, match=r"redirected to '127\.0\.0\.2'"):
         opener.open("http://127.0.0.2:9/ip/192.0.2.1", timeout=1)
     assert "127.0.0.2" in handler.failure.reason
+
+
+def test_it_reads_the_origin_as_of_ipv6_and_lab_addresses_from_the_asn_dns():
+    origin = Origin(64501, "2001:db8:5::/48", "FR", "ripencc", "LAB6")
+    with AsnDnsServer(lambda ip: origin if ip.startswith("2001:db8:5:") else None) as server:
+        found = rdap.asn_lookup("2001:db8:5:1::", nameserver=server.address, allowed=LAB)
+        missing = rdap.asn_lookup("2001:db8:6::1", nameserver=server.address, allowed=LAB)
+        refused = rdap.asn_lookup("10.0.0.1", nameserver=server.address)
+    assert (found, missing, refused) == ((64501, "LAB6"), (None, ""), (None, ""))
+    assert len(server.queries) == 3  # origin + name, origin; none for 10.0.0.1

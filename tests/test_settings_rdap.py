@@ -34,6 +34,7 @@ def test_it_reads_rate_limits_routes_and_national_contacts(tmp_path):
         ("RDAP_RATE_LIMITS", "lacnic=6/0", "is not COUNT/SECONDS"),
         ("RDAP_AGENCY_ROUTES", "GB", "RDAP_AGENCY_ROUTES: 'GB' is not KEY=VALUE"),
         ("RDAP_CACHE_DAYS", "0", "RDAP_CACHE_DAYS=0 must be at least 1"),
+        ("RDAP_ASN_DNS", "localhost", "RDAP_ASN_DNS='localhost': use system or host:port"),
     ],
 )
 def test_it_stops_on_a_bad_rdap_setting(tmp_path, name, value, message):
