@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import threading
@@ -14,7 +15,7 @@ from lab.asn_dns import AsnDnsServer, Origin
 from lab.rdap import RdapSimulator, generated_answer, recorded_answers
 from outreach.celery import app
 from outreach.models import Contact, Host, Network
-from probes import flight
+from probes import contacts, flight
 from probes.contacts import contact_fallback, contacts_lookup, network_resolve
 from probes.tasks_rdap import campaign_contacts_lookup, contacts_lookup_batch
 from tests.factories import AgencyFactory, CampaignFactory, ContactFactory, HostFactory
@@ -137,6 +138,18 @@ def test_it_asks_the_asn_dns_for_the_origin_as_and_its_name(sim, settings):
         # No answer is no ASN, never an error.
         assert network_resolve(ip="200.57.141.161").asn is None
     assert dns_server.queries[0] == "1.237.239.62.origin.asn.cymru.com."
+
+
+def test_a_lock_that_stays_taken_defers_the_host_instead_of_failing(sim, monkeypatch):
+    @contextlib.contextmanager
+    def always_busy(key, **kwargs):
+        raise flight.FlightBusy(key)
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(contacts, "single_flight", always_busy)
+    [row] = contacts_lookup(host_ids=[host("62.239.237.1").id])
+    assert (row["retry"], row["error"]) == (True, "another worker is still asking")
+    assert sim.requests == 0
 
 
 # --- Contract: what every host gets ------------------------------------------
