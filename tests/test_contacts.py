@@ -17,7 +17,7 @@ from outreach.celery import app
 from outreach.models import Contact, Host, Network
 from probes import contacts, flight
 from probes.contacts import contact_fallback, contacts_lookup, network_resolve
-from probes.tasks_rdap import campaign_contacts_lookup, contacts_lookup_batch
+from probes.tasks_rdap import LookupDeferred, campaign_contacts_lookup, contacts_lookup_batch
 from tests.factories import AgencyFactory, CampaignFactory, ContactFactory, HostFactory
 
 ANSWERS = recorded_answers()
@@ -466,3 +466,15 @@ def test_a_real_worker_runs_the_batch_task(redis_url, settings, campaign):
             assert result.get(timeout=30) == {"hosts": 1, "deferred": 0}
     relay.refresh_from_db()
     assert (relay.contact.email, relay.agency.code) == ("zzdnsr@bt.com", "ico")
+
+
+def test_a_worker_retries_the_batch_with_backoff_while_hosts_wait(settings, campaign):
+    with RdapSimulator(answers=ANSWERS, fail_every=1) as sim:
+        settings.RDAP_BASE_URL = sim.base_url
+        relay = host("62.239.237.1", campaign)
+        # Called as a worker calls it (not eager): the waiting host raises
+        # the exception the task's autoretry backs off on.
+        with pytest.raises(LookupDeferred, match="1 hosts wait for a registry"):
+            contacts_lookup_batch([relay.id])
+    assert LookupDeferred in contacts_lookup_batch.autoretry_for
+    assert contacts_lookup_batch.retry_backoff and contacts_lookup_batch.retry_jitter
