@@ -173,7 +173,6 @@ def _count(total: int, more: int, max_bytes: int, counter: _Counter) -> int:
 
 def _decoded(raw: Iterator[bytes | None], counter: _Counter) -> Iterator[str | None]:
     """Decode lines, refusing binary data and HTML pages served in place of a list."""
-    seen_content = False
     for data in raw:
         if data is None:
             yield None
@@ -181,10 +180,9 @@ def _decoded(raw: Iterator[bytes | None], counter: _Counter) -> Iterator[str | N
         if b"\x00" in data:
             raise FeedError("binary data (NUL byte): this is not a text list", counter.line)
         text = data.decode("utf-8", "replace").strip()
-        if not seen_content and text:
-            seen_content = True
-            if _looks_like_html(text):
-                raise FeedError("an HTML page was served instead of a list", counter.line)
+        # No list format has a line starting with "<": a proxy's error page has.
+        if text[:1] == "<" and _looks_like_html(text):
+            raise FeedError("an HTML page was served instead of a list", counter.line)
         yield text
 
 
@@ -215,7 +213,7 @@ def detect_format(head: bytes) -> str:
         return "dshield"
     if "DataPlane.org" in joined or any(ln.count("|") == 4 for ln in data[:5]):
         return "dataplane"
-    if any(ln.startswith(("$SOA", "$NS", "$TTL", ":", "!")) for ln in data[:50]):
+    if any(_is_rbldnsd_directive(ln) for ln in data[:50]):
         return "rbldnsd"
     if any(_RBL_RANGE.match(ln) for ln in data[:50]):
         return "rbldnsd"
@@ -224,6 +222,13 @@ def detect_format(head: bytes) -> str:
     if any("/" in ln.split()[0] for ln in data[:200] if ln.split()):
         return "cidr"
     return "plain"
+
+
+def _is_rbldnsd_directive(line: str) -> bool:
+    # ":127.0.0.2:text" sets a default; "::1" is an IPv6 address, not one.
+    if line.startswith(":"):
+        return not line.startswith("::")
+    return line.startswith(("$SOA", "$NS", "$TTL", "!"))
 
 
 def _looks_like_csv_header(line: str) -> bool:
@@ -387,7 +392,7 @@ def parse_rbldnsd(
         number, text = item
         if text.startswith("$"):
             continue
-        if text.startswith(":"):
+        if text.startswith(":") and not text.startswith("::"):
             default = _rbl_value(text, default)
             continue
         if text.startswith("!"):
