@@ -24,6 +24,8 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from ipaddress import IPv4Address
+from socket import AF_INET, inet_pton
 from typing import BinaryIO
 
 from outreach.iputil import IPAddress, IPNetwork
@@ -57,6 +59,9 @@ class Entry:
     network: IPNetwork | None = None
     reason: str = ""
     evidence: dict | None = None
+    # The address as the feed spelled it, when that spelling is canonical
+    # (a dotted quad that inet_pton accepted): saves formatting it again.
+    text: str = ""
 
 
 @dataclass(slots=True)
@@ -276,6 +281,12 @@ def parse_plain(lines: Iterator[str | None], counter: _Counter, options: dict) -
             continue
         number, text = item
         token = text.split(None, 1)[0]
+        try:
+            # The fast path: most lines are one dotted quad.
+            yield Entry(number, IPv4Address(inet_pton(AF_INET, token)), text=token)
+            continue
+        except OSError:
+            pass
         try:
             yield _entry(number, parse_address_or_network(token))
         except ValueError:
@@ -630,14 +641,17 @@ def screen(
 def _screen_address(
     entry: Entry, address: IPAddress, policy: Policy, tally: Tally, seen: set[str]
 ) -> Iterator[tuple[str, str, Entry]]:
-    refusal = addresses.refusal_reason(
-        address, never_contact=policy.never_contact, allowed=policy.allowed
-    )
+    if entry.text and not policy.never_contact and not policy.allowed:
+        refusal = None if addresses.is_global(address) else addresses.NON_GLOBAL
+    else:
+        refusal = addresses.refusal_reason(
+            address, never_contact=policy.never_contact, allowed=policy.allowed
+        )
     if refusal:
         tally.reject(refusal)
         return
     tally.accepted += 1
-    key = str(addresses.canonical_address(address))
+    key = entry.text or str(addresses.canonical_address(address))
     if key in seen:
         tally.duplicates += 1
         return
