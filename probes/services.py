@@ -22,7 +22,17 @@ from django.utils import timezone
 
 from outreach.models import Campaign, Host
 from probes import addresses
-from probes.feeds import HOST, NETWORK, Entry, FeedError, Policy, Tally, open_feed, screen
+from probes.feeds import (
+    HOST,
+    NETWORK,
+    Entry,
+    FeedError,
+    Policy,
+    Rejected,
+    Tally,
+    open_feed,
+    screen,
+)
 from probes.models import Feed, Listing
 from probes.sources import source_open
 
@@ -389,3 +399,45 @@ class _OrmWriter:
             evidence=entry.evidence or {},
             **{column: key},
         )
+
+
+# --- Preview: what an import would do, writing nothing ---------------------------
+
+
+@dataclass
+class FeedPreview:
+    format: str
+    lines: int
+    tally: Tally
+    # (line, kind, address or CIDR, the feed's reason) of the first rows kept.
+    rows: list[tuple[int, str, str, str]]
+    # (line, reason, text) of the first lines refused by the parser.
+    rejected_lines: list[tuple[int, str, str]]
+
+
+def feed_preview(
+    *, feed: Feed, stream: BinaryIO, fmt: str = "", ip_column: str = "", limit: int = 20
+) -> FeedPreview:
+    """Parse and screen the whole file as an import would, without writing. Raises FeedError."""
+    parsed = open_feed(
+        stream,
+        fmt=fmt or feed.format or "auto",
+        ip_column=ip_column,
+        max_bytes=settings.FEED_MAX_BYTES,
+    )
+    preview = FeedPreview(format=parsed.format, lines=0, tally=Tally(), rows=[], rejected_lines=[])
+    records = _noting_rejects(parsed.records, preview.rejected_lines, limit)
+    for kind, key, entry in screen(records, import_policy(feed=feed), preview.tally):
+        if len(preview.rows) < limit:
+            preview.rows.append((entry.line, kind, key, entry.reason))
+    preview.lines = parsed.lines
+    return preview
+
+
+def _noting_rejects(
+    records: Iterator, rejected: list[tuple[int, str, str]], limit: int
+) -> Iterator:
+    for record in records:
+        if isinstance(record, Rejected) and len(rejected) < limit:
+            rejected.append((record.line, record.reason, record.text))
+        yield record
