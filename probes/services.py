@@ -200,7 +200,11 @@ def _host_extras(entry: Entry) -> tuple[int | None, str]:
     """ASN and country when the feed's evidence carries them (dataplane, CSV)."""
     evidence = entry.evidence or {}
     asn = evidence.get("asn")
-    asn = int(asn) if isinstance(asn, int) or (isinstance(asn, str) and asn.isdigit()) else None
+    asn = (
+        int(asn)
+        if isinstance(asn, int) or (isinstance(asn, str) and asn.isdecimal() and asn.isascii())
+        else None
+    )
     if asn is not None and not 0 <= asn < 2**32:
         asn = None
     country = str(evidence.get("geo") or evidence.get("country") or "")
