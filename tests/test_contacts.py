@@ -406,6 +406,23 @@ def test_the_command_prints_one_json_object_per_host(sim, campaign, capsys):
     ]
 
 
+def test_the_command_streams_valid_json_across_batches(sim, campaign, capsys, monkeypatch):
+    from probes.management.commands import lookup_contacts
+
+    monkeypatch.setattr(lookup_contacts, "BATCH", 1)
+    for ip in ("62.239.237.1", "62.239.237.2", "200.57.141.161"):
+        host(ip, campaign, status=Host.Status.OPEN_RELAY)
+    call_command("lookup_contacts", "--campaign", campaign.slug, "--json")
+    rows = json.loads(capsys.readouterr().out)
+    # Address order on PostgreSQL (inet), text order on SQLite.
+    assert sorted((r["ip"], r["contact"]) for r in rows) == [
+        ("200.57.141.161", "operacion.redes@triara.com"),
+        ("62.239.237.1", "zzdnsr@bt.com"),
+        ("62.239.237.2", "zzdnsr@bt.com"),
+    ]
+    assert sim.requests == 2
+
+
 def test_the_command_looks_up_a_campaigns_verified_relays(sim, campaign, capsys):
     host("62.239.237.1", campaign, status=Host.Status.OPEN_RELAY)
     host("200.57.141.161", campaign, status=Host.Status.NOT_RELAY)

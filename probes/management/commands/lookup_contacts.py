@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from argparse import ArgumentParser
+from collections.abc import Iterator
 
 from django.core.management.base import BaseCommand, CommandError
 
 from outreach.models import Campaign, Host
 from probes.contacts import contacts_lookup, hosts_ensure
+from probes.tasks_rdap import BATCH
 
 FIELDS = ("ip", "network", "contact", "rule", "confidence", "agency")
 
@@ -27,15 +29,28 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         host_ids, campaign_id = self._hosts(options)
-        rows = contacts_lookup(host_ids=host_ids, campaign_id=campaign_id)
+        hosts = waiting = 0
         if options["json"]:
-            out = [{key: row[key] for key in FIELDS} | _error(row) for row in rows]
-            self.stdout.write(json.dumps(out, indent=2, ensure_ascii=False))
-            return
-        for row in rows:
-            self.stdout.write(_line(row))
-        waiting = sum(1 for row in rows if row.get("retry"))
-        self.stdout.write(f"{len(rows)} hosts, {waiting} waiting for a registry.")
+            self.stdout.write("[", ending="")
+        for row in self._rows(host_ids, campaign_id):
+            if options["json"]:
+                obj = {key: row[key] for key in FIELDS} | _error(row)
+                separator = "," if hosts else ""
+                self.stdout.write(separator + "\n" + json.dumps(obj, ensure_ascii=False), ending="")
+            else:
+                self.stdout.write(_line(row))
+            hosts += 1
+            waiting += bool(row.get("retry"))
+        if options["json"]:
+            self.stdout.write("\n]")
+        else:
+            self.stdout.write(f"{hosts} hosts, {waiting} waiting for a registry.")
+
+    def _rows(self, host_ids: list[int], campaign_id: int | None) -> Iterator[dict]:
+        # In batches, as the tasks do: a campaign can hold a million hosts.
+        for start in range(0, len(host_ids), BATCH):
+            batch = host_ids[start : start + BATCH]
+            yield from contacts_lookup(host_ids=batch, campaign_id=campaign_id)
 
     def _hosts(self, options: dict) -> tuple[list[int], int | None]:
         if options["ip"]:
@@ -49,7 +64,7 @@ class Command(BaseCommand):
         hosts = Host.objects.filter(campaigns=campaign)
         if not options["all_hosts"]:
             hosts = hosts.filter(status=Host.Status.OPEN_RELAY)
-        return list(hosts.values_list("id", flat=True)), campaign.id
+        return list(hosts.order_by("ip").values_list("id", flat=True)), campaign.id
 
 
 def _error(row: dict) -> dict:
