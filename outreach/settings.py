@@ -256,3 +256,28 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Outbox and inbound mail (letters/outbox.py, letters/inbound.py) -------
+# Letters claimed per batch. A worker that dies leaves at most one batch with
+# "delivery unknown", so keep it small (a few times the connection count).
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 64, minimum=1)
+# Parallel connections to EMAIL_HOST when an agency has no smarthost of its own.
+OUTBOX_CONNECTIONS = env_int("OUTBOX_CONNECTIONS", 16, minimum=1)
+# Messages per minute to any one recipient domain (0: no limit), per process.
+OUTBOX_DOMAIN_RATE_PER_MINUTE = env_int("OUTBOX_DOMAIN_RATE_PER_MINUTE", 60)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6, minimum=1)
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 300, minimum=1)
+# A claim older than this belongs to a dead worker (see outbox_recover).
+OUTBOX_CLAIM_TIMEOUT = env_int("OUTBOX_CLAIM_TIMEOUT", 900, minimum=60)
+OUTBOX_ATTACH_PDF = env_bool("OUTBOX_ATTACH_PDF", True)
+# What we say in EHLO; aiosmtplib would otherwise ask DNS for our own name.
+OUTBOX_LOCAL_HOSTNAME = env_str("OUTBOX_LOCAL_HOSTNAME", "outreach.localdomain")
+OUTBOX_VALIDATE_CERTS = env_bool("OUTBOX_VALIDATE_CERTS", True)
+# Mailman's rule: a hard bounce counts 1, a soft one 0.5, once a day at most.
+BOUNCE_DISABLE_SCORE = env_int("BOUNCE_DISABLE_SCORE", 5, minimum=1)
+# Inbound messages larger than this are refused unread.
+INBOUND_MAX_BYTES = env_int("INBOUND_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+CELERY_BEAT_SCHEDULE["outbox-recover"] = {
+    "task": "letters.tasks.outbox_recover_task",
+    "schedule": 300.0,
+}

@@ -1,0 +1,441 @@
+"""Send approved letters by email, each exactly once.
+
+SMTP is at-least-once: a worker that dies between the server's 250 and our
+write cannot know whether the letter went. So a letter moves
+APPROVED → SENDING (claimed, Message-ID stored, committed) → SENT | FAILED |
+APPROVED-again (retry later), and no row lock is held while SMTP talks:
+
+* ``letters_claim`` takes a small batch with ``SELECT … FOR UPDATE SKIP
+  LOCKED`` on PostgreSQL; on SQLite, which has one writer at a time, a
+  compare-and-set UPDATE on the status does the same job.
+* the batch is sent through the agency's transport (``letters.transport``);
+* ``letters_record`` writes each result, but only while the row still carries
+  this claim's token, so a late or repeated result changes nothing.
+
+A batch whose worker died stays SENDING. ``outbox_recover`` never resends it
+blindly: past ``OUTBOX_CLAIM_TIMEOUT`` it becomes FAILED with
+outcome ``delivery_unknown``, for a person to check the smarthost's log and
+requeue (admin action) if it really did not go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import random
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from letters.message import (
+    OutgoingLetter,
+    UnsafeHeaderError,
+    bounce_address,
+    message_build,
+    message_bytes,
+    message_id_new,
+)
+from letters.models import Letter, Smarthost
+from letters.transport import DjangoTransport, DomainRate, Envelope, Result, SmtpPool, SmtpSettings
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_UNKNOWN = "delivery_unknown"
+
+
+@dataclass(frozen=True)
+class LetterContent:
+    subject: str
+    text: str
+    html: str
+    language: str
+    pdf: bytes | None = None
+
+
+ContentFn = Callable[[Letter], LetterContent]
+
+
+class OutboxError(Exception):
+    """Sending cannot start (nothing to render with, bad configuration)."""
+
+
+@dataclass
+class SendReport:
+    claimed: int = 0
+    sent: int = 0
+    retry: int = 0
+    failed: int = 0
+    deferred: int = 0
+    preview: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, results: list[Result]) -> None:
+        for result in results:
+            setattr(self, result.state, getattr(self, result.state) + 1)
+
+
+def rendered_content(letter: Letter) -> LetterContent:
+    """The letter as the letters stage renders it (letters/render.py, pdf.py)."""
+    try:
+        from letters.render import letter_render
+    except ImportError as error:
+        raise OutboxError("letters.render is not installed: cannot render letters") from error
+    rendered = letter_render(letter)
+    pdf = None
+    if settings.OUTBOX_ATTACH_PDF:
+        from letters.pdf import letter_pdf
+
+        pdf = letter_pdf(letter, language=rendered.language)
+    return LetterContent(rendered.subject, rendered.text, rendered.html, rendered.language, pdf)
+
+
+# --- claiming -------------------------------------------------------------
+
+
+def letters_sendable(*, campaign_id: int, agency_id: int | None = None) -> QuerySet[Letter]:
+    now = timezone.now()
+    queryset = Letter.objects.filter(
+        campaign_id=campaign_id, status=Letter.Status.APPROVED, contact__do_not_contact=False
+    ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    if agency_id is not None:
+        queryset = queryset.filter(agency_id=agency_id)
+    return queryset.order_by("id")
+
+
+def letters_claim(*, campaign_id: int, agency_id: int | None = None, limit: int) -> str:
+    """Claim up to ``limit`` sendable letters; returns this claim's token.
+
+    The claimed rows are SENDING, carry the token and their Message-ID, and
+    are committed before any SMTP traffic.
+    """
+    token = secrets.token_hex(16)
+    candidates = letters_sendable(campaign_id=campaign_id, agency_id=agency_id)
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        ids = list(candidates.values_list("id", flat=True)[:limit])
+        # The status test makes this a compare-and-set where SKIP LOCKED is
+        # missing (SQLite): a row another worker took in between is skipped.
+        Letter.objects.filter(id__in=ids, status=Letter.Status.APPROVED).update(
+            status=Letter.Status.SENDING,
+            claim_token=token,
+            claimed_at=timezone.now(),
+            send_attempts=F("send_attempts") + 1,
+        )
+        _message_ids_assign(token)
+    return token
+
+
+def _message_ids_assign(token: str) -> None:
+    # Stored before the send and kept across retries: a retried letter is the
+    # same message, and replies quote this id.
+    for letter in Letter.objects.filter(claim_token=token, message_id__isnull=True).select_related(
+        "agency"
+    ):
+        domain = letter.agency.reply_domain or "outreach.localdomain"
+        Letter.objects.filter(id=letter.id).update(
+            message_id=message_id_new(letter.reply_token, domain)
+        )
+
+
+# --- recording ------------------------------------------------------------
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with jitter: 5 min, 10, 20, … capped at 12 h."""
+    base = settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)
+    return timedelta(seconds=min(base, 12 * 3600) * random.uniform(0.8, 1.2))
+
+
+def letters_record(*, token: str, results: list[Result]) -> None:
+    """Write each result, only onto rows this claim still holds."""
+    now = timezone.now()
+    mine = Letter.objects.filter(claim_token=token, status=Letter.Status.SENDING)
+    with transaction.atomic():
+        sent = [r.key for r in results if r.state == "sent"]
+        mine.filter(id__in=sent).update(
+            status=Letter.Status.SENT, sent_at=now, last_error="", claim_token=""
+        )
+        for result in results:
+            if result.state != "sent":
+                _record_one(mine.filter(id=result.key), result, now)
+
+
+def _record_one(row: QuerySet[Letter], result: Result, now: object) -> None:
+    if result.state == "failed":
+        row.update(status=Letter.Status.FAILED, last_error=result.detail, claim_token="")
+        return
+    attempts = row.values_list("send_attempts", flat=True).first() or 0
+    if result.state == "deferred":
+        # A rate limit is not the letter's fault: it does not count.
+        row.update(
+            status=Letter.Status.APPROVED,
+            claim_token="",
+            send_attempts=F("send_attempts") - 1,
+            next_attempt_at=now + timedelta(seconds=result.retry_after),
+        )
+    elif attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        row.update(
+            status=Letter.Status.FAILED,
+            last_error=f"gave up after {attempts} attempts: {result.detail}"[:500],
+            claim_token="",
+        )
+    else:
+        row.update(
+            status=Letter.Status.APPROVED,
+            claim_token="",
+            last_error=result.detail[:500],
+            next_attempt_at=now + retry_delay(attempts),
+        )
+
+
+def outbox_recover(*, older_than: timedelta | None = None) -> int:
+    """Close claims whose worker died: FAILED, delivery unknown, never resent."""
+    age = older_than or timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT)
+    stale = Letter.objects.filter(status=Letter.Status.SENDING, claimed_at__lt=timezone.now() - age)
+    return stale.update(
+        status=Letter.Status.FAILED,
+        outcome=DELIVERY_UNKNOWN,
+        last_error="the sending worker stopped mid-batch: check the smarthost log before resending",
+        claim_token="",
+    )
+
+
+def letters_requeue_unknown(*, letter_ids: list[int]) -> int:
+    """A person checked the smarthost log: send these again."""
+    return Letter.objects.filter(
+        id__in=letter_ids, status=Letter.Status.FAILED, outcome=DELIVERY_UNKNOWN
+    ).update(status=Letter.Status.APPROVED, outcome="", next_attempt_at=None)
+
+
+# --- building -------------------------------------------------------------
+
+
+def outgoing_letter(letter: Letter, content: LetterContent) -> OutgoingLetter:
+    agency = letter.agency
+    domain = agency.reply_domain or "outreach.localdomain"
+    return OutgoingLetter(
+        message_id=letter.message_id or message_id_new(letter.reply_token, domain),
+        token=letter.reply_token,
+        agency_name=agency.name,
+        agency_address=agency.contact_email or settings.DEFAULT_FROM_EMAIL,
+        reply_domain=domain,
+        recipient=letter.contact.email,
+        recipient_name=letter.contact.organisation,
+        subject=content.subject,
+        text=content.text,
+        html=content.html,
+        language=content.language,
+        pdf=content.pdf,
+        pdf_filename=f"letter-{letter.campaign.slug}-{letter.pk}.pdf",
+        opt_out_url=letter.campaign.instructions_url,
+    )
+
+
+def letter_message(
+    letter: Letter, content: LetterContent, *, test_recipient: str = ""
+) -> EmailMessage:
+    outgoing = outgoing_letter(letter, content)
+    if test_recipient:
+        # A test copy never reuses the stored Message-ID: the real send later
+        # must still be the first message with that id.
+        fresh = message_id_new(letter.reply_token, outgoing.reply_domain)
+        outgoing = dataclasses.replace(outgoing, message_id=fresh)
+    return message_build(outgoing, recipient_override=test_recipient)
+
+
+def letter_envelope(
+    letter: Letter, content: LetterContent, *, test_recipient: str = ""
+) -> Envelope:
+    message = letter_message(letter, content, test_recipient=test_recipient)
+    domain = letter.agency.reply_domain or "outreach.localdomain"
+    return Envelope(
+        key=letter.pk,
+        sender=bounce_address(letter.reply_token, domain),
+        recipient=test_recipient or letter.contact.email,
+        data=message_bytes(message),
+    )
+
+
+def _envelopes(
+    letters: list[Letter], content: ContentFn, test_recipient: str
+) -> tuple[list[Envelope], list[Result]]:
+    envelopes, refused = [], []
+    for letter in letters:
+        try:
+            envelopes.append(
+                letter_envelope(letter, content(letter), test_recipient=test_recipient)
+            )
+        except UnsafeHeaderError as error:
+            refused.append(Result(letter.pk, "failed", f"refused to build: {error}"))
+    return envelopes, refused
+
+
+# --- transports -----------------------------------------------------------
+
+
+def smarthost_settings(smarthost: Smarthost) -> SmtpSettings:
+    password = os.environ.get(smarthost.password_env, "") if smarthost.password_env else ""
+    return SmtpSettings(
+        host=smarthost.host,
+        port=smarthost.port,
+        security=smarthost.security,
+        username=smarthost.username,
+        password=password,
+        connections=smarthost.connections,
+        timeout=float(settings.EMAIL_TIMEOUT),
+        local_hostname=settings.OUTBOX_LOCAL_HOSTNAME,
+        validate_certs=settings.OUTBOX_VALIDATE_CERTS,
+    )
+
+
+@contextmanager
+def agency_transport(agency_id: int) -> Iterator[SmtpPool | DjangoTransport]:
+    """The agency's smarthost pool, else the global EMAIL_HOST, else Django's backend."""
+    smarthost = Smarthost.objects.filter(agency_id=agency_id, is_active=True).first()
+    rate = DomainRate(settings.OUTBOX_DOMAIN_RATE_PER_MINUTE)
+    if smarthost is not None:
+        transport = SmtpPool(smarthost_settings(smarthost), rate=rate)
+    elif settings.EMAIL_HOST:
+        transport = SmtpPool(_global_settings(), rate=rate)
+    else:
+        transport = DjangoTransport()
+    with transport:
+        yield transport
+
+
+def _global_settings() -> SmtpSettings:
+    security = "tls" if settings.EMAIL_USE_SSL else "starttls" if settings.EMAIL_USE_TLS else "none"
+    return SmtpSettings(
+        host=settings.EMAIL_HOST,
+        port=settings.EMAIL_PORT,
+        security=security,
+        username=settings.EMAIL_HOST_USER,
+        password=settings.EMAIL_HOST_PASSWORD,
+        connections=settings.OUTBOX_CONNECTIONS,
+        timeout=float(settings.EMAIL_TIMEOUT),
+        local_hostname=settings.OUTBOX_LOCAL_HOSTNAME,
+        validate_certs=settings.OUTBOX_VALIDATE_CERTS,
+    )
+
+
+# --- the whole run --------------------------------------------------------
+
+
+def outbox_send(
+    *,
+    campaign_id: int,
+    agency_id: int | None = None,
+    limit: int | None = None,
+    dry_run: bool = False,
+    content: ContentFn | None = None,
+    progress: Callable[[SendReport], None] | None = None,
+) -> SendReport:
+    """Send a campaign's approved letters (one agency's, or every agency's).
+
+    ``dry_run`` builds the messages and returns a preview of the first, and
+    sends nothing. With ``OUTREACH_TEST_RECIPIENT`` set (test mode) every
+    message goes to that one address and the letters stay APPROVED.
+    """
+    content = content or rendered_content
+    report = SendReport()
+    test_recipient = settings.OUTREACH_TEST_RECIPIENT
+    if dry_run or test_recipient:
+        return _send_unclaimed(campaign_id, agency_id, limit, dry_run, content, test_recipient)
+    agency_ids = _agency_ids(campaign_id, agency_id)
+    for current in agency_ids:
+        remaining = None if limit is None else limit - report.claimed
+        if remaining is not None and remaining <= 0:
+            break
+        with agency_transport(current) as transport:
+            _send_agency(campaign_id, current, remaining, transport, content, report, progress)
+    return report
+
+
+def _agency_ids(campaign_id: int, agency_id: int | None) -> list[int]:
+    if agency_id is not None:
+        return [agency_id]
+    return list(
+        letters_sendable(campaign_id=campaign_id)
+        .order_by("agency_id")
+        .values_list("agency_id", flat=True)
+        .distinct()
+    )
+
+
+def _send_agency(
+    campaign_id: int,
+    agency_id: int,
+    limit: int | None,
+    transport: SmtpPool | DjangoTransport,
+    content: ContentFn,
+    report: SendReport,
+    progress: Callable[[SendReport], None] | None,
+) -> None:
+    batch = settings.OUTBOX_BATCH_SIZE
+    while limit is None or report.claimed < limit:
+        size = batch if limit is None else min(batch, limit - report.claimed)
+        token = letters_claim(campaign_id=campaign_id, agency_id=agency_id, limit=size)
+        letters = list(_claimed(token))
+        if not letters:
+            return
+        report.claimed += len(letters)
+        results = outbox_batch_send(token, letters, transport, content)
+        report.add(results)
+        if progress:
+            progress(report)
+
+
+def _claimed(token: str) -> QuerySet[Letter]:
+    return Letter.objects.filter(claim_token=token).select_related("agency", "contact", "campaign")
+
+
+def outbox_batch_send(
+    token: str, letters: list[Letter], transport: SmtpPool | DjangoTransport, content: ContentFn
+) -> list[Result]:
+    """Build, send and record one claimed batch (no transaction is open)."""
+    envelopes, refused = _envelopes(letters, content, "")
+    results = refused + (transport.send_many(envelopes) if envelopes else [])
+    letters_record(token=token, results=results)
+    return results
+
+
+def _send_unclaimed(
+    campaign_id: int,
+    agency_id: int | None,
+    limit: int | None,
+    dry_run: bool,
+    content: ContentFn,
+    test_recipient: str,
+) -> SendReport:
+    report = SendReport()
+    queryset = letters_sendable(campaign_id=campaign_id, agency_id=agency_id).select_related(
+        "agency", "contact", "campaign"
+    )
+    letters = list(queryset[: limit or settings.OUTBOX_BATCH_SIZE])
+    envelopes, refused = _envelopes(letters, content, test_recipient)
+    report.add(refused)
+    report.errors = [r.detail for r in refused]
+    if envelopes:
+        report.preview = envelopes[0].data.decode("utf-8", "replace")
+    if dry_run or not envelopes:
+        return report
+    with agency_transport(letters[0].agency_id) as transport:
+        report.add(transport.send_many(envelopes))
+    return report
+
+
+def letter_preview(*, letter_id: int, content: ContentFn | None = None) -> str:
+    """The first message as it would leave, headers and all."""
+    letter = Letter.objects.select_related("agency", "contact", "campaign").get(id=letter_id)
+    message = letter_message(letter, (content or rendered_content)(letter))
+    return message_bytes(message).decode("utf-8", "replace")
