@@ -200,7 +200,7 @@ def _record_one(row: QuerySet[Letter], result: Result, now: object) -> None:
 
 def outbox_recover(*, older_than: timedelta | None = None) -> int:
     """Close claims whose worker died: FAILED, delivery unknown, never resent."""
-    age = older_than or timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT)
+    age = timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT) if older_than is None else older_than
     stale = Letter.objects.filter(status=Letter.Status.SENDING, claimed_at__lt=timezone.now() - age)
     return stale.update(
         status=Letter.Status.FAILED,

@@ -269,6 +269,8 @@ OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6, minimum=1)
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 300, minimum=1)
 # A claim older than this belongs to a dead worker (see outbox_recover).
 OUTBOX_CLAIM_TIMEOUT = env_int("OUTBOX_CLAIM_TIMEOUT", 900, minimum=60)
+# Letters one Celery task sends before handing on to a fresh task.
+OUTBOX_TASK_LETTERS = env_int("OUTBOX_TASK_LETTERS", 2000, minimum=1)
 OUTBOX_ATTACH_PDF = env_bool("OUTBOX_ATTACH_PDF", True)
 # What we say in EHLO; aiosmtplib would otherwise ask DNS for our own name.
 OUTBOX_LOCAL_HOSTNAME = env_str("OUTBOX_LOCAL_HOSTNAME", "outreach.localdomain")

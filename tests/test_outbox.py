@@ -10,7 +10,6 @@ from lab.mailsink import MailSink
 from letters.models import Letter, Smarthost
 from letters.outbox import (
     DELIVERY_UNKNOWN,
-    LetterContent,
     letters_claim,
     letters_record,
     letters_requeue_unknown,
@@ -19,18 +18,9 @@ from letters.outbox import (
 )
 from letters.transport import Envelope, Result, SmtpPool, SmtpSettings
 from tests.factories import AgencyFactory, CampaignFactory, ContactFactory, LetterFactory
+from tests.letter_content import content
 
 pytestmark = pytest.mark.django_db
-
-
-def content(letter: Letter) -> LetterContent:
-    return LetterContent(
-        subject=f"Open relay {letter.pk}",
-        text=f"Letter {letter.pk}\n",
-        html=f"<p>Letter {letter.pk}</p>",
-        language=letter.language,
-        pdf=b"%PDF-1.7 test",
-    )
 
 
 @pytest.fixture

@@ -1,0 +1,33 @@
+"""Thin Celery tasks for the outbox and the inbound mail: ids in, services do the work."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.db import DatabaseError, transaction
+
+from letters import outbox
+
+
+@shared_task(
+    name="letters.tasks.letters_send_task",
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def letters_send_task(campaign_id: int, agency_id: int | None = None) -> dict:
+    """Send up to OUTBOX_TASK_LETTERS approved letters, then hand on to a
+    fresh task while more remain, so no task outlives its time limit. Each
+    letter keeps its own retry schedule; a rerun only claims what is sendable."""
+    chunk = settings.OUTBOX_TASK_LETTERS
+    report = outbox.outbox_send(campaign_id=campaign_id, agency_id=agency_id, limit=chunk)
+    if report.claimed >= chunk:
+        transaction.on_commit(lambda: letters_send_task.delay(campaign_id, agency_id))
+    return {"sent": report.sent, "retry": report.retry, "failed": report.failed}
+
+
+@shared_task(name="letters.tasks.outbox_recover_task")
+def outbox_recover_task() -> int:
+    """Close the claims of workers that died mid-batch (delivery unknown)."""
+    return outbox.outbox_recover()
