@@ -127,3 +127,32 @@ class Smarthost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+class MailboxQuerySet(ScopedQuerySet):
+    agency_lookups = ("agency",)
+
+
+class Mailbox(models.Model):
+    """An agency's IMAP mailbox for replies and bounces, polled over TLS."""
+
+    agency = models.ForeignKey(
+        "outreach.Agency", on_delete=models.CASCADE, related_name="mailboxes"
+    )
+    host = models.CharField(max_length=253)
+    port = models.PositiveIntegerField(default=993)
+    username = models.CharField(max_length=254)
+    password_env = models.CharField(
+        max_length=64, help_text=_("Name of the environment variable with the password.")
+    )
+    folder = models.CharField(max_length=200, default="INBOX")
+    is_active = models.BooleanField(default=True)
+    polled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MailboxQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = _("mailboxes")
+
+    def __str__(self) -> str:
+        return f"{self.username}@{self.host}/{self.folder}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import imaplib
+
 from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -31,3 +33,30 @@ def letters_send_task(campaign_id: int, agency_id: int | None = None) -> dict:
 def outbox_recover_task() -> int:
     """Close the claims of workers that died mid-batch (delivery unknown)."""
     return outbox.outbox_recover()
+
+
+@shared_task(name="letters.tasks.mailboxes_poll_task")
+def mailboxes_poll_task() -> int:
+    """Fan out one poll task per active agency mailbox."""
+    from letters.models import Mailbox
+
+    ids = list(Mailbox.objects.filter(is_active=True).values_list("id", flat=True))
+    for mailbox_id in ids:
+        mailbox_poll_task.delay(mailbox_id)
+    return len(ids)
+
+
+@shared_task(
+    name="letters.tasks.mailbox_poll_task",
+    autoretry_for=(OSError, imaplib.IMAP4.error),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+)
+def mailbox_poll_task(mailbox_id: int) -> int:
+    from letters.inbound import mailbox_poll
+    from letters.models import Mailbox
+
+    if not Mailbox.objects.filter(id=mailbox_id, is_active=True).exists():
+        return 0
+    return mailbox_poll(mailbox_id=mailbox_id).stored

@@ -279,6 +279,13 @@ OUTBOX_VALIDATE_CERTS = env_bool("OUTBOX_VALIDATE_CERTS", True)
 BOUNCE_DISABLE_SCORE = env_int("BOUNCE_DISABLE_SCORE", 5, minimum=1)
 # Inbound messages larger than this are refused unread.
 INBOUND_MAX_BYTES = env_int("INBOUND_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Messages fetched from one IMAP mailbox per poll, and how often to poll.
+INBOUND_POLL_BATCH = env_int("INBOUND_POLL_BATCH", 500, minimum=1)
+INBOUND_POLL_SECONDS = env_int("INBOUND_POLL_SECONDS", 300, minimum=30)
+CELERY_BEAT_SCHEDULE["mailboxes-poll"] = {
+    "task": "letters.tasks.mailboxes_poll_task",
+    "schedule": float(INBOUND_POLL_SECONDS),
+}
 CELERY_BEAT_SCHEDULE["outbox-recover"] = {
     "task": "letters.tasks.outbox_recover_task",
     "schedule": 300.0,
