@@ -335,3 +335,31 @@ class InboundHandler:
             logger.exception("inbound message could not be stored")
             return "451 4.3.0 Could not store the message, try again later"
         return "250 2.0.0 Stored"
+
+
+# --- what an investigator decides -----------------------------------------
+
+MARKABLE = {
+    Response.Kind.FIXED_CLAIM,
+    Response.Kind.DISPUTE,
+    Response.Kind.OPT_OUT,
+    Response.Kind.QUESTION,
+    Response.Kind.REPLY,
+}
+
+
+def response_mark(*, response_id: int, kind: str, user_id: int | None) -> Response:
+    """An investigator says what a reply is: a fixed-claim re-probes at once,
+    an opt-out stops all contact."""
+    if kind not in MARKABLE:
+        raise InboundError(f"a response cannot be marked {kind!r}")
+    response = Response.objects.select_related("letter").get(id=response_id)
+    Response.objects.filter(id=response_id).update(kind=kind, handled_by_id=user_id)
+    if response.letter is not None and kind == Response.Kind.OPT_OUT:
+        contact_opt_out(contact_id=response.letter.contact_id, reason="opt-out in a reply")
+    if response.letter is not None and kind == Response.Kind.FIXED_CLAIM:
+        from letters.remediation import fixed_claim_remediate
+
+        fixed_claim_remediate(letter_id=response.letter_id)
+    response.refresh_from_db()
+    return response

@@ -286,6 +286,12 @@ CELERY_BEAT_SCHEDULE["mailboxes-poll"] = {
     "task": "letters.tasks.mailboxes_poll_task",
     "schedule": float(INBOUND_POLL_SECONDS),
 }
+# Letters whose hosts one remediation task re-probes.
+REMEDIATION_BATCH = env_int("REMEDIATION_BATCH", 200, minimum=1)
+CELERY_BEAT_SCHEDULE["campaigns-remediate"] = {
+    "task": "letters.tasks.campaigns_remediate_task",
+    "schedule": 24 * 3600.0,
+}
 CELERY_BEAT_SCHEDULE["outbox-recover"] = {
     "task": "letters.tasks.outbox_recover_task",
     "schedule": 300.0,
