@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from outreach.admin_base import ScopedAdmin, ScopedInline
+from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
 
 
@@ -31,8 +32,16 @@ class MembershipAdmin(ScopedAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ScopedAdmin):
-    list_display = ["name", "slug", "lead_agency", "status", "remediation_deadline", "created_at"]
+class CampaignAdmin(CampaignDashboardMixin, ScopedAdmin):
+    list_display = [
+        "name",
+        "slug",
+        "lead_agency",
+        "status",
+        "remediation_deadline",
+        "created_at",
+        "dashboard_link",
+    ]
     list_filter = ["status", ("lead_agency", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
