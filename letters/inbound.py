@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -330,7 +330,7 @@ class InboundHandler:
         if len(raw) > settings.INBOUND_MAX_BYTES:
             return "552 5.3.4 Message too big"
         try:
-            await sync_to_async(mail_ingest)(raw=raw, envelope_recipients=tuple(envelope.rcpt_tos))
+            await sync_to_async(_ingest_as_request)(raw, tuple(envelope.rcpt_tos))
         except Exception:
             logger.exception("inbound message could not be stored")
             return "451 4.3.0 Could not store the message, try again later"
@@ -363,3 +363,12 @@ def response_mark(*, response_id: int, kind: str, user_id: int | None) -> Respon
         fixed_claim_remediate(letter_id=response.letter_id)
     response.refresh_from_db()
     return response
+
+
+def _ingest_as_request(raw: bytes, recipients: tuple[str, ...]) -> None:
+    # Like a web request: drop stale database connections before and after.
+    close_old_connections()
+    try:
+        mail_ingest(raw=raw, envelope_recipients=recipients)
+    finally:
+        close_old_connections()

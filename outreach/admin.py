@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from letters.admin_inbound import ResponseMarkMixin
+from letters.admin_outbox import CampaignOutboxMixin
 from outreach.admin_base import ScopedAdmin, ScopedInline
 from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
@@ -32,7 +34,7 @@ class MembershipAdmin(ScopedAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(CampaignDashboardMixin, ScopedAdmin):
+class CampaignAdmin(CampaignDashboardMixin, CampaignOutboxMixin, ScopedAdmin):
     list_display = [
         "name",
         "slug",
@@ -83,7 +85,7 @@ class HostAdmin(ScopedAdmin):
 
 
 @admin.register(Response)
-class ResponseAdmin(ScopedAdmin):
+class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
     list_display = ["received_at", "kind", "channel", "sender", "subject", "letter", "handled_by"]
     list_filter = ["kind", "channel"]
     search_fields = ["sender", "subject", "message_id"]

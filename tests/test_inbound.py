@@ -211,9 +211,12 @@ def test_it_survives_hostile_garbage():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_smtp_receiver_stores_what_it_receives():
+    import asyncio
     import smtplib
 
     from aiosmtpd.controller import Controller
+    from asgiref.sync import sync_to_async
+    from django.db import connections
 
     from lab.mailsink import free_port
     from letters.inbound import InboundHandler
@@ -231,6 +234,9 @@ def test_the_smtp_receiver_stores_what_it_receives():
             )
     finally:
         controller.stop()
+        # The handler's database work ran in asgiref's worker thread: close
+        # that thread's connection, as Django does at the end of a request.
+        asyncio.run(sync_to_async(connections.close_all)())
     response = Response.objects.get()
     assert (response.letter_id, response.kind) == (letter.id, Response.Kind.REPLY)
 

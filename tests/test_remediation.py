@@ -78,12 +78,20 @@ def test_it_reprobes_the_letters_hosts_and_records_the_outcome(probes_stage):
     assert probes_stage.calls == [[first.id, second.id]] * 2
 
 
-def test_a_fixed_claim_reprobes_at_once(probes_stage, django_capture_on_commit_callbacks):
+def test_a_fixed_claim_reprobes_at_once(
+    probes_stage, django_capture_on_commit_callbacks, monkeypatch
+):
+    from letters import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.letters_remediate_task, "delay", queued.append)
     letter = letter_with_hosts(1)
     probes_stage.fixed.add(letter.hosts.get().ip)
     response = ResponseFactory(letter=letter)
     with django_capture_on_commit_callbacks(execute=True):
         response_mark(response_id=response.id, kind=Response.Kind.FIXED_CLAIM, user_id=None)
+    assert queued == [[letter.id]]
+    tasks.letters_remediate_task(*queued)
     letter.refresh_from_db()
     assert letter.outcome == "fixed"
     assert Response.objects.get().kind == Response.Kind.FIXED_CLAIM

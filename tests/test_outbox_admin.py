@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from letters import outbox, tasks
+from letters.models import Letter
+from letters.outbox import DELIVERY_UNKNOWN
+from outreach.models import Membership, Response
+from tests.factories import (
+    AgencyFactory,
+    CampaignFactory,
+    LetterFactory,
+    MembershipFactory,
+    ResponseFactory,
+)
+from tests.letter_content import content
+
+pytestmark = pytest.mark.django_db
+
+
+def coordinator(agency, *perms):
+    user = MembershipFactory(agency=agency, role=Membership.Role.COORDINATOR).user
+    for codename in ("view_campaign", "change_campaign", "change_letter", *perms):
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    return user
+
+
+@pytest.fixture
+def campaign():
+    campaign = CampaignFactory(lead_agency=AgencyFactory(code="ftc"))
+    LetterFactory.create_batch(2, campaign=campaign, status=Letter.Status.APPROVED)
+    return campaign
+
+
+def test_the_send_action_previews_the_first_message_then_enqueues(
+    client, campaign, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(outbox, "rendered_content", content)
+    queued = []
+    monkeypatch.setattr(tasks.letters_send_task, "delay", queued.append)
+    client.force_login(coordinator(campaign.lead_agency, "send_letter"))
+    url = reverse("admin:outreach_campaign_changelist")
+    data = {"action": "send_approved_letters", "_selected_action": [campaign.pk]}
+
+    page = client.post(url, data)
+    assert page.status_code == 200
+    assert b"Auto-Submitted: auto-generated" in page.content
+    assert b"2 approved letters" in page.content
+    assert queued == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(url, {**data, "confirm": "yes"})
+    assert done.status_code == 302
+    assert done["Location"] == reverse("admin:campaign_outbox", args=[campaign.pk])
+    assert queued == [campaign.pk]
+
+
+def test_the_send_action_needs_the_send_permission(client, campaign):
+    client.force_login(coordinator(campaign.lead_agency))
+    url = reverse("admin:outreach_campaign_changelist")
+    data = {"action": "send_approved_letters", "_selected_action": [campaign.pk]}
+    assert client.post(url, data).status_code == 403
+
+
+def test_the_progress_page_counts_letters_and_is_scoped(client, campaign):
+    client.force_login(coordinator(campaign.lead_agency))
+    page = client.get(reverse("admin:campaign_outbox", args=[campaign.pk]))
+    assert page.status_code == 200
+    assert b"<td>Approved</td><td>2</td>" in page.content
+    client.force_login(coordinator(AgencyFactory(code="accc")))
+    assert client.get(reverse("admin:campaign_outbox", args=[campaign.pk])).status_code == 404
+
+
+def test_an_investigator_requeues_letters_whose_delivery_is_unknown(client, campaign):
+    letter = campaign.letters.first()
+    Letter.objects.filter(id=letter.id).update(
+        status=Letter.Status.FAILED, outcome=DELIVERY_UNKNOWN
+    )
+    client.force_login(coordinator(campaign.lead_agency, "send_letter"))
+    client.post(
+        reverse("admin:letters_letter_changelist"),
+        {"action": "requeue_unknown", "_selected_action": [letter.pk]},
+    )
+    letter.refresh_from_db()
+    assert (letter.status, letter.outcome) == (Letter.Status.APPROVED, "")
+
+
+def test_an_investigator_marks_a_reply_as_an_opt_out(client):
+    response = ResponseFactory()
+    user = coordinator(response.letter.agency, "change_response", "view_response")
+    client.force_login(user)
+    client.post(
+        reverse("admin:outreach_response_changelist"),
+        {"action": "mark_opt_out", "_selected_action": [response.pk]},
+    )
+    response.refresh_from_db()
+    response.letter.contact.refresh_from_db()
+    assert (response.kind, response.handled_by) == (Response.Kind.OPT_OUT, user)
+    assert response.letter.contact.do_not_contact
