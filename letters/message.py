@@ -7,12 +7,13 @@ their control characters, so no CR or LF can ever start a new header.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-from dataclasses import dataclass, field
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+import secrets
+from dataclasses import dataclass
+from email.header import Header
+from email.utils import format_datetime, formataddr, make_msgid
 
 from django.utils import timezone
 
@@ -47,7 +48,6 @@ class OutgoingLetter:
     pdf: bytes | None = None
     pdf_filename: str = "letter.pdf"
     opt_out_url: str = ""
-    extra_headers: dict[str, str] = field(default_factory=dict)
 
 
 def clean_text(value: str, limit: int = 200) -> str:
@@ -90,50 +90,96 @@ def message_id_new(token: str, domain: str) -> str:
     return make_msgid(idstring=f"letter.{token_checked(token)}", domain=domain)
 
 
-def _mailbox(name: str, address: str) -> Address:
-    local, _, domain = address_checked(address).rpartition("@")
-    return Address(display_name=clean_text(name, 120), username=local, domain=domain)
+def _mailbox(name: str, address: str) -> str:
+    """A From/To value; a non-ASCII display name becomes an RFC 2047 word."""
+    return formataddr((clean_text(name, 120), address_checked(address)), charset="utf-8")
 
 
-def message_build(letter: OutgoingLetter, *, recipient_override: str = "") -> EmailMessage:
+def _header(value: str) -> str:
+    if value.isascii():
+        return value
+    return Header(value, "utf-8").encode(linesep="\r\n", maxlinelen=76)
+
+
+def message_build(letter: OutgoingLetter, *, recipient_override: str = "") -> bytes:
     """The multipart text + HTML message, with the PDF attached if given.
 
     ``recipient_override`` is test mode: the message goes to one test address
     and says whom it was meant for.
+
+    The MIME is assembled here rather than by ``email.message``: its generator
+    costs about 5 ms a message with a PDF (it writes base64 line by line),
+    which alone would cap the outbox far below its 500 messages/s. Every
+    header value is checked or cleaned first; the tests parse the result back
+    with the standard library.
     """
-    message = EmailMessage(policy=SMTP)
-    _headers_set(message, letter, recipient_override)
-    message.set_content(letter.text, subtype="plain", charset="utf-8")
-    message.add_alternative(letter.html, subtype="html", charset="utf-8")
+    mixed, alternative = _boundary(), _boundary()
+    lines = [*_headers(letter, recipient_override), "MIME-Version: 1.0"]
     if letter.pdf is not None:
-        message.add_attachment(
-            letter.pdf,
-            maintype="application",
-            subtype="pdf",
-            filename=clean_text(letter.pdf_filename, 80) or "letter.pdf",
-        )
-    # Last: set_content and make_mixed move or drop Content-* headers set before.
-    message["Content-Language"] = clean_text(letter.language, 16)
-    return message
+        lines += [f'Content-Type: multipart/mixed; boundary="{mixed}"', "", f"--{mixed}"]
+    lines += [f'Content-Type: multipart/alternative; boundary="{alternative}"', ""]
+    lines += [f"--{alternative}", *_text_part("plain", letter.text)]
+    lines += [f"--{alternative}", *_text_part("html", letter.html), f"--{alternative}--"]
+    if letter.pdf is not None:
+        filename = _filename(letter.pdf_filename)
+        lines += [f"--{mixed}", *_pdf_part(letter.pdf, filename), f"--{mixed}--"]
+    return "\r\n".join(lines).encode("ascii") + b"\r\n"
 
 
-def _headers_set(message: EmailMessage, letter: OutgoingLetter, override: str) -> None:
+def _boundary() -> str:
+    return f"=_outreach_{secrets.token_hex(12)}"
+
+
+def _text_part(subtype: str, text: str) -> list[str]:
+    data = (text or "").replace("\r\n", "\n").encode("utf-8")
+    encoded = binascii.b2a_qp(data, istext=True, header=False).decode("ascii")
+    return [
+        f'Content-Type: text/{subtype}; charset="utf-8"',
+        "Content-Transfer-Encoding: quoted-printable",
+        "",
+        encoded.replace("\n", "\r\n"),
+    ]
+
+
+def _pdf_part(pdf: bytes, filename: str) -> list[str]:
+    return [
+        "Content-Type: application/pdf",
+        f'Content-Disposition: attachment; filename="{filename}"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        base64.encodebytes(pdf).decode("ascii").replace("\n", "\r\n"),
+    ]
+
+
+def _filename(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", clean_text(name, 80)) or "letter.pdf"
+
+
+def _headers(letter: OutgoingLetter, override: str) -> list[str]:
     domain = letter.reply_domain
     to = override or letter.recipient
-    message["From"] = _mailbox(letter.agency_name, letter.agency_address)
-    message["To"] = _mailbox("" if override else letter.recipient_name, to)
-    message["Reply-To"] = _mailbox(letter.agency_name, reply_address(letter.token, domain))
-    message["Subject"] = clean_text(letter.subject, 250)
-    message["Date"] = format_datetime(timezone.now())
-    message["Message-ID"] = _message_id_checked(letter.message_id)
-    # RFC 3834: tells well-behaved auto-responders not to answer us.
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Outreach-Token"] = token_checked(letter.token)
-    message["List-Unsubscribe"] = _unsubscribe(letter)
+    headers = [
+        f"From: {_mailbox(letter.agency_name, letter.agency_address)}",
+        f"To: {_mailbox('' if override else letter.recipient_name, to)}",
+        f"Reply-To: {_mailbox(letter.agency_name, reply_address(letter.token, domain))}",
+        f"Subject: {_header(clean_text(letter.subject, 250))}",
+        f"Date: {format_datetime(timezone.now())}",
+        f"Message-ID: {_message_id_checked(letter.message_id)}",
+        f"Content-Language: {_language_checked(letter.language)}",
+        # RFC 3834: tells well-behaved auto-responders not to answer us.
+        "Auto-Submitted: auto-generated",
+        f"X-Outreach-Token: {token_checked(letter.token)}",
+        f"List-Unsubscribe: {_unsubscribe(letter)}",
+    ]
     if override:
-        message["X-Outreach-Test-Original-To"] = address_checked(letter.recipient)
-    for name, value in letter.extra_headers.items():
-        message[clean_text(name, 60).replace(" ", "-")] = clean_text(value, 500)
+        headers.append(f"X-Outreach-Test-Original-To: {address_checked(letter.recipient)}")
+    return headers
+
+
+def _language_checked(language: str) -> str:
+    if not re.match(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$", language or ""):
+        raise UnsafeHeaderError(f"bad language tag: {language[:20]!r}")
+    return language
 
 
 def _unsubscribe(letter: OutgoingLetter) -> str:
@@ -148,7 +194,3 @@ def _message_id_checked(message_id: str) -> str:
     if not re.match(r"^<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+>$", message_id or ""):
         raise UnsafeHeaderError(f"bad Message-ID: {message_id[:80]!r}")
     return message_id
-
-
-def message_bytes(message: EmailMessage) -> bytes:
-    return message.as_bytes(policy=SMTP)

@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.message import EmailMessage
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -41,7 +40,6 @@ from letters.message import (
     UnsafeHeaderError,
     bounce_address,
     message_build,
-    message_bytes,
     message_id_new,
 )
 from letters.models import Letter, Smarthost
@@ -241,9 +239,7 @@ def outgoing_letter(letter: Letter, content: LetterContent) -> OutgoingLetter:
     )
 
 
-def letter_message(
-    letter: Letter, content: LetterContent, *, test_recipient: str = ""
-) -> EmailMessage:
+def letter_message(letter: Letter, content: LetterContent, *, test_recipient: str = "") -> bytes:
     outgoing = outgoing_letter(letter, content)
     if test_recipient:
         # A test copy never reuses the stored Message-ID: the real send later
@@ -262,7 +258,7 @@ def letter_envelope(
         key=letter.pk,
         sender=bounce_address(letter.reply_token, domain),
         recipient=test_recipient or letter.contact.email,
-        data=message_bytes(message),
+        data=message,
     )
 
 
@@ -438,4 +434,4 @@ def letter_preview(*, letter_id: int, content: ContentFn | None = None) -> str:
     """The first message as it would leave, headers and all."""
     letter = Letter.objects.select_related("agency", "contact", "campaign").get(id=letter_id)
     message = letter_message(letter, (content or rendered_content)(letter))
-    return message_bytes(message).decode("utf-8", "replace")
+    return message.decode("utf-8", "replace")

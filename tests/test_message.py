@@ -10,7 +10,6 @@ from letters.message import (
     UnsafeHeaderError,
     address_checked,
     message_build,
-    message_bytes,
     message_id_new,
 )
 
@@ -36,7 +35,7 @@ def outgoing(**overrides) -> OutgoingLetter:
 
 
 def parsed(letter: OutgoingLetter, **kwargs):
-    return message_from_bytes(message_bytes(message_build(letter, **kwargs)), policy=default)
+    return message_from_bytes(message_build(letter, **kwargs), policy=default)
 
 
 def test_it_builds_multipart_text_and_html_in_the_letters_language():
@@ -74,7 +73,7 @@ def test_it_cannot_be_made_to_inject_a_header_through_whois_strings():
         subject="Hi\nBcc: victim@elsewhere.example",
         agency_name="FTC\r\nX-Injected: yes",
     )
-    raw = message_bytes(message_build(letter))
+    raw = message_build(letter)
     headers = raw.split(b"\r\n\r\n", 1)[0]
     assert b"\r\nBcc:" not in headers
     assert b"\r\nX-Injected:" not in headers
@@ -102,3 +101,23 @@ def test_it_sends_test_mode_copies_to_the_test_address_and_names_the_original():
     message = parsed(outgoing(), recipient_override="tester@agency.example")
     assert message["To"].addresses[0].addr_spec == "tester@agency.example"
     assert message["X-Outreach-Test-Original-To"] == "abuse@isp.example"
+
+
+def test_it_encodes_non_ascii_names_and_subjects_so_they_read_back_unchanged():
+    letter = outgoing(
+        agency_name="Commission fédérale du commerce",
+        recipient_name="株式会社 例",
+        subject="貴社のメールサーバーはオープンリレーです" * 3,
+        text="日本語の本文です。\n" * 40,
+    )
+    message = parsed(letter)
+    assert message["From"].addresses[0].display_name == "Commission fédérale du commerce"
+    assert message["To"].addresses[0].display_name == "株式会社 例"
+    assert message["Subject"] == "貴社のメールサーバーはオープンリレーです" * 3
+    assert message.get_body(("plain",)).get_content().strip().endswith("日本語の本文です。")
+    assert all(len(line) <= 998 for line in message_build(letter).split(b"\r\n"))
+
+
+def test_it_refuses_a_language_tag_that_is_not_one():
+    with pytest.raises(UnsafeHeaderError):
+        message_build(outgoing(language="fr\r\nBcc: x@y.example"))
