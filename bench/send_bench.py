@@ -12,6 +12,7 @@ Run alone: ``python -m bench.send_bench`` (BENCH_SEND_LETTERS, BENCH_SEND_CONNEC
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -43,6 +44,16 @@ def start_sink(journal: Path) -> tuple[subprocess.Popen, int]:
             time.sleep(0.02)
     process.kill()
     raise RuntimeError("the mail sink did not start")
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def content(letter: object) -> object:
@@ -127,9 +138,12 @@ def run() -> list[Row]:
         sink, port = start_sink(journal)
         try:
             campaign_id = letters_create(port)
+            cpu_before = (own_cpu(), process_cpu(sink.pid))
             with timed() as elapsed:
                 report = outbox_send(campaign_id=campaign_id, content=content)
             seconds = elapsed()
+            client_cpu = own_cpu() - cpu_before[0]
+            sink_cpu = process_cpu(sink.pid) - cpu_before[1]
             base = baseline_rate(port)
         finally:
             sink.kill()
@@ -146,6 +160,11 @@ def run() -> list[Row]:
             baseline=f"{base:.1f} msg/s (Django SMTP, {BASELINE_SAMPLE} sampled)",
             ratio=f"{rate / base:.1f}x (target >= 20x)",
             ok=rate >= 500 and rate / base >= 20 and report.sent == LETTERS and unique,
+        ),
+        Row(
+            figure="send: CPU per message, outbox process / sink process",
+            target="(where the time goes)",
+            measured=f"{client_cpu / LETTERS * 1000:.2f} ms / {sink_cpu / LETTERS * 1000:.2f} ms",
         ),
         Row(
             figure="send: each Message-ID once at the sink",

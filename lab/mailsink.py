@@ -11,16 +11,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import socket
 import sys
 import threading
 from dataclasses import dataclass, field
-from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from aiosmtpd.controller import Controller
 
+_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]*>)", re.IGNORECASE | re.MULTILINE)
 # aiosmtpd logs every command at INFO: far too much for a sink.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
 
@@ -40,7 +41,11 @@ class Received:
 
     @property
     def message_id(self) -> str:
-        return BytesHeaderParser().parsebytes(self.data).get("Message-ID", "")
+        # The header block only: a regex is ten times cheaper than a parser
+        # at benchmark rates.
+        head = self.data.split(b"\r\n\r\n", 1)[0]
+        match = _MESSAGE_ID.search(head)
+        return match.group(1).decode("ascii", "replace") if match else ""
 
 
 @dataclass
@@ -50,6 +55,13 @@ class SinkHandler:
     received: list[Received] = field(default_factory=list)
     journal: Path | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _journal_handle: TextIO | None = None
+
+    def _journal_file(self) -> TextIO:
+        if self._journal_handle is None:
+            # Line-buffered: a killed sink still leaves every line it accepted.
+            self._journal_handle = self.journal.open("a", buffering=1)
+        return self._journal_handle
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -75,8 +87,7 @@ class SinkHandler:
         with self.lock:
             self.received.append(item)
             if self.journal is not None:
-                with self.journal.open("a") as out:
-                    out.write(json.dumps({"message_id": item.message_id}) + "\n")
+                self._journal_file().write(json.dumps({"message_id": item.message_id}) + "\n")
         return "250 Message accepted for delivery"
 
 

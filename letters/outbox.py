@@ -26,6 +26,7 @@ import os
 import random
 import secrets
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -135,14 +136,14 @@ def letters_claim(*, campaign_id: int, agency_id: int | None = None, limit: int)
 
 def _message_ids_assign(token: str) -> None:
     # Stored before the send and kept across retries: a retried letter is the
-    # same message, and replies quote this id.
-    for letter in Letter.objects.filter(claim_token=token, message_id__isnull=True).select_related(
-        "agency"
-    ):
+    # same message, and replies quote this id. One UPDATE for the batch.
+    letters = list(
+        Letter.objects.filter(claim_token=token, message_id__isnull=True).select_related("agency")
+    )
+    for letter in letters:
         domain = letter.agency.reply_domain or "outreach.localdomain"
-        Letter.objects.filter(id=letter.id).update(
-            message_id=message_id_new(letter.reply_token, domain)
-        )
+        letter.message_id = message_id_new(letter.reply_token, domain)
+    Letter.objects.bulk_update(letters, ["message_id"])
 
 
 # --- recording ------------------------------------------------------------
@@ -368,6 +369,13 @@ def _agency_ids(campaign_id: int, agency_id: int | None) -> list[int]:
     )
 
 
+@dataclass
+class _InFlight:
+    token: str
+    future: Future[list[Result]]
+    refused: list[Result]
+
+
 def _send_agency(
     campaign_id: int,
     agency_id: int,
@@ -377,32 +385,55 @@ def _send_agency(
     report: SendReport,
     progress: Callable[[SendReport], None] | None,
 ) -> None:
-    batch = settings.OUTBOX_BATCH_SIZE
-    while limit is None or report.claimed < limit:
-        size = batch if limit is None else min(batch, limit - report.claimed)
-        token = letters_claim(campaign_id=campaign_id, agency_id=agency_id, limit=size)
-        letters = list(_claimed(token))
-        if not letters:
+    """Claim and build the next batch while the previous one is on the wire.
+
+    At most two batches are claimed at any time, so a dead worker leaves at
+    most two batches whose delivery is unknown.
+    """
+    pending: _InFlight | None = None
+    while True:
+        current = _batch_start(campaign_id, agency_id, limit, transport, content, report)
+        if pending is not None:
+            _batch_finish(pending, report, progress)
+        if current is None:
             return
-        report.claimed += len(letters)
-        results = outbox_batch_send(token, letters, transport, content)
-        report.add(results)
-        if progress:
-            progress(report)
+        pending = current
+
+
+def _batch_start(
+    campaign_id: int,
+    agency_id: int,
+    limit: int | None,
+    transport: SmtpPool | DjangoTransport,
+    content: ContentFn,
+    report: SendReport,
+) -> _InFlight | None:
+    size = settings.OUTBOX_BATCH_SIZE
+    if limit is not None:
+        size = min(size, limit - report.claimed)
+    if size <= 0:
+        return None
+    token = letters_claim(campaign_id=campaign_id, agency_id=agency_id, limit=size)
+    letters = list(_claimed(token))
+    if not letters:
+        return None
+    report.claimed += len(letters)
+    envelopes, refused = _envelopes(letters, content, "")
+    return _InFlight(token, transport.submit(envelopes), refused)
+
+
+def _batch_finish(
+    batch: _InFlight, report: SendReport, progress: Callable[[SendReport], None] | None
+) -> None:
+    results = batch.refused + batch.future.result()
+    letters_record(token=batch.token, results=results)
+    report.add(results)
+    if progress:
+        progress(report)
 
 
 def _claimed(token: str) -> QuerySet[Letter]:
     return Letter.objects.filter(claim_token=token).select_related("agency", "contact", "campaign")
-
-
-def outbox_batch_send(
-    token: str, letters: list[Letter], transport: SmtpPool | DjangoTransport, content: ContentFn
-) -> list[Result]:
-    """Build, send and record one claimed batch (no transaction is open)."""
-    envelopes, refused = _envelopes(letters, content, "")
-    results = refused + (transport.send_many(envelopes) if envelopes else [])
-    letters_record(token=token, results=results)
-    return results
 
 
 def _send_unclaimed(

@@ -17,6 +17,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal
 
@@ -96,6 +97,20 @@ def _domain(address: str) -> str:
     return address.rpartition("@")[2].lower()
 
 
+class _Batch:
+    """The results of one submitted batch, handed over when the last arrives."""
+
+    def __init__(self, future: Future[list[Result]], size: int) -> None:
+        self.future = future
+        self.size = size
+        self.results: list[Result] = []
+
+    def add(self, result: Result) -> None:
+        self.results.append(result)
+        if len(self.results) == self.size:
+            self.future.set_result(self.results)
+
+
 class SmtpPool:
     """Parallel, persistent SMTP connections to one smarthost."""
 
@@ -104,6 +119,8 @@ class SmtpPool:
         self.rate = rate or DomainRate(0)
         self.connects = 0
         self._clients: list[aiosmtplib.SMTP | None] = [None] * max(1, config.connections)
+        self._queue: asyncio.Queue | None = None
+        self._workers: list[asyncio.Task] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -114,10 +131,22 @@ class SmtpPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def submit(self, envelopes: Sequence[Envelope]) -> Future[list[Result]]:
+        """Queue these messages; the future holds every result once all are in.
+
+        Batches queue behind each other on the same long-lived workers, so the
+        caller can build the next batch while this one is on the wire.
+        """
+        future: Future[list[Result]] = Future()
+        if not envelopes:
+            future.set_result([])
+            return future
+        self._loop.call_soon_threadsafe(self._enqueue, list(envelopes), future)
+        return future
+
     def send_many(self, envelopes: Sequence[Envelope]) -> list[Result]:
         """Send these messages over the pool; blocks until each has a result."""
-        future = asyncio.run_coroutine_threadsafe(self._send_all(envelopes), self._loop)
-        return future.result()
+        return self.submit(envelopes).result()
 
     def close(self) -> None:
         if self._loop.is_closed():
@@ -127,19 +156,24 @@ class SmtpPool:
         self._thread.join()
         self._loop.close()
 
-    async def _send_all(self, envelopes: Sequence[Envelope]) -> list[Result]:
-        queue: asyncio.Queue[Envelope] = asyncio.Queue()
+    def _enqueue(self, envelopes: list[Envelope], future: Future[list[Result]]) -> None:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._workers = [
+                self._loop.create_task(self._worker(slot)) for slot in range(len(self._clients))
+            ]
+        batch = _Batch(future, len(envelopes))
         for envelope in envelopes:
-            queue.put_nowait(envelope)
-        results: list[Result] = []
-        workers = min(len(self._clients), len(envelopes))
-        await asyncio.gather(*(self._worker(i, queue, results) for i in range(workers)))
-        return results
+            self._queue.put_nowait((envelope, batch))
 
-    async def _worker(self, slot: int, queue: asyncio.Queue, results: list[Result]) -> None:
-        while not queue.empty():
-            envelope = queue.get_nowait()
-            results.append(await self._send_one(slot, envelope))
+    async def _worker(self, slot: int) -> None:
+        while True:
+            envelope, batch = await self._queue.get()
+            try:
+                result = await self._send_one(slot, envelope)
+            except Exception as error:  # a bug must not leave the caller waiting
+                result = Result(envelope.key, "retry", f"{type(error).__name__}: {error}"[:400])
+            batch.add(result)
 
     async def _send_one(self, slot: int, envelope: Envelope) -> Result:
         wait = self.rate.take(_domain(envelope.recipient))
@@ -185,6 +219,8 @@ class SmtpPool:
         client.close()
 
     async def _quit_all(self) -> None:
+        for worker in self._workers:
+            worker.cancel()
         for slot, client in enumerate(self._clients):
             self._clients[slot] = None
             if client is not None and client.is_connected:
@@ -221,6 +257,11 @@ class DjangoTransport:
 
     def close(self) -> None:
         self.connection.close()
+
+    def submit(self, envelopes: Sequence[Envelope]) -> Future[list[Result]]:
+        future: Future[list[Result]] = Future()
+        future.set_result(self.send_many(envelopes))
+        return future
 
     def send_many(self, envelopes: Iterable[Envelope]) -> list[Result]:
         results = []
