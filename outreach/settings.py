@@ -257,9 +257,18 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# --- Letters (rendering, PDF, export) -------------------------------------
+# Seconds one letter's PDF may take before the render is stopped (0: no limit).
+LETTERS_PDF_TIMEOUT = env_int("LETTERS_PDF_TIMEOUT", 30, minimum=0)
+# Where export_letters writes ZIPs when the admin action runs it.
+LETTERS_EXPORT_DIR = Path(env_str("LETTERS_EXPORT_DIR", str(VAR_DIR / "exports")))
+# WeasyPrint logs every rendering step at INFO; keep its warnings only.
+LOGGING.setdefault("loggers", {})["weasyprint"] = {"level": "WARNING"}
+
 # --- Outbox and inbound mail (letters/outbox.py, letters/inbound.py) -------
-# Letters claimed per batch. A worker that dies leaves at most one batch with
-# "delivery unknown", so keep it small (a few times the connection count).
+# Letters claimed per batch. A worker that dies leaves at most two batches (one
+# on the wire, one being built) "delivery unknown": keep it a few times the
+# connection count.
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 64, minimum=1)
 # Parallel connections to EMAIL_HOST when an agency has no smarthost of its own.
 OUTBOX_CONNECTIONS = env_int("OUTBOX_CONNECTIONS", 16, minimum=1)
