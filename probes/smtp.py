@@ -20,7 +20,7 @@ import ssl
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aiosmtplib
@@ -89,11 +89,17 @@ class ProbeResult:
     evidence: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
-        """The short form ``verify_relays --json`` prints and tasks return."""
-        data = asdict(self)
-        data["started_at"] = self.started_at.isoformat()
-        data["seconds"] = round(self.seconds, 3)
-        return data
+        """The short form ``verify_relays --json`` prints and tasks return (no transcript)."""
+        return {
+            "ip": self.ip,
+            "port": self.port,
+            "verdict": self.verdict,
+            "tests_passed": self.tests_passed,
+            "seconds": round(self.seconds, 3),
+            "starttls": self.starttls,
+            "error": self.error[:500],
+            "host_id": self.host_id,
+        }
 
 
 @dataclass(frozen=True)
