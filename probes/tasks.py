@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from celery import current_app, shared_task
+from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from probes import selectors, smtp
@@ -28,12 +29,10 @@ def hosts_verify_batch(
     Idempotent: a batch delivered twice writes a second set of Probe rows and
     sets the same statuses. Ids of hosts that are gone are skipped.
     """
-    from django.conf import settings
-
     results = hosts_verify(host_ids=host_ids, port=port, all_tests=all_tests)
     again = [r.host_id for r in results if r.verdict == smtp.TEMP_FAILURE and r.host_id]
     # In-process (embedded) mode has no clock to wait on: no retries there.
-    if again and attempt < settings.PROBE_TEMP_RETRIES and not current_app.conf.task_always_eager:
+    if again and attempt < settings.PROBE_TEMP_RETRIES and not settings.CELERY_TASK_ALWAYS_EAGER:
         hosts_verify_batch.apply_async(
             args=[again, port, all_tests, attempt + 1], countdown=temp_retry_delay(attempt)
         )

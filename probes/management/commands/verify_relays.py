@@ -6,7 +6,6 @@ import json
 from collections import Counter
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -72,7 +71,7 @@ class Command(BaseCommand):
 
     def _hosts(self, ids: list[int], opts: dict) -> list[dict]:
         kwargs = {"port": opts["port"], "all_tests": opts["all_tests"]}
-        if settings.REDIS_URL and not current_app.conf.task_always_eager:
+        if settings.REDIS_URL and not settings.CELERY_TASK_ALWAYS_EAGER:
             sent = hosts_verify_enqueue(host_ids=ids, **kwargs)
             return [row for result in sent for row in result.get(timeout=self._wait())]
         size = settings.PROBE_BATCH_SIZE
