@@ -37,7 +37,7 @@ CONCURRENCY = 200  # PROBE_CONCURRENCY's default
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/outreach_bench_probe"
 )
-# The bench talks to its own lab on loopback. Tarpits end at the 5 s read
+# The bench talks to its own lab on loopback. Tarpits end at a 2 s read
 # timeout so they do not dominate a short run (production waits 10 s), and
 # the 15 s deadline keeps verdicts right on a busy machine. Throughput is
 # measured at the default concurrency, so a run is bound by probe slots, as
@@ -45,7 +45,7 @@ DATABASE_URL = os.environ.get(
 BENCH_ENV = {
     "PROBE_ALLOWED_NETWORKS": "127.0.0.0/8",
     "PROBE_DEADLINE": "15",
-    "PROBE_READ_TIMEOUT": "5",
+    "PROBE_READ_TIMEOUT": "2",
     # The global rate cap is politeness towards real networks; here it would
     # only measure itself.
     "PROBE_RATE": "0",
