@@ -37,7 +37,7 @@ from aiosmtpd.smtp import SMTP
 
 # Behaviours spoken through aiosmtpd, and raw ones that are not (really) SMTP.
 SMTP_BEHAVIOURS = ("open", "closed", "auth", "starttls", "greylist", "percent")
-RAW_BEHAVIOURS = ("tarpit", "garbage", "drop", "huge")
+RAW_BEHAVIOURS = ("tarpit", "garbage", "drop", "huge", "binary")
 BEHAVIOURS = SMTP_BEHAVIOURS + RAW_BEHAVIOURS
 LAB_DOMAIN = "lab.test"
 
@@ -263,6 +263,10 @@ class Lab:
 
     async def _raw_drop(self, host: LabHost, reader: Any, writer: Any) -> None:
         await self._say(writer, f"220 {host.name} ESMTP\r\n".encode())
+
+    async def _raw_binary(self, host: LabHost, reader: Any, writer: Any) -> None:
+        # NUL, an escape sequence and bytes that are not UTF-8, then goodbye.
+        await self._say(writer, b"220 mx\x00\x1b[2J\xff\xfe ESMTP\r\n")
 
     async def _raw_huge(self, host: LabHost, reader: Any, writer: Any) -> None:
         await self._say(writer, f"220 {host.name} ESMTP\r\n".encode())

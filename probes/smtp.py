@@ -39,8 +39,21 @@ PROTOCOL_ERROR = "protocol_error"
 SKIPPED = "skipped"
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.?)*[A-Za-z0-9]$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters and the surrogates that undecodable bytes become: never
+# stored as they are (PostgreSQL refuses NUL, and a terminal obeys escapes).
+_UNSAFE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\ud800-\udfff]")
 LINE_LIMIT = 512
+
+
+def printable(text: str, limit: int = LINE_LIMIT) -> str:
+    """Server text made safe to store and show: bounded, controls escaped."""
+    return _UNSAFE.sub(_escape, text[:limit])
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char) - 0xDC00 if 0xDC80 <= ord(char) <= 0xDCFF else ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @dataclass(frozen=True)
@@ -163,7 +176,7 @@ class Transcript:
     def add(self, side: str, line: str) -> None:
         if self.truncated:
             return
-        line = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line[:LINE_LIMIT])
+        line = printable(line.replace("\n", "\\n"))
         text = f"+{(time.monotonic() - self.start) * 1000:7.0f}ms {side}: {line}"
         if self.size + len(text) > self.limit:
             self.parts.append("[transcript truncated]")
@@ -210,12 +223,12 @@ class Dialogue:
         try:
             async with asyncio.timeout(self.settings.deadline):
                 await self._dialogue()
-        except TimeoutError:
-            self._finish(TIMEOUT, f"no answer within {self.settings.deadline:g} s")
         except _Outcome as outcome:
             self._finish(outcome.verdict, outcome.error)
         except aiosmtplib.SMTPTimeoutError as exc:
             self._finish(TIMEOUT, str(exc))
+        except TimeoutError:
+            self._finish(TIMEOUT, f"deadline of {self.settings.deadline:g} s reached")
         except ssl.SSLError as exc:
             self._finish(TLS_FAILED, str(exc))
         except (aiosmtplib.SMTPException, OSError) as exc:
@@ -230,7 +243,7 @@ class Dialogue:
     def _finish(self, verdict: str, error: str) -> None:
         # Passes found before the server went away are still evidence.
         self.result.verdict = OPEN_RELAY if self.result.tests_passed else verdict
-        self.result.error = error
+        self.result.error = printable(error, 500)
         self.log.add("*", f"{verdict}: {error}" if error else verdict)
 
     async def _dialogue(self) -> None:
@@ -264,7 +277,7 @@ class Dialogue:
         except aiosmtplib.SMTPResponseException as exc:
             raise _Outcome(NO_SMTP, f"banner is not SMTP: {exc.message[:200]}") from None
         self.log.reply(banner)
-        self.result.banner = banner.message[:1000]
+        self.result.banner = printable(banner.message, 1000)
 
     async def _greet(self) -> None:
         response = await self._command(b"EHLO", self.settings.helo_name.encode())

@@ -91,6 +91,15 @@ def test_it_marks_a_relay_fixed_when_its_owner_closes_it(lab, lab_hosts):
     ]
 
 
+def test_it_stores_hostile_server_text_escaped(lab_hosts):
+    [(host, _)] = lab_hosts(["binary"])
+    hosts_verify(host_ids=[host.id])
+    probe = Probe.objects.get(host=host)
+    assert probe.banner == "mx\\x00\\x1b[2J\\xff\\xfe ESMTP"
+    assert "\x00" not in probe.transcript
+    assert "\x1b" not in probe.transcript
+
+
 @pytest.mark.parametrize(
     ("current", "verdict", "after"),
     [
