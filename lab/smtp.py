@@ -36,12 +36,13 @@ from typing import Any
 from aiosmtpd.smtp import SMTP
 
 # Behaviours spoken through aiosmtpd, and raw ones that are not (really) SMTP.
-SMTP_BEHAVIOURS = ("open", "closed", "auth", "starttls", "greylist", "percent")
+SMTP_BEHAVIOURS = ("open", "closed", "auth", "starttls", "greylist", "percent", "smtps")
 RAW_BEHAVIOURS = ("tarpit", "garbage", "drop", "huge", "binary")
 BEHAVIOURS = SMTP_BEHAVIOURS + RAW_BEHAVIOURS
 LAB_DOMAIN = "lab.test"
 
-logging.getLogger("mail.log").setLevel(logging.WARNING)
+# The lab meets hostile clients on purpose (the tests send TLS to plain hosts).
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 @dataclass
@@ -106,7 +107,7 @@ class LabSMTP(SMTP):
 
 
 def rcpt_reply(behaviour: str, line: str) -> str:
-    if behaviour in ("open", "starttls"):
+    if behaviour in ("open", "starttls", "smtps"):
         return "250 2.1.5 OK"
     if behaviour == "greylist":
         return "451 4.7.1 Greylisted, please try again later"
@@ -163,7 +164,7 @@ class Lab:
         unknown = set(behaviours) - set(BEHAVIOURS)
         if unknown:
             raise ValueError(f"unknown lab behaviours: {sorted(unknown)}")
-        if "starttls" in behaviours and self._tls is None:
+        if {"starttls", "smtps"} & set(behaviours) and self._tls is None:
             self._tls = tls_context_selfsigned()
         return self._call(self._hosts_bind(behaviours))
 
@@ -230,7 +231,8 @@ class Lab:
                 loop=self.loop,
             )
 
-        return await self.loop.create_server(factory, host.ip, host.port)
+        tls = self._tls if host.behaviour == "smtps" else None  # implicit TLS, as on 465
+        return await self.loop.create_server(factory, host.ip, host.port, ssl=tls)
 
     def _raw_handler(
         self, host: LabHost

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
-from outreach.admin_base import ScopedAdmin
+from django.contrib import admin
+from django.http import HttpRequest
+
+from outreach.admin_base import ScopedAdmin, ScopedInline
 from probes.models import Feed, Listing, Probe
 
 
@@ -31,5 +34,18 @@ class ProbeAdmin(ScopedAdmin):
     search_fields = ["=host__ip"]
     raw_id_fields = ["host"]
     list_select_related = ["host"]
-    readonly_fields = ["transcript"]
+    readonly_fields = ["transcript", "dns"]
     date_hierarchy = "started_at"
+
+
+class ProbeInline(ScopedInline):
+    """A host's probes, newest first, read-only: evidence is never edited."""
+
+    model = Probe
+    fields = ["started_at", "port", "verdict", "tests_passed", "starttls", "error"]
+    readonly_fields = fields
+    ordering = ["-started_at"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

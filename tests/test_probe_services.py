@@ -235,3 +235,40 @@ def test_it_selects_open_relays_due_for_reverification(settings):
     HostFactory(status=Host.Status.OPEN_RELAY, last_probed_at=timezone.now())
     HostFactory(status=Host.Status.NOT_RELAY, last_probed_at=old)
     assert selectors.open_relays_due() == [due.id]
+
+
+@pytest.fixture
+def in_process_tasks():
+    """Tasks run in-process even when the suite runs with REDIS_URL (no worker here)."""
+    from outreach.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
+
+
+def test_it_probes_only_the_hosts_the_admin_user_may_see(
+    lab_hosts, client, django_capture_on_commit_callbacks, in_process_tasks
+):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import AgencyFactory, MembershipFactory
+
+    mine, theirs = AgencyFactory(), AgencyFactory()
+    [(host, _)] = lab_hosts(["open"], agency=mine)
+    [(other, other_lab)] = lab_hosts(["open"], agency=theirs)
+    membership = MembershipFactory(agency=mine, role="coordinator")
+    membership.user.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_host", "change_host"])
+    )
+    client.force_login(membership.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/outreach/host/",
+            {"action": "verify_now", "_selected_action": [host.id, other.id]},
+            follow=True,
+        )
+    assert "1 host sent to the probe." in response.content.decode()
+    assert list(Probe.objects.values_list("host_id", flat=True)) == [host.id]
+    assert other_lab.connections == 0

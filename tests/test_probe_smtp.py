@@ -184,3 +184,17 @@ def test_it_caps_connections_per_network(monkeypatch):
     monkeypatch.setattr(smtp, "probe", fake)
     asyncio.run(go())
     assert running["peak"] == 2
+
+
+def test_it_speaks_implicit_tls_on_port_465(lab):
+    smtps, plain = lab.hosts_add(["smtps", "closed"])
+    results = [
+        asyncio.run(
+            smtp.probe(
+                Target(ip="192.0.2.1", port=465, connect_host=h.ip, connect_port=h.port), SETTINGS
+            )
+        )
+        for h in (smtps, plain)
+    ]
+    assert [r.verdict for r in results] == [smtp.OPEN_RELAY, smtp.TLS_FAILED]
+    assert plain.rcpt_lines == []
