@@ -24,6 +24,8 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from ipaddress import IPv4Address
+from socket import AF_INET, inet_pton
 from typing import BinaryIO
 
 from outreach.iputil import IPAddress, IPNetwork
@@ -57,6 +59,9 @@ class Entry:
     network: IPNetwork | None = None
     reason: str = ""
     evidence: dict | None = None
+    # The address as the feed spelled it, when that spelling is canonical
+    # (a dotted quad that inet_pton accepted): saves formatting it again.
+    text: str = ""
 
 
 @dataclass(slots=True)
@@ -173,7 +178,6 @@ def _count(total: int, more: int, max_bytes: int, counter: _Counter) -> int:
 
 def _decoded(raw: Iterator[bytes | None], counter: _Counter) -> Iterator[str | None]:
     """Decode lines, refusing binary data and HTML pages served in place of a list."""
-    seen_content = False
     for data in raw:
         if data is None:
             yield None
@@ -181,10 +185,9 @@ def _decoded(raw: Iterator[bytes | None], counter: _Counter) -> Iterator[str | N
         if b"\x00" in data:
             raise FeedError("binary data (NUL byte): this is not a text list", counter.line)
         text = data.decode("utf-8", "replace").strip()
-        if not seen_content and text:
-            seen_content = True
-            if _looks_like_html(text):
-                raise FeedError("an HTML page was served instead of a list", counter.line)
+        # No list format has a line starting with "<": a proxy's error page has.
+        if text[:1] == "<" and _looks_like_html(text):
+            raise FeedError("an HTML page was served instead of a list", counter.line)
         yield text
 
 
@@ -215,7 +218,7 @@ def detect_format(head: bytes) -> str:
         return "dshield"
     if "DataPlane.org" in joined or any(ln.count("|") == 4 for ln in data[:5]):
         return "dataplane"
-    if any(ln.startswith(("$SOA", "$NS", "$TTL", ":", "!")) for ln in data[:50]):
+    if any(_is_rbldnsd_directive(ln) for ln in data[:50]):
         return "rbldnsd"
     if any(_RBL_RANGE.match(ln) for ln in data[:50]):
         return "rbldnsd"
@@ -224,6 +227,13 @@ def detect_format(head: bytes) -> str:
     if any("/" in ln.split()[0] for ln in data[:200] if ln.split()):
         return "cidr"
     return "plain"
+
+
+def _is_rbldnsd_directive(line: str) -> bool:
+    # ":127.0.0.2:text" sets a default; "::1" is an IPv6 address, not one.
+    if line.startswith(":"):
+        return not line.startswith("::")
+    return line.startswith(("$SOA", "$NS", "$TTL", "!"))
 
 
 def _looks_like_csv_header(line: str) -> bool:
@@ -271,6 +281,12 @@ def parse_plain(lines: Iterator[str | None], counter: _Counter, options: dict) -
             continue
         number, text = item
         token = text.split(None, 1)[0]
+        try:
+            # The fast path: most lines are one dotted quad.
+            yield Entry(number, IPv4Address(inet_pton(AF_INET, token)), text=token)
+            continue
+        except OSError:
+            pass
         try:
             yield _entry(number, parse_address_or_network(token))
         except ValueError:
@@ -387,7 +403,7 @@ def parse_rbldnsd(
         number, text = item
         if text.startswith("$"):
             continue
-        if text.startswith(":"):
+        if text.startswith(":") and not text.startswith("::"):
             default = _rbl_value(text, default)
             continue
         if text.startswith("!"):
@@ -625,14 +641,17 @@ def screen(
 def _screen_address(
     entry: Entry, address: IPAddress, policy: Policy, tally: Tally, seen: set[str]
 ) -> Iterator[tuple[str, str, Entry]]:
-    refusal = addresses.refusal_reason(
-        address, never_contact=policy.never_contact, allowed=policy.allowed
-    )
+    if entry.text and not policy.never_contact and not policy.allowed:
+        refusal = None if addresses.is_global(address) else addresses.NON_GLOBAL
+    else:
+        refusal = addresses.refusal_reason(
+            address, never_contact=policy.never_contact, allowed=policy.allowed
+        )
     if refusal:
         tally.reject(refusal)
         return
     tally.accepted += 1
-    key = str(addresses.canonical_address(address))
+    key = entry.text or str(addresses.canonical_address(address))
     if key in seen:
         tally.duplicates += 1
         return

@@ -28,7 +28,17 @@ from django.utils import timezone
 
 from outreach.models import Campaign, Host
 from probes import addresses, dns, smtp
-from probes.feeds import HOST, NETWORK, Entry, FeedError, Policy, Tally, open_feed, screen
+from probes.feeds import (
+    HOST,
+    NETWORK,
+    Entry,
+    FeedError,
+    Policy,
+    Rejected,
+    Tally,
+    open_feed,
+    screen,
+)
 from probes.models import Feed, Listing, Probe
 from probes.smtp import ProbeResult, ProbeSettings, Target
 from probes.sources import source_open
@@ -219,6 +229,41 @@ _CREATE_TEMP = f"""
         asn bigint, country varchar(2) NOT NULL
     ) ON COMMIT DROP
 """
+# Any fixed number: the advisory lock that serialises the merge phase.
+_MERGE_LOCK = 0x0F_EED_1
+_HOST, _LISTING = Host._meta.db_table, Listing._meta.db_table
+_INSERT_HOSTS = f"""
+    INSERT INTO {_HOST} (ip, status, last_verdict, country, asn, ptr, contact_rule, created_at)
+    SELECT t.ip, %s, '', t.country, t.asn, '', '', %s FROM {_TEMP} t
+    WHERE t.ip IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {_HOST} h WHERE h.ip = t.ip)
+    ORDER BY t.ip
+"""  # noqa: S608
+_UPDATE_HOST_LISTINGS = f"""
+    UPDATE {_LISTING} l
+    SET last_seen = %s, removed_at = NULL, reason = t.reason, evidence = t.evidence
+    FROM {_TEMP} t JOIN {_HOST} h ON h.ip = t.ip
+    WHERE l.feed_id = %s AND l.host_id = h.id
+"""  # noqa: S608
+_INSERT_HOST_LISTINGS = f"""
+    INSERT INTO {_LISTING} (feed_id, host_id, cidr, first_seen, last_seen, reason, evidence)
+    SELECT %s, h.id, '', %s, %s, t.reason, t.evidence
+    FROM {_TEMP} t JOIN {_HOST} h ON h.ip = t.ip
+    WHERE NOT EXISTS (SELECT 1 FROM {_LISTING} l WHERE l.feed_id = %s AND l.host_id = h.id)
+    ORDER BY h.id
+"""  # noqa: S608
+_UPDATE_NETWORK_LISTINGS = f"""
+    UPDATE {_LISTING} l
+    SET last_seen = %s, removed_at = NULL, reason = t.reason, evidence = t.evidence
+    FROM {_TEMP} t
+    WHERE l.feed_id = %s AND l.host_id IS NULL AND l.cidr = t.cidr
+"""  # noqa: S608
+_INSERT_NETWORK_LISTINGS = f"""
+    INSERT INTO {_LISTING} (feed_id, host_id, cidr, first_seen, last_seen, reason, evidence)
+    SELECT %s, NULL, t.cidr, %s, %s, t.reason, t.evidence FROM {_TEMP} t
+    WHERE t.cidr IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM {_LISTING} l WHERE l.feed_id = %s AND l.host_id IS NULL AND l.cidr = t.cidr
+    )
+"""  # noqa: S608
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -257,42 +302,25 @@ class _CopyWriter:
         return f"{key}\t\\N\t{reason}\t{evidence}\t{asn_text}\t{country}\n"
 
     def _merge(self, cursor: object) -> tuple[int, int]:
-        host, listing = Host._meta.db_table, Listing._meta.db_table
-        cursor.execute(f"CREATE INDEX ON {_TEMP} (ip)")  # type: ignore[attr-defined]
-        cursor.execute(  # type: ignore[attr-defined]
-            f"""INSERT INTO {host} (ip, status, last_verdict, country, asn, ptr, contact_rule,
-                                    created_at)
-                SELECT ip, %s, '', country, asn, '', '', %s FROM {_TEMP} WHERE ip IS NOT NULL
-                ON CONFLICT (ip) DO NOTHING""",  # noqa: S608 (table names come from model meta)
-            [Host.Status.SUSPECTED, self.now],
-        )
+        # Imports parse and COPY in parallel but merge one at a time: with
+        # the lock, NOT EXISTS is race-free, and it is about twice as fast
+        # as ON CONFLICT's speculative insertion on a table with many indexes.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_MERGE_LOCK])  # type: ignore[attr-defined]
+        cursor.execute(f"ANALYZE {_TEMP}")  # type: ignore[attr-defined]
+        cursor.execute(_INSERT_HOSTS, [Host.Status.SUSPECTED, self.now])  # type: ignore[attr-defined]
         new = cursor.rowcount  # type: ignore[attr-defined]
-        cursor.execute(  # type: ignore[attr-defined]
-            f"""INSERT INTO {listing} (feed_id, host_id, cidr, first_seen, last_seen, reason,
-                                       evidence)
-                SELECT %s, h.id, '', %s, %s, t.reason, t.evidence
-                FROM {_TEMP} t JOIN {host} h ON h.ip = t.ip
-                ON CONFLICT (feed_id, host_id) WHERE host_id IS NOT NULL DO UPDATE
-                SET last_seen = EXCLUDED.last_seen, removed_at = NULL,
-                    reason = EXCLUDED.reason, evidence = EXCLUDED.evidence""",  # noqa: S608 (table names come from model meta)
-            [self.feed.pk, self.now, self.now],
-        )
-        total = cursor.rowcount  # type: ignore[attr-defined]
-        self._merge_networks(cursor)
+        listed = self._upsert(cursor, _UPDATE_HOST_LISTINGS, _INSERT_HOST_LISTINGS)
+        self._upsert(cursor, _UPDATE_NETWORK_LISTINGS, _INSERT_NETWORK_LISTINGS)
         self._merge_campaign(cursor)
-        return new, total
+        return new, listed
 
-    def _merge_networks(self, cursor: object) -> None:
-        cursor.execute(  # type: ignore[attr-defined]
-            f"""INSERT INTO {Listing._meta.db_table} (feed_id, host_id, cidr, first_seen,
-                                                     last_seen, reason, evidence)
-                SELECT %s, NULL, cidr, %s, %s, reason, evidence FROM {_TEMP}
-                WHERE cidr IS NOT NULL
-                ON CONFLICT (feed_id, cidr) WHERE host_id IS NULL DO UPDATE
-                SET last_seen = EXCLUDED.last_seen, removed_at = NULL,
-                    reason = EXCLUDED.reason, evidence = EXCLUDED.evidence""",  # noqa: S608 (table names come from model meta)
-            [self.feed.pk, self.now, self.now],
-        )
+    def _upsert(self, cursor: object, update: str, insert: str) -> int:
+        """Refresh this feed's listings that exist, insert the others; return how many."""
+        feed, now = self.feed.pk, self.now
+        cursor.execute(update, [now, feed])  # type: ignore[attr-defined]
+        updated = cursor.rowcount  # type: ignore[attr-defined]
+        cursor.execute(insert, [feed, now, now, feed])  # type: ignore[attr-defined]
+        return updated + cursor.rowcount  # type: ignore[attr-defined]
 
     def _merge_campaign(self, cursor: object) -> None:
         if self.campaign is None:
@@ -381,6 +409,48 @@ class _OrmWriter:
             evidence=entry.evidence or {},
             **{column: key},
         )
+
+
+# --- Preview: what an import would do, writing nothing ---------------------------
+
+
+@dataclass
+class FeedPreview:
+    format: str
+    lines: int
+    tally: Tally
+    # (line, kind, address or CIDR, the feed's reason) of the first rows kept.
+    rows: list[tuple[int, str, str, str]]
+    # (line, reason, text) of the first lines refused by the parser.
+    rejected_lines: list[tuple[int, str, str]]
+
+
+def feed_preview(
+    *, feed: Feed, stream: BinaryIO, fmt: str = "", ip_column: str = "", limit: int = 20
+) -> FeedPreview:
+    """Parse and screen the whole file as an import would, without writing. Raises FeedError."""
+    parsed = open_feed(
+        stream,
+        fmt=fmt or feed.format or "auto",
+        ip_column=ip_column,
+        max_bytes=settings.FEED_MAX_BYTES,
+    )
+    preview = FeedPreview(format=parsed.format, lines=0, tally=Tally(), rows=[], rejected_lines=[])
+    records = _noting_rejects(parsed.records, preview.rejected_lines, limit)
+    for kind, key, entry in screen(records, import_policy(feed=feed), preview.tally):
+        if len(preview.rows) < limit:
+            preview.rows.append((entry.line, kind, key, entry.reason))
+    preview.lines = parsed.lines
+    return preview
+
+
+def _noting_rejects(
+    records: Iterator, rejected: list[tuple[int, str, str]], limit: int
+) -> Iterator:
+    for record in records:
+        if isinstance(record, Rejected) and len(rejected) < limit:
+            rejected.append((record.line, record.reason, record.text))
+        yield record
 
 
 # --- Relay verification ----------------------------------------------------

@@ -16,6 +16,11 @@ from urllib.parse import urlsplit
 
 from probes.feeds import FeedError
 
+
+class FeedFetchError(FeedError):
+    """The server could not be reached or failed: worth retrying later."""
+
+
 USER_AGENT = "Outreach feed importer (open relay notification campaign)"
 
 
@@ -63,10 +68,11 @@ def _url_open(url: str, *, etag: str, last_modified: str, timeout: float) -> Sou
     except urllib.error.HTTPError as exc:
         if exc.code == 304:
             return Source(None, url, etag, last_modified, not_modified=True)
-        raise FeedError(f"{url} answered HTTP {exc.code} {exc.reason}") from None
+        error = FeedFetchError if exc.code >= 500 or exc.code == 429 else FeedError
+        raise error(f"{url} answered HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise FeedError(f"cannot fetch {url}: {reason}") from None
+        raise FeedFetchError(f"cannot fetch {url}: {reason}") from None
     headers = response.headers
     return Source(
         stream=response,
