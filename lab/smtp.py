@@ -323,6 +323,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per reply")
     parser.add_argument("--targets", default="192.0.2.0/24", help="target addresses to map")
     parser.add_argument("--map-file", type=Path, help="write the LAB_HOST_MAP JSON here")
+    parser.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
     args = parser.parse_args(argv)
     lab = Lab(latency=args.latency, network=args.network, port=args.port).start()
     hosts = lab.hosts_add(parse_counts(args.hosts))
@@ -336,7 +337,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{target:>15} -> {host.endpoint:<22} {host.behaviour}")
     print("Ctrl-C stops the lab.", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
-        threading.Event().wait()
+        threading.Event().wait(args.seconds or None)
     lab.stop()
 
 
