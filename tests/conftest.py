@@ -52,3 +52,14 @@ def redis_url() -> str:
 @pytest.fixture
 def postgres_url() -> str:
     return service_url("DATABASE_URL")
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process even when REDIS_URL points at a real broker."""
+    from outreach.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
