@@ -157,6 +157,9 @@ class Network(models.Model):
     )
     fetched_at = models.DateTimeField(null=True, blank=True)
     raw_rdap = models.JSONField(null=True, blank=True)
+    # The contacts the answer named, best first: [{"email", "rule",
+    # "confidence"}]. A hard bounce moves the hosts to the next one.
+    contact_candidates = models.JSONField(default=list, blank=True)
 
     objects = NetworkQuerySet.as_manager()
 

@@ -304,6 +304,7 @@ CELERY_BEAT_SCHEDULE["campaigns-remediate"] = {
 CELERY_BEAT_SCHEDULE["outbox-recover"] = {
     "task": "letters.tasks.outbox_recover_task",
     "schedule": 300.0,
+}
 
 # --- Feed import ----------------------------------------------------------
 # A feed bigger than this (after gunzip) is refused with a clear error.
@@ -375,3 +376,57 @@ CELERY_BEAT_SCHEDULE["probes-reverify-open-relays"] = {
     "task": "probes.open_relays_reverify",
     "schedule": 6 * 3600,
 }
+
+# --- RDAP contacts --------------------------------------------------------
+# Every registry and bootstrap URL is rewritten to this base, path kept (the
+# lab simulator, tests). Empty in production: the real registries answer.
+RDAP_BASE_URL = env_str("RDAP_BASE_URL")
+RDAP_TIMEOUT = env_int("RDAP_TIMEOUT", 10, minimum=1)
+RDAP_MAX_BYTES = env_int("RDAP_MAX_BYTES", 2_000_000, minimum=10_000)
+# An answer covers its network for this long; later hosts inside reuse it.
+RDAP_CACHE_DAYS = env_int("RDAP_CACHE_DAYS", 30, minimum=1)
+
+
+def _rdap_pairs(name: str, default: str = "") -> dict[str, str]:
+    pairs = {}
+    for item in env_list(name, default):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(f"{name}: {item!r} is not KEY=VALUE.")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _rdap_rates(name: str, default: str) -> dict[str, tuple[float, float]]:
+    """{"lacnic": (capacity, tokens per second)} from "lacnic=6/60"."""
+    rates = {}
+    for registry, value in _rdap_pairs(name, default).items():
+        count, _sep, seconds = value.partition("/")
+        try:
+            rates[registry.lower()] = (float(count), float(count) / float(seconds))
+        except (ValueError, ZeroDivisionError):
+            raise ImproperlyConfigured(f"{name}: {value!r} is not COUNT/SECONDS.") from None
+    return rates
+
+
+# Requests per registry as "registry=count/seconds", shared by all workers
+# through Redis. Well under the published limits (LACNIC 10/min, RIPE 1,000
+# personal-data objects a day, AFRINIC 5,000 a day).
+RDAP_RATE_LIMITS = _rdap_rates(
+    "RDAP_RATE_LIMITS",
+    "bootstrap=5/1,arin=5/1,apnic=5/1,ripe=700/86400,lacnic=6/60,afrinic=3000/86400",
+)
+# Two workers never look up inside the same block at once (an RDAP network is
+# rarely larger): misses inside one /16 or /32 wait for each other.
+RDAP_LOCK_PREFIX_V4 = env_int("RDAP_LOCK_PREFIX_V4", 16, minimum=8)
+RDAP_LOCK_PREFIX_V6 = env_int("RDAP_LOCK_PREFIX_V6", 32, minimum=16)
+# Non-global networks that may still be looked up (the lab's documentation
+# ranges). Empty in production.
+RDAP_ALLOWED_NETWORKS = env_list("RDAP_ALLOWED_NETWORKS")
+# Extra domains whose addresses answer for a whole registry (added to the
+# built-in list in probes.rdap).
+RDAP_PLACEHOLDER_DOMAINS = env_list("RDAP_PLACEHOLDER_DOMAINS")
+# Last resort per country, "CC=address,...": the national CERT (rule 5).
+RDAP_NATIONAL_CONTACTS = {k.upper(): v for k, v in _rdap_pairs("RDAP_NATIONAL_CONTACTS").items()}
+# Routing overrides "CC=agency-code,..."; otherwise Agency.jurisdiction decides.
+RDAP_AGENCY_ROUTES = {k.upper(): v for k, v in _rdap_pairs("RDAP_AGENCY_ROUTES").items()}

@@ -102,3 +102,8 @@ def open_relays_reverify() -> int:
     hosts_verify_enqueue(host_ids=ids)
     logger.info("re-verifying %d open relays", len(ids))
     return len(ids)
+
+
+# The contacts stage keeps its tasks in their own module; importing them here
+# lets Celery autodiscovery find them.
+from probes.tasks_rdap import campaign_contacts_lookup, contacts_lookup_batch  # noqa: E402, F401
