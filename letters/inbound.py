@@ -12,6 +12,7 @@ unmatched mail (Response with no letter) for a person to assign.
 
 from __future__ import annotations
 
+import hashlib
 import imaplib
 import logging
 import mailbox
@@ -77,12 +78,15 @@ def letter_match(parsed: ParsedMail) -> Match:
 def mail_ingest(*, raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> Response | None:
     """Store one incoming message as a Response and act on it.
 
-    Returns None when the same Message-ID was stored before (sources repeat).
+    Returns None when the same message was stored before (sources repeat).
     """
     if len(raw) > settings.INBOUND_MAX_BYTES:
         raise InboundError(f"message of {len(raw)} bytes is over INBOUND_MAX_BYTES")
     parsed = mail_parse(raw, envelope_recipients=envelope_recipients)
-    if parsed.message_id and Response.objects.filter(message_id=parsed.message_id).exists():
+    # Some MTAs (qmail) send bounces without a Message-ID: a digest of the
+    # message stands in, so reading the same mbox twice still counts once.
+    parsed.message_id = parsed.message_id or f"<sha256.{hashlib.sha256(raw).hexdigest()}@inbound>"
+    if Response.objects.filter(message_id=parsed.message_id).exists():
         return None
     match = letter_match(parsed)
     with transaction.atomic():

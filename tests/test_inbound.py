@@ -315,3 +315,16 @@ def test_the_imap_poller_stores_unseen_mail_skips_oversized_and_marks_it_seen(se
     assert imap.seen == [b"7", b"8"] and imap.logged_out
     box.refresh_from_db()
     assert box.polled_at is not None
+
+
+@pytest.mark.django_db
+def test_it_counts_a_bounce_without_a_message_id_once_however_often_it_is_read():
+    letter = LetterFactory(status=Letter.Status.SENT)
+    verp = (f"bounces+{letter.reply_token}@ftc.example",)
+    raw = b"\n".join(
+        line for line in sample("qmail_01.txt").splitlines() if not line.startswith(b"Message-")
+    )
+    assert mail_ingest(raw=raw, envelope_recipients=verp) is not None
+    assert mail_ingest(raw=raw, envelope_recipients=verp) is None
+    letter.contact.refresh_from_db()
+    assert letter.contact.bounce_score == 1.0
