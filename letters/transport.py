@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal
@@ -61,7 +61,7 @@ class DomainRate:
     It lives in one process; each sending process keeps its own buckets.
     """
 
-    def __init__(self, per_minute: int, clock: callable = time.monotonic) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
         self.clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -213,8 +213,9 @@ class SmtpPool:
         client = self._clients[slot]
         if client is None:
             return
-        if isinstance(error, aiosmtplib.SMTPResponseException) and error.code != 421:
-            return  # the server answered: the connection is still good
+        answered = (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused)
+        if isinstance(error, answered) and getattr(error, "code", None) != 421:
+            return  # the server answered (and we reset): the connection is still good
         self._clients[slot] = None
         client.close()
 

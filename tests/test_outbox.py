@@ -221,3 +221,16 @@ def test_it_reuses_each_pool_connection_for_many_messages(sink):
     assert [r.state for r in results] == ["sent"] * 40
     assert pool.connects == 4
     assert len(sink.received) == 40
+
+
+def test_it_keeps_the_connection_after_a_refused_recipient(sink):
+    sink.handler.replies = {"gone@isp.example": "550 5.1.1 No such user"}
+    envelopes = [
+        Envelope(i, "bounces+x@ftc.example", rcpt, b"Subject: x\r\n\r\nx\r\n")
+        for i, rcpt in enumerate(["gone@isp.example", "ok@isp.example", "gone@isp.example"])
+    ]
+    config = SmtpSettings(host=sink.host, port=sink.port, security="none", connections=1)
+    with SmtpPool(config) as pool:
+        results = pool.send_many(envelopes)
+    assert [r.state for r in results] == ["failed", "sent", "failed"]
+    assert pool.connects == 1
