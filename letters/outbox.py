@@ -197,6 +197,13 @@ def _record_one(row: QuerySet[Letter], result: Result, now: object) -> None:
         )
 
 
+def letters_release(*, token: str) -> int:
+    """Give back a claim before anything was sent: the attempt does not count."""
+    return Letter.objects.filter(claim_token=token, status=Letter.Status.SENDING).update(
+        status=Letter.Status.APPROVED, claim_token="", send_attempts=F("send_attempts") - 1
+    )
+
+
 def outbox_recover(*, older_than: timedelta | None = None) -> int:
     """Close claims whose worker died: FAILED, delivery unknown, never resent."""
     age = timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT) if older_than is None else older_than
@@ -274,6 +281,13 @@ def _envelopes(
             )
         except UnsafeHeaderError as error:
             refused.append(Result(letter.pk, "failed", f"refused to build: {error}"))
+        except OutboxError:
+            raise  # nothing can be rendered: stop the run, not the letter
+        except Exception as error:
+            # One letter that cannot be rendered must not hold up the batch.
+            logger.exception("letter %s could not be rendered", letter.pk)
+            detail = f"could not render: {type(error).__name__}: {error}"[:500]
+            refused.append(Result(letter.pk, "failed", detail))
     return envelopes, refused
 
 
@@ -418,7 +432,11 @@ def _batch_start(
     if not letters:
         return None
     report.claimed += len(letters)
-    envelopes, refused = _envelopes(letters, content, "")
+    try:
+        envelopes, refused = _envelopes(letters, content, "")
+    except BaseException:
+        letters_release(token=token)  # nothing of this batch has left yet
+        raise
     return _InFlight(token, transport.submit(envelopes), refused)
 
 

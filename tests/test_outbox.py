@@ -234,3 +234,32 @@ def test_it_keeps_the_connection_after_a_refused_recipient(sink):
         results = pool.send_many(envelopes)
     assert [r.state for r in results] == ["failed", "sent", "failed"]
     assert pool.connects == 1
+
+
+def test_a_letter_that_cannot_be_rendered_fails_alone(sink, campaign):
+    broken, _other = approved(campaign, 2)
+
+    def flaky(letter):
+        if letter.pk == broken.pk:
+            raise ValueError("template exploded")
+        return content(letter)
+
+    report = outbox_send(campaign_id=campaign.id, content=flaky)
+    broken.refresh_from_db()
+    assert (report.sent, report.failed) == (1, 1)
+    assert broken.status == Letter.Status.FAILED
+    assert broken.last_error == "could not render: ValueError: template exploded"
+
+
+def test_it_gives_the_claim_back_when_nothing_can_be_rendered(campaign):
+    from letters.outbox import OutboxError
+
+    approved(campaign, 2)
+
+    def missing(letter):
+        raise OutboxError("letters.render is not installed")
+
+    with pytest.raises(OutboxError):
+        outbox_send(campaign_id=campaign.id, content=missing)
+    states = set(Letter.objects.values_list("status", "send_attempts", "claim_token"))
+    assert states == {(Letter.Status.APPROVED, 0, "")}
