@@ -376,3 +376,20 @@ def _ingest_as_request(raw: bytes, recipients: tuple[str, ...]) -> None:
         mail_ingest(raw=raw, envelope_recipients=recipients)
     finally:
         close_old_connections()
+
+
+def response_assign(*, response_id: int, letter_id: int, user_id: int | None) -> Response:
+    """A person matched a message from the unmatched queue: act as if it had matched."""
+    response = Response.objects.get(id=response_id)
+    letter = Letter.objects.get(id=letter_id)
+    Response.objects.filter(id=response_id).update(letter=letter, handled_by_id=user_id)
+    if response.kind == Response.Kind.BOUNCE:
+        bounce_record(letter=letter, hard="soft bounce" not in response.outcome)
+    elif response.kind == Response.Kind.OPT_OUT:
+        contact_opt_out(contact_id=letter.contact_id, reason="asked by email")
+    elif response.kind in MARKABLE:
+        Letter.objects.filter(
+            id=letter.id, status__in=[Letter.Status.SENT, Letter.Status.BOUNCED]
+        ).update(status=Letter.Status.ANSWERED)
+    response.refresh_from_db()
+    return response

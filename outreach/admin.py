@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from letters.admin_inbound import ResponseMarkMixin
+from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
 from letters.admin_outbox import CampaignOutboxMixin
 from outreach.admin_base import ScopedAdmin, ScopedInline
 from outreach.admin_dashboard import CampaignDashboardMixin
@@ -107,7 +107,7 @@ class HostAdmin(ScopedAdmin):
 @admin.register(Response)
 class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
     list_display = ["received_at", "kind", "channel", "sender", "subject", "letter", "handled_by"]
-    list_filter = ["kind", "channel"]
+    list_filter = [MatchedFilter, "kind", "channel"]
     search_fields = ["sender", "subject", "message_id"]
     raw_id_fields = ["letter"]
     autocomplete_fields = ["handled_by"]

@@ -99,3 +99,29 @@ def test_an_investigator_marks_a_reply_as_an_opt_out(client):
     response.letter.contact.refresh_from_db()
     assert (response.kind, response.handled_by) == (Response.Kind.OPT_OUT, user)
     assert response.letter.contact.do_not_contact
+
+
+def test_assigning_an_unmatched_bounce_in_the_admin_counts_it(admin_client):
+    from letters.inbound import mail_ingest
+    from tests.test_inbound import sample
+
+    letter = LetterFactory(status=Letter.Status.SENT)
+    bounce = mail_ingest(raw=sample("postfix_01.txt"))
+    assert bounce.letter is None
+    queue = admin_client.get(reverse("admin:outreach_response_changelist") + "?matched=no")
+    assert bounce.subject.encode() in queue.content
+
+    url = reverse("admin:outreach_response_change", args=[bounce.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: form.initial.get(name) or "" for name in form.fields}
+    data.update(
+        received_at_0=bounce.received_at.strftime("%Y-%m-%d"),
+        received_at_1=bounce.received_at.strftime("%H:%M:%S"),
+        letter=letter.pk,
+    )
+    assert admin_client.post(url, data).status_code == 302
+
+    letter.refresh_from_db()
+    letter.contact.refresh_from_db()
+    assert letter.status == Letter.Status.BOUNCED
+    assert letter.contact.bounce_score == 1.0
