@@ -44,7 +44,8 @@ from letters.message import (
     message_id_new,
 )
 from letters.models import Letter, Smarthost
-from letters.transport import DjangoTransport, DomainRate, Envelope, Result, SmtpPool, SmtpSettings
+from letters.transport import DjangoTransport, Envelope, Result, SmtpPool, SmtpSettings
+from probes.flight import bucket_take
 
 logger = logging.getLogger(__name__)
 
@@ -313,11 +314,10 @@ def smarthost_settings(smarthost: Smarthost) -> SmtpSettings:
 def agency_transport(agency_id: int) -> Iterator[SmtpPool | DjangoTransport]:
     """The agency's smarthost pool, else the global EMAIL_HOST, else Django's backend."""
     smarthost = Smarthost.objects.filter(agency_id=agency_id, is_active=True).first()
-    rate = DomainRate(settings.OUTBOX_DOMAIN_RATE_PER_MINUTE)
     if smarthost is not None:
-        transport = SmtpPool(smarthost_settings(smarthost), rate=rate)
+        transport = SmtpPool(smarthost_settings(smarthost))
     elif settings.EMAIL_HOST:
-        transport = SmtpPool(_global_settings(), rate=rate)
+        transport = SmtpPool(_global_settings())
     else:
         transport = DjangoTransport()
     with transport:
@@ -434,10 +434,31 @@ def _batch_start(
     report.claimed += len(letters)
     try:
         envelopes, refused = _envelopes(letters, content, "")
+        envelopes, deferred = _rate_split(envelopes)
     except BaseException:
         letters_release(token=token)  # nothing of this batch has left yet
         raise
-    return _InFlight(token, transport.submit(envelopes), refused)
+    return _InFlight(token, transport.submit(envelopes), refused + deferred)
+
+
+def _rate_split(envelopes: list[Envelope]) -> tuple[list[Envelope], list[Result]]:
+    """Hold back messages whose recipient domain has used up its rate.
+
+    The buckets live in Redis when REDIS_URL is set (probes.flight), so the
+    limit holds across every worker; in the embedded mode, per process.
+    """
+    per_minute = settings.OUTBOX_DOMAIN_RATE_PER_MINUTE
+    if per_minute <= 0:
+        return envelopes, []
+    allowed, deferred = [], []
+    for envelope in envelopes:
+        domain = envelope.recipient.rpartition("@")[2].lower()
+        wait = bucket_take(f"mail-domain:{domain}", capacity=per_minute, per_second=per_minute / 60)
+        if wait:
+            deferred.append(Result(envelope.key, "deferred", "domain rate limit", wait))
+        else:
+            allowed.append(envelope)
+    return allowed, deferred
 
 
 def _batch_finish(

@@ -7,16 +7,15 @@ connections. ``DjangoTransport`` is the same interface over Django's mail
 backend, for the embedded mode (mail written to files) and as the baseline.
 
 Each envelope gets one ``Result``: sent, retry (4xx or a connection problem),
-failed (5xx, with the server's reason) or deferred (the recipient domain's
-rate limit is used up; not an attempt).
+failed (5xx, with the server's reason) or deferred (set by the outbox when
+the recipient domain's rate limit is used up; not an attempt).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal
@@ -55,31 +54,6 @@ class SmtpSettings:
     validate_certs: bool = True
 
 
-class DomainRate:
-    """A token bucket per recipient domain: ``per_minute`` messages, bursting.
-
-    It lives in one process; each sending process keeps its own buckets.
-    """
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute = per_minute
-        self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def take(self, domain: str) -> float:
-        """0 if a message may go now, else the seconds until it may."""
-        if self.per_minute <= 0:
-            return 0.0
-        now = self.clock()
-        tokens, stamp = self._buckets.get(domain, (float(self.per_minute), now))
-        tokens = min(float(self.per_minute), tokens + (now - stamp) * self.per_minute / 60)
-        if tokens < 1:
-            self._buckets[domain] = (tokens, now)
-            return (1 - tokens) * 60 / self.per_minute
-        self._buckets[domain] = (tokens - 1, now)
-        return 0.0
-
-
 def result_from_error(key: int, error: BaseException) -> Result:
     """Map an SMTP error to retry (4xx, connection) or failed (5xx)."""
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
@@ -91,10 +65,6 @@ def result_from_error(key: int, error: BaseException) -> Result:
     if isinstance(code, int) and code >= 400:
         return Result(key, "retry", f"{code} {message}")
     return Result(key, "retry", f"{type(error).__name__}: {message}")
-
-
-def _domain(address: str) -> str:
-    return address.rpartition("@")[2].lower()
 
 
 class _Batch:
@@ -114,9 +84,8 @@ class _Batch:
 class SmtpPool:
     """Parallel, persistent SMTP connections to one smarthost."""
 
-    def __init__(self, config: SmtpSettings, *, rate: DomainRate | None = None) -> None:
+    def __init__(self, config: SmtpSettings) -> None:
         self.config = config
-        self.rate = rate or DomainRate(0)
         self.connects = 0
         self._clients: list[aiosmtplib.SMTP | None] = [None] * max(1, config.connections)
         self._queue: asyncio.Queue | None = None
@@ -176,9 +145,6 @@ class SmtpPool:
             batch.add(result)
 
     async def _send_one(self, slot: int, envelope: Envelope) -> Result:
-        wait = self.rate.take(_domain(envelope.recipient))
-        if wait:
-            return Result(envelope.key, "deferred", "domain rate limit", retry_after=wait)
         try:
             client = await self._client(slot)
             await client.sendmail(envelope.sender, [envelope.recipient], envelope.data)

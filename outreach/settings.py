@@ -272,7 +272,8 @@ LOGGING.setdefault("loggers", {})["weasyprint"] = {"level": "WARNING"}
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 64, minimum=1)
 # Parallel connections to EMAIL_HOST when an agency has no smarthost of its own.
 OUTBOX_CONNECTIONS = env_int("OUTBOX_CONNECTIONS", 16, minimum=1)
-# Messages per minute to any one recipient domain (0: no limit), per process.
+# Messages per minute to any one recipient domain (0: no limit). The buckets
+# are in Redis when REDIS_URL is set, so the limit holds across all workers.
 OUTBOX_DOMAIN_RATE_PER_MINUTE = env_int("OUTBOX_DOMAIN_RATE_PER_MINUTE", 60)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6, minimum=1)
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 300, minimum=1)

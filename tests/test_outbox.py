@@ -118,14 +118,20 @@ def test_it_retries_when_the_smarthost_is_down(campaign):
 
 
 def test_it_defers_a_domain_over_its_rate_without_counting_an_attempt(sink, campaign, settings):
+    from probes.flight import buckets_reset
+
     settings.OUTBOX_DOMAIN_RATE_PER_MINUTE = 2
-    approved(campaign, 4)
+    buckets_reset()
+    for n in range(4):
+        approved(campaign, 1, contact=ContactFactory(email=f"abuse{n}@rated.example"))
+    approved(campaign, 1, contact=ContactFactory(email="abuse@other.example"))
     report = outbox_send(campaign_id=campaign.id, content=content)
-    assert (report.sent, report.deferred) == (2, 2)
+    assert (report.sent, report.deferred) == (3, 2)
     waiting = Letter.objects.filter(status=Letter.Status.APPROVED)
     assert [w.send_attempts for w in waiting] == [0, 0]
     assert all(w.next_attempt_at > timezone.now() for w in waiting)
-    assert len(sink.received) == 2
+    assert {w.contact.email.split("@")[1] for w in waiting} == {"rated.example"}
+    assert len(sink.received) == 3
 
 
 def test_it_sends_everything_to_the_test_address_in_test_mode(sink, campaign, settings):
