@@ -20,6 +20,7 @@ from letters.models import Letter
 from letters.outbox import OutboxError, outbox_send
 from letters.tasks import letters_send_task
 from outreach.models import Campaign
+from outreach.scoping import user_agency_ids, user_sees_all
 
 
 def _may_send(request: HttpRequest) -> bool:
@@ -47,7 +48,10 @@ class CampaignOutboxMixin:
         campaigns = list(Campaign.objects.for_user(request.user).filter(pk__in=queryset))
         if request.POST.get("confirm") == "yes":
             for campaign in campaigns:
-                transaction.on_commit(lambda c=campaign.pk: letters_send_task.delay(c))
+                for agency_id in sending_agencies(request, campaign):
+                    transaction.on_commit(
+                        lambda c=campaign.pk, a=agency_id: letters_send_task.delay(c, a)
+                    )
             self.message_user(request, f"Sending started for {len(campaigns)} campaign(s).")
             if campaigns:
                 return HttpResponseRedirect(
@@ -60,9 +64,12 @@ class CampaignOutboxMixin:
 
     def _confirm_page(self, request: HttpRequest, campaigns: list[Campaign]) -> HttpResponse:
         preview, error = "", ""
-        if campaigns:
+        agencies = sending_agencies(request, campaigns[0]) if campaigns else []
+        if agencies:
             try:
-                preview = outbox_send(campaign_id=campaigns[0].pk, dry_run=True, limit=1).preview
+                preview = outbox_send(
+                    campaign_id=campaigns[0].pk, agency_id=agencies[0], dry_run=True, limit=1
+                ).preview
             except OutboxError as problem:
                 error = str(problem)
         context = {
@@ -95,6 +102,15 @@ class CampaignOutboxMixin:
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/letters/outbox_progress.html", context)
+
+
+def sending_agencies(request: HttpRequest, campaign: Campaign) -> list[int | None]:
+    """Whose letters this user may send: everyone's (None) for investigators,
+    else only the user's own agencies' part of the campaign."""
+    if user_sees_all(request.user):
+        return [None]
+    mine = set(user_agency_ids(request.user))
+    return [a for a in campaign.agencies().values_list("id", flat=True) if a in mine]
 
 
 def _approved(request: HttpRequest, campaign: Campaign) -> int:

@@ -39,7 +39,7 @@ def test_the_send_action_previews_the_first_message_then_enqueues(
 ):
     monkeypatch.setattr(outbox, "rendered_content", content)
     queued = []
-    monkeypatch.setattr(tasks.letters_send_task, "delay", queued.append)
+    monkeypatch.setattr(tasks.letters_send_task, "delay", lambda *a: queued.append(a))
     client.force_login(coordinator(campaign.lead_agency, "send_letter"))
     url = reverse("admin:outreach_campaign_changelist")
     data = {"action": "send_approved_letters", "_selected_action": [campaign.pk]}
@@ -54,7 +54,7 @@ def test_the_send_action_previews_the_first_message_then_enqueues(
         done = client.post(url, {**data, "confirm": "yes"})
     assert done.status_code == 302
     assert done["Location"] == reverse("admin:campaign_outbox", args=[campaign.pk])
-    assert queued == [campaign.pk]
+    assert queued == [(campaign.pk, campaign.lead_agency_id)]
 
 
 def test_the_send_action_needs_the_send_permission(client, campaign):
@@ -125,3 +125,18 @@ def test_assigning_an_unmatched_bounce_in_the_admin_counts_it(admin_client):
     letter.contact.refresh_from_db()
     assert letter.status == Letter.Status.BOUNCED
     assert letter.contact.bounce_score == 1.0
+
+
+def test_a_partner_coordinator_only_sends_their_own_agencys_letters(
+    client, campaign, monkeypatch, django_capture_on_commit_callbacks
+):
+    partner = AgencyFactory(code="accc")
+    campaign.partners.add(partner)
+    LetterFactory(campaign=campaign, agency=partner, status=Letter.Status.APPROVED)
+    queued = []
+    monkeypatch.setattr(tasks.letters_send_task, "delay", lambda *a: queued.append(a))
+    client.force_login(coordinator(partner, "send_letter"))
+    data = {"action": "send_approved_letters", "_selected_action": [campaign.pk], "confirm": "yes"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:outreach_campaign_changelist"), data)
+    assert queued == [(campaign.pk, partner.pk)]
