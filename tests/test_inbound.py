@@ -328,3 +328,28 @@ def test_it_counts_a_bounce_without_a_message_id_once_however_often_it_is_read()
     assert mail_ingest(raw=raw, envelope_recipients=verp) is None
     letter.contact.refresh_from_db()
     assert letter.contact.bounce_score == 1.0
+
+
+@pytest.mark.django_db
+def test_the_poll_command_reads_each_mailbox_and_survives_one_that_is_down(monkeypatch, capsys):
+    import io
+
+    from letters import inbound
+    from tests.factories import MailboxFactory
+
+    letter = LetterFactory(status=Letter.Status.SENT)
+    up = MailboxFactory(agency=letter.agency, host="up.ftc.example")
+    MailboxFactory(agency=letter.agency, host="down.ftc.example")
+    to = f"relay+{letter.reply_token}@ftc.example"
+
+    def connect(box):
+        if box.id != up.id:
+            raise OSError("connection refused")
+        return FakeImap({b"1": reply(To=to, Message_ID="<p1@isp.example>")})
+
+    monkeypatch.setattr(inbound, "_imap_connect", connect)
+    err = io.StringIO()
+    call_command("poll_mailboxes", stderr=err)
+    assert "stored 1 (1 matched)" in capsys.readouterr().out
+    assert "down.ftc.example" in err.getvalue()
+    assert Response.objects.get().letter == letter
