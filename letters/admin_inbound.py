@@ -27,6 +27,9 @@ def _mark_action(kind: str, label: str) -> Callable:
     return action
 
 
+ACTED_ON = {Response.Kind.FIXED_CLAIM, Response.Kind.OPT_OUT}
+
+
 class MatchedFilter(admin.SimpleListFilter):
     title = "letter"
     parameter_name = "matched"
@@ -56,3 +59,7 @@ class ResponseMarkMixin:
         super().save_model(request, obj, form, change)
         if was_unmatched and obj.letter_id is not None and obj.channel == Response.Channel.EMAIL:
             response_assign(response_id=obj.pk, letter_id=obj.letter_id, user_id=request.user.pk)
+        elif not change and obj.letter_id is not None and obj.kind in ACTED_ON:
+            # A call, letter or web form saying "fixed" or "stop writing" counts
+            # exactly like the same email would.
+            response_mark(response_id=obj.pk, kind=obj.kind, user_id=request.user.pk)

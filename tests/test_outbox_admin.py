@@ -140,3 +140,26 @@ def test_a_partner_coordinator_only_sends_their_own_agencys_letters(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("admin:outreach_campaign_changelist"), data)
     assert queued == [(campaign.pk, partner.pk)]
+
+
+def test_a_fixed_claim_logged_from_a_phone_call_reprobes(
+    admin_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    letter = LetterFactory(status=Letter.Status.SENT)
+    queued = []
+    monkeypatch.setattr(tasks.letters_remediate_task, "delay", queued.append)
+    url = reverse("admin:outreach_response_add")
+    form = admin_client.get(url).context["adminform"].form
+    data = dict.fromkeys(form.fields, "")
+    data.update(
+        letter=letter.pk,
+        received_at_0="2026-11-27",
+        received_at_1="10:00:00",
+        channel=Response.Channel.PHONE,
+        kind=Response.Kind.FIXED_CLAIM,
+        body="The admin called: relay closed.",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.post(url, data).status_code == 302
+    assert queued == [[letter.id]]
+    assert Response.objects.get().channel == Response.Channel.PHONE
