@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -170,7 +170,7 @@ def letters_record(*, token: str, results: list[Result]) -> None:
                 _record_one(mine.filter(id=result.key), result, now)
 
 
-def _record_one(row: QuerySet[Letter], result: Result, now: object) -> None:
+def _record_one(row: QuerySet[Letter], result: Result, now: datetime) -> None:
     if result.state == "failed":
         row.update(status=Letter.Status.FAILED, last_error=result.detail, claim_token="")
         return

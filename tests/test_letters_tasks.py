@@ -44,3 +44,23 @@ def test_the_poll_task_fans_out_one_task_per_active_mailbox(monkeypatch):
 
 def test_the_poll_task_returns_quietly_for_a_mailbox_that_is_gone():
     assert tasks.mailbox_poll_task(123456) == 0
+
+
+def test_the_daily_remediation_fans_out_due_letters_in_batches(settings, monkeypatch):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from outreach.models import Host
+    from tests.factories import HostFactory
+
+    settings.REMEDIATION_BATCH = 2
+    campaign = CampaignFactory(remediation_deadline=timezone.localdate() - dt.timedelta(days=1))
+    letters = LetterFactory.create_batch(3, campaign=campaign, status=Letter.Status.SENT)
+    for letter in letters:
+        letter.hosts.add(HostFactory(status=Host.Status.OPEN_RELAY))
+    queued = []
+    monkeypatch.setattr(tasks.letters_remediate_task, "delay", queued.append)
+    assert tasks.campaigns_remediate_task() == 3
+    assert sorted(len(batch) for batch in queued) == [1, 2]
+    assert sorted(i for batch in queued for i in batch) == sorted(x.id for x in letters)
