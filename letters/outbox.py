@@ -244,7 +244,8 @@ def outgoing_letter(letter: Letter, content: LetterContent) -> OutgoingLetter:
         language=content.language,
         pdf=content.pdf,
         pdf_filename=f"letter-{letter.campaign.slug}-{letter.pk}.pdf",
-        opt_out_url=letter.campaign.instructions_url,
+        # No web opt-out page exists yet: the mailto address is the opt-out.
+        opt_out_url="",
     )
 
 

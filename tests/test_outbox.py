@@ -70,6 +70,10 @@ def test_it_keeps_the_language_and_attaches_the_pdf_at_the_sink(sink, campaign):
 
     message = message_from_bytes(sink.received[0].data, policy=default)
     assert message["Content-Language"] == "fr"
+    letter = Letter.objects.get()
+    assert message["List-Unsubscribe"] == f"<mailto:optout+{letter.reply_token}@ftc.example>"
+    assert message["Reply-To"].addresses[0].addr_spec == f"relay+{letter.reply_token}@ftc.example"
+    assert message["From"].addresses[0].addr_spec == "relay@ftc.example"
     assert [a.get_content_type() for a in message.iter_attachments()] == ["application/pdf"]
 
 
