@@ -257,6 +257,56 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# --- Letters (rendering, PDF, export) -------------------------------------
+# Seconds one letter's PDF may take before the render is stopped (0: no limit).
+LETTERS_PDF_TIMEOUT = env_int("LETTERS_PDF_TIMEOUT", 30, minimum=0)
+# Where export_letters writes ZIPs when the admin action runs it.
+LETTERS_EXPORT_DIR = Path(env_str("LETTERS_EXPORT_DIR", str(VAR_DIR / "exports")))
+# WeasyPrint logs every rendering step at INFO; keep its warnings only.
+LOGGING.setdefault("loggers", {})["weasyprint"] = {"level": "WARNING"}
+
+# --- Outbox and inbound mail (letters/outbox.py, letters/inbound.py) -------
+# Letters claimed per batch. A worker that dies leaves at most two batches (one
+# on the wire, one being built) "delivery unknown": keep it a few times the
+# connection count.
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 64, minimum=1)
+# Parallel connections to EMAIL_HOST when an agency has no smarthost of its own.
+OUTBOX_CONNECTIONS = env_int("OUTBOX_CONNECTIONS", 16, minimum=1)
+# Messages per minute to any one recipient domain (0: no limit). The buckets
+# are in Redis when REDIS_URL is set, so the limit holds across all workers.
+OUTBOX_DOMAIN_RATE_PER_MINUTE = env_int("OUTBOX_DOMAIN_RATE_PER_MINUTE", 60)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6, minimum=1)
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 300, minimum=1)
+# A claim older than this belongs to a dead worker (see outbox_recover).
+OUTBOX_CLAIM_TIMEOUT = env_int("OUTBOX_CLAIM_TIMEOUT", 900, minimum=60)
+# Letters one Celery task sends before handing on to a fresh task.
+OUTBOX_TASK_LETTERS = env_int("OUTBOX_TASK_LETTERS", 2000, minimum=1)
+OUTBOX_ATTACH_PDF = env_bool("OUTBOX_ATTACH_PDF", True)
+# What we say in EHLO; aiosmtplib would otherwise ask DNS for our own name.
+OUTBOX_LOCAL_HOSTNAME = env_str("OUTBOX_LOCAL_HOSTNAME", "outreach.localdomain")
+OUTBOX_VALIDATE_CERTS = env_bool("OUTBOX_VALIDATE_CERTS", True)
+# Mailman's rule: a hard bounce counts 1, a soft one 0.5, once a day at most.
+BOUNCE_DISABLE_SCORE = env_int("BOUNCE_DISABLE_SCORE", 5, minimum=1)
+# Inbound messages larger than this are refused unread.
+INBOUND_MAX_BYTES = env_int("INBOUND_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Messages fetched from one IMAP mailbox per poll, and how often to poll.
+INBOUND_POLL_BATCH = env_int("INBOUND_POLL_BATCH", 500, minimum=1)
+INBOUND_POLL_SECONDS = env_int("INBOUND_POLL_SECONDS", 300, minimum=30)
+CELERY_BEAT_SCHEDULE["mailboxes-poll"] = {
+    "task": "letters.tasks.mailboxes_poll_task",
+    "schedule": float(INBOUND_POLL_SECONDS),
+}
+# Letters whose hosts one remediation task re-probes.
+REMEDIATION_BATCH = env_int("REMEDIATION_BATCH", 200, minimum=1)
+CELERY_BEAT_SCHEDULE["campaigns-remediate"] = {
+    "task": "letters.tasks.campaigns_remediate_task",
+    "schedule": 24 * 3600.0,
+}
+CELERY_BEAT_SCHEDULE["outbox-recover"] = {
+    "task": "letters.tasks.outbox_recover_task",
+    "schedule": 300.0,
+}
+
 # --- Feed import ----------------------------------------------------------
 # A feed bigger than this (after gunzip) is refused with a clear error.
 FEED_MAX_BYTES = env_int("FEED_MAX_BYTES", 1024**3, minimum=1024)
@@ -275,6 +325,58 @@ if FEED_REFRESH_MINUTES:
         "task": "probes.feeds_refresh",
         "schedule": FEED_REFRESH_MINUTES * 60.0,
     }
+
+# --- Relay probes ---------------------------------------------------------
+# Who the probe says it is: owners who see it in their logs must find the
+# agency. Production sets a real name with a matching PTR record.
+PROBE_HELO_NAME = env_str("PROBE_HELO_NAME", "relay-probe.outreach.example")
+PROBE_MAIL_FROM = env_str("PROBE_MAIL_FROM", "relay-probe@outreach.example")
+# A foreign domain the agency controls: the relay tests' recipients live there.
+PROBE_RCPT_DOMAIN = env_str("PROBE_RCPT_DOMAIN", "relaytest.outreach.example")
+PROBE_DEADLINE = env_int("PROBE_DEADLINE", 30, minimum=1)
+PROBE_READ_TIMEOUT = env_int("PROBE_READ_TIMEOUT", 10, minimum=1)
+PROBE_TRANSCRIPT_LIMIT = env_int("PROBE_TRANSCRIPT_LIMIT", 32_000, minimum=1000)
+# Probes at once in one worker process (one event loop).
+PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 200, minimum=1)
+# Politeness: connections at once per /24 (/48) and per ASN, and new
+# connections per second per worker process (0 = no cap).
+PROBE_PER_NETWORK = env_int("PROBE_PER_NETWORK", 4, minimum=1)
+PROBE_PER_ASN = env_int("PROBE_PER_ASN", 64, minimum=1)
+PROBE_RATE = env_int("PROBE_RATE", 500, minimum=0)
+PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 500, minimum=1)
+# Greylisted hosts (temp_failure) are probed again after 5, 10, 20 minutes.
+PROBE_TEMP_RETRIES = env_int("PROBE_TEMP_RETRIES", 3, minimum=0)
+PROBE_TEMP_RETRY_DELAY = env_int("PROBE_TEMP_RETRY_DELAY", 300, minimum=1)
+# Open relays are probed again once they are this many days old.
+PROBE_REVERIFY_DAYS = env_int("PROBE_REVERIFY_DAYS", 7, minimum=1)
+# DNS evidence: empty = off, "system" = the system resolver, or "host:port".
+PROBE_DNS_RESOLVER = env_str("PROBE_DNS_RESOLVER")
+DNSBL_ZONES = env_list("DNSBL_ZONES")
+# Lab mode only: a JSON file {"192.0.2.10": "127.1.0.10:2525", ...}.
+LAB_HOST_MAP = env_str("LAB_HOST_MAP")
+
+
+def _networks_checked(name: str, values: list[str]) -> list[str]:
+    import ipaddress
+
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not a network.") from None
+    return values
+
+
+_networks_checked("PROBE_ALLOWED_NETWORKS", PROBE_ALLOWED_NETWORKS)
+_networks_checked("NEVER_CONTACT_NETWORKS", NEVER_CONTACT_NETWORKS)
+if LAB_HOST_MAP and not LAB_MODE:
+    raise ImproperlyConfigured(
+        "LAB_HOST_MAP is only read in LAB_MODE; set LAB_MODE=true or unset it."
+    )
+CELERY_BEAT_SCHEDULE["probes-reverify-open-relays"] = {
+    "task": "probes.open_relays_reverify",
+    "schedule": 6 * 3600,
+}
 
 # --- RDAP contacts --------------------------------------------------------
 # Every registry and bootstrap URL is rewritten to this base, path kept (the
