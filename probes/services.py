@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -581,28 +582,39 @@ def host_status_next(current: str, verdict: str) -> str:
 
 @transaction.atomic
 def host_verdicts_record(*, results: list[ProbeResult]) -> None:
-    """Write one Probe per result and update the hosts' status, in bulk."""
+    """Write one Probe per result and update the hosts' status, in bulk.
+
+    Hosts are updated with one UPDATE per (new status, verdict) pair, a
+    handful per batch: Django's bulk_update writes a CASE per row and field,
+    which cost more than the probing itself.
+    """
     now = timezone.now()
     by_id = {r.host_id: r for r in results if r.host_id is not None}
-    hosts = list(Host.objects.select_for_update().filter(id__in=by_id))
-    for host in hosts:
-        _host_update(host, by_id[host.id], now)
-    Host.objects.bulk_update(
-        hosts, ["status", "last_verdict", "last_probed_at", "fixed_at", "ptr"], batch_size=500
-    )
+    current = Host.objects.select_for_update().filter(id__in=by_id).values_list("id", "status")
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for host_id, status in current:
+        verdict = by_id[host_id].verdict
+        groups[(host_status_next(status, verdict), verdict)].append(host_id)
+    for (status, verdict), ids in groups.items():
+        hosts = Host.objects.filter(id__in=ids)
+        hosts.update(status=status, last_verdict=verdict, last_probed_at=now)
+        if status == Host.Status.FIXED:
+            hosts.filter(fixed_at__isnull=True).update(fixed_at=now)
+        elif status == Host.Status.OPEN_RELAY:
+            # A relay that opened again is no longer fixed.
+            hosts.filter(fixed_at__isnull=False).update(fixed_at=None)
+    _host_ptrs_record(by_id)
     Probe.objects.bulk_create([_probe_row(r, now) for r in by_id.values()], batch_size=500)
 
 
-def _host_update(host: Host, result: ProbeResult, now: datetime) -> None:
-    status = host_status_next(host.status, result.verdict)
-    if status == Host.Status.FIXED and host.fixed_at is None:
-        host.fixed_at = now
-    elif status == Host.Status.OPEN_RELAY:
-        host.fixed_at = None  # a relay that opened again is no longer fixed
-    host.status = status
-    host.last_verdict = result.verdict
-    host.last_probed_at = now
-    host.ptr = str(result.evidence.get("ptr") or host.ptr)[:255]
+def _host_ptrs_record(by_id: dict[int, ProbeResult]) -> None:
+    named = [
+        Host(id=host_id, ptr=str(r.evidence["ptr"])[:255])
+        for host_id, r in by_id.items()
+        if r.evidence.get("ptr")
+    ]
+    if named:
+        Host.objects.bulk_update(named, ["ptr"], batch_size=500)
 
 
 def _probe_row(result: ProbeResult, now: datetime) -> Probe:
