@@ -634,7 +634,11 @@ def _probe_row(result: ProbeResult, now: datetime) -> Probe:
 
 
 def hosts_verify_enqueue(
-    *, host_ids: list[int], port: int = 25, all_tests: bool = False
+    *,
+    host_ids: list[int],
+    port: int = 25,
+    all_tests: bool = False,
+    concurrency: int | None = None,
 ) -> list[AsyncResult]:
     """Fan out probe batches to the workers, once the current transaction commits."""
     from probes.tasks import hosts_verify_batch
@@ -644,11 +648,10 @@ def hosts_verify_enqueue(
     # a batch holds many networks and the per-/24 cap does not serialise it.
     host_ids = sorted(host_ids, key=_scatter)
     batches = [host_ids[i : i + size] for i in range(0, len(host_ids), size)]
+    options = {"port": port, "all_tests": all_tests, "concurrency": concurrency}
     sent: list[AsyncResult] = []
     for batch in batches:
-        transaction.on_commit(
-            lambda b=batch: sent.append(hosts_verify_batch.delay(b, port=port, all_tests=all_tests))
-        )
+        transaction.on_commit(lambda b=batch: sent.append(hosts_verify_batch.delay(b, **options)))
     # Outside a transaction on_commit runs at once, so the list is complete here.
     return sent
 

@@ -6,6 +6,8 @@ import json
 from collections import Counter
 from typing import Any
 
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from celery.result import AsyncResult
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -70,21 +72,24 @@ class Command(BaseCommand):
         return list(found.values())
 
     def _hosts(self, ids: list[int], opts: dict) -> list[dict]:
-        kwargs = {"port": opts["port"], "all_tests": opts["all_tests"]}
+        kwargs = {k: opts[k] for k in ("port", "all_tests", "concurrency")}
         if settings.REDIS_URL and not settings.CELERY_TASK_ALWAYS_EAGER:
-            sent = hosts_verify_enqueue(host_ids=ids, **kwargs)
-            return [row for result in sent for row in result.get(timeout=self._wait())]
+            return self._through_workers(hosts_verify_enqueue(host_ids=ids, **kwargs))
         size = settings.PROBE_BATCH_SIZE
         rows: list[dict] = []
         for i in range(0, len(ids), size):
-            batch = hosts_verify(
-                host_ids=ids[i : i + size], concurrency=opts["concurrency"], **kwargs
-            )
-            rows += [r.as_json() for r in batch]
+            rows += [r.as_json() for r in hosts_verify(host_ids=ids[i : i + size], **kwargs)]
         return rows
 
-    def _wait(self) -> int:
-        return settings.CELERY_TASK_TIME_LIMIT + 60
+    def _through_workers(self, sent: list[AsyncResult]) -> list[dict]:
+        wait = settings.CELERY_TASK_TIME_LIMIT + 60
+        try:
+            return [row for result in sent for row in result.get(timeout=wait)]
+        except CeleryTimeoutError:
+            raise CommandError(
+                f"no answer from the workers within {wait} s: are they running? "
+                "(the batches stay queued and will still be probed)"
+            ) from None
 
     def _print(self, row: dict, as_json: bool) -> None:
         if as_json:
