@@ -73,6 +73,8 @@ def test_it_records_each_verdict_and_the_host_status(lab_hosts):
     assert open_probe.tests_passed == [1]
     assert "C: RCPT TO:<relaytest@" in open_probe.transcript
     assert open_probe.banner.startswith(made[0][1].name)
+    assert open_probe.passed_exchange().splitlines()[-1].endswith("S: 250 2.1.5 OK")
+    assert Probe.objects.get(host=made[1][0]).passed_exchange() == ""
 
 
 def test_it_marks_a_relay_fixed_when_its_owner_closes_it(lab, lab_hosts):
