@@ -1,9 +1,11 @@
 """Feed import: a generated 1,000,000-line list into PostgreSQL, COPY path vs naive ORM.
 
 The file mixes IPv4, IPv6, CIDRs and comments, with 1% junk, 5% duplicates
-and 0.5% non-global addresses. Both paths import it into an empty host
-table; the naive path is the same service forced onto Django's
-``bulk_create`` (``method="orm"``).
+and 0.5% non-global addresses. Both paths import into an empty host table.
+The naive path is the same service forced onto Django's ``bulk_create``
+(``method="orm"``); it runs on the first BASELINE_LINES lines of the same
+file, because at its rate the whole file takes minutes, and the ratio
+compares lines per second.
 
 Run alone: ``python -m bench.import_bench [LINES]``.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 from bench.common import Row, peak_rss_mb, print_table, setup_django, timed
 
 LINES = 1_000_000
+BASELINE_LINES = 200_000
 TARGET_LINES_PER_S = 150_000
 TARGET_RATIO = 5.0
 NON_GLOBAL = ["10.{}.{}.{}", "192.168.{}.{}", "100.64.{}.{}", "224.{}.{}.{}", "127.0.{}.{}"]
@@ -93,17 +96,20 @@ def run(lines: int = LINES) -> list[Row]:
         fast, summary = _import(path, "auto")
         rss = peak_rss_mb()
         again, _ = _timed_reimport(path)
-        naive, naive_summary = _import(path, "orm")
+        baseline_lines = min(lines, BASELINE_LINES)
+        head = Path(tmp) / "bench-head.txt"
+        with path.open() as source, head.open("w") as out:
+            out.writelines(line for _, line in zip(range(baseline_lines), source, strict=False))
+        naive, _naive_summary = _import(head, "orm")
         _empty_tables()
-    assert summary.new_hosts == naive_summary.new_hosts, (summary, naive_summary)  # type: ignore[attr-defined]
-    rate, naive_rate = lines / fast, lines / naive
+    rate, naive_rate = lines / fast, baseline_lines / naive
     print(f"{lines:,} lines ({size_mb:.0f} MB): {summary}", file=sys.stderr)
     return [
         Row(
             figure=f"feed import, {lines:,} lines, PostgreSQL COPY (lines/s)",
             target=f">= {TARGET_LINES_PER_S:,}",
             measured=f"{rate:,.0f} ({fast:.1f} s)",
-            baseline=f"{naive_rate:,.0f} ({naive:.1f} s, ORM bulk_create)",
+            baseline=f"{naive_rate:,.0f} (ORM, {baseline_lines:,} lines in {naive:.1f} s)",
             ratio=f"{rate / naive_rate:.1f}x (target >= {TARGET_RATIO:.0f}x)",
             ok=rate >= TARGET_LINES_PER_S and rate / naive_rate >= TARGET_RATIO,
         ),

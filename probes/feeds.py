@@ -210,7 +210,7 @@ def detect_format(head: bytes) -> str:
     lines = [ln for ln in lines if ln][:200]
     joined = "\n".join(lines)
     data = [ln for ln in lines if not ln.startswith(("#", ";"))]
-    if "Spamhaus" in joined or any(ln.startswith('{"cidr"') for ln in data[:5]):
+    if any(ln.startswith('{"cidr"') for ln in data[:5]):
         return "spamhaus"
     if any(re.search(r"\s;\s*SBL\d+", ln) for ln in data[:20]):
         return "spamhaus"
@@ -315,7 +315,7 @@ def parse_spamhaus(
 def _spamhaus_json(number: int, text: str) -> Iterator[Record]:
     try:
         row = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # a 4 KiB line can nest deeper than json recurses
         yield Rejected(number, UNPARSABLE, text[:200])
         return
     if not isinstance(row, dict):
@@ -380,7 +380,7 @@ def parse_dataplane(
             "as_name": _short(cells[1]),
             "lastseen": _short(cells[3] if len(cells) > 3 else ""),
         }
-        if cells[0].isdigit():
+        if cells[0].isdecimal() and cells[0].isascii():
             evidence["asn"] = int(cells[0])
         yield _entry(number, value, _short(cells[4] if len(cells) > 4 else "")[:255], evidence)
 
@@ -479,12 +479,17 @@ def parse_csv(lines: Iterator[str | None], counter: _Counter, options: dict) -> 
     if first is None:
         return
     delimiter = _sniff_delimiter(first[1])
-    if wanted.isdigit():
+    if wanted.isdecimal() and wanted.isascii():
         header: list[str] = []
         index = int(wanted) - 1
+        if index < 0:
+            raise FeedError("CSV column numbers start at 1")
         yield from _csv_rows(_chain_first(first, texts), delimiter, header, index, counter)
         return
-    header = [c.strip().lower() for c in _split_csv(first[1], delimiter)]
+    try:
+        header = [c.strip().lower() for c in _split_csv(first[1] or "", delimiter)]
+    except csv.Error as exc:
+        raise FeedError(f"unreadable CSV header ({exc})", first[0]) from None
     index = _csv_ip_index(header, wanted, first[0])
     yield from _csv_rows(texts, delimiter, header, index, counter)
 

@@ -211,7 +211,11 @@ def _host_extras(entry: Entry) -> tuple[int | None, str]:
     """ASN and country when the feed's evidence carries them (dataplane, CSV)."""
     evidence = entry.evidence or {}
     asn = evidence.get("asn")
-    asn = int(asn) if isinstance(asn, int) or (isinstance(asn, str) and asn.isdigit()) else None
+    asn = (
+        int(asn)
+        if isinstance(asn, int) or (isinstance(asn, str) and asn.isdecimal() and asn.isascii())
+        else None
+    )
     if asn is not None and not 0 <= asn < 2**32:
         asn = None
     country = str(evidence.get("geo") or evidence.get("country") or "")
@@ -239,18 +243,25 @@ _INSERT_HOSTS = f"""
     WHERE t.ip IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {_HOST} h WHERE h.ip = t.ip)
     ORDER BY t.ip
 """  # noqa: S608
+_TEMP_HOSTS = "feed_import_hosts"
+_RESOLVE_HOSTS = f"""
+    DROP TABLE IF EXISTS {_TEMP_HOSTS};
+    CREATE TEMP TABLE {_TEMP_HOSTS} ON COMMIT DROP AS
+    SELECT h.id AS host_id, t.reason, t.evidence FROM {_TEMP} t JOIN {_HOST} h ON h.ip = t.ip
+"""  # noqa: S608
 _UPDATE_HOST_LISTINGS = f"""
     UPDATE {_LISTING} l
-    SET last_seen = %s, removed_at = NULL, reason = t.reason, evidence = t.evidence
-    FROM {_TEMP} t JOIN {_HOST} h ON h.ip = t.ip
-    WHERE l.feed_id = %s AND l.host_id = h.id
+    SET last_seen = %s, removed_at = NULL, reason = x.reason, evidence = x.evidence
+    FROM {_TEMP_HOSTS} x
+    WHERE l.feed_id = %s AND l.host_id = x.host_id
 """  # noqa: S608
 _INSERT_HOST_LISTINGS = f"""
     INSERT INTO {_LISTING} (feed_id, host_id, cidr, first_seen, last_seen, reason, evidence)
-    SELECT %s, h.id, '', %s, %s, t.reason, t.evidence
-    FROM {_TEMP} t JOIN {_HOST} h ON h.ip = t.ip
-    WHERE NOT EXISTS (SELECT 1 FROM {_LISTING} l WHERE l.feed_id = %s AND l.host_id = h.id)
-    ORDER BY h.id
+    SELECT %s, x.host_id, '', %s, %s, x.reason, x.evidence FROM {_TEMP_HOSTS} x
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {_LISTING} l WHERE l.feed_id = %s AND l.host_id = x.host_id
+    )
+    ORDER BY x.host_id
 """  # noqa: S608
 _UPDATE_NETWORK_LISTINGS = f"""
     UPDATE {_LISTING} l
@@ -306,22 +317,26 @@ class _CopyWriter:
         # Imports parse and COPY in parallel but merge one at a time: with
         # the lock, NOT EXISTS is race-free, and it is about twice as fast
         # as ON CONFLICT's speculative insertion on a table with many indexes.
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_MERGE_LOCK])  # type: ignore[attr-defined]
-        cursor.execute(f"ANALYZE {_TEMP}")  # type: ignore[attr-defined]
-        cursor.execute(_INSERT_HOSTS, [Host.Status.SUSPECTED, self.now])  # type: ignore[attr-defined]
+        run = cursor.execute  # type: ignore[attr-defined]
+        run("SELECT pg_advisory_xact_lock(%s)", [_MERGE_LOCK])
+        first_import = not Listing.objects.filter(feed=self.feed).exists()
+        run(f"ANALYZE {_TEMP}")
+        run(_INSERT_HOSTS, [Host.Status.SUSPECTED, self.now])
         new = cursor.rowcount  # type: ignore[attr-defined]
-        listed = self._upsert(cursor, _UPDATE_HOST_LISTINGS, _INSERT_HOST_LISTINGS)
-        self._upsert(cursor, _UPDATE_NETWORK_LISTINGS, _INSERT_NETWORK_LISTINGS)
+        # Resolve host ids once, with statistics, so the planner does not
+        # trust the stale estimates of tables this transaction just filled.
+        run(_RESOLVE_HOSTS)
+        run(f"ANALYZE {_TEMP_HOSTS}")
+        run(f"SELECT count(*) FROM {_TEMP_HOSTS}")  # noqa: S608
+        listed = cursor.fetchone()[0]  # type: ignore[attr-defined]
+        feed, now = self.feed.pk, self.now
+        if not first_import:
+            run(_UPDATE_HOST_LISTINGS, [now, feed])
+            run(_UPDATE_NETWORK_LISTINGS, [now, feed])
+        run(_INSERT_HOST_LISTINGS, [feed, now, now, feed])
+        run(_INSERT_NETWORK_LISTINGS, [feed, now, now, feed])
         self._merge_campaign(cursor)
         return new, listed
-
-    def _upsert(self, cursor: object, update: str, insert: str) -> int:
-        """Refresh this feed's listings that exist, insert the others; return how many."""
-        feed, now = self.feed.pk, self.now
-        cursor.execute(update, [now, feed])  # type: ignore[attr-defined]
-        updated = cursor.rowcount  # type: ignore[attr-defined]
-        cursor.execute(insert, [feed, now, now, feed])  # type: ignore[attr-defined]
-        return updated + cursor.rowcount  # type: ignore[attr-defined]
 
     def _merge_campaign(self, cursor: object) -> None:
         if self.campaign is None:
@@ -329,8 +344,7 @@ class _CopyWriter:
         through = Campaign.hosts.through._meta.db_table
         cursor.execute(  # type: ignore[attr-defined]
             f"""INSERT INTO {through} (campaign_id, host_id)
-                SELECT %s, h.id FROM {_TEMP} t JOIN {Host._meta.db_table} h ON h.ip = t.ip
-                ON CONFLICT DO NOTHING""",  # noqa: S608 (table names come from model meta)
+                SELECT %s, host_id FROM {_TEMP_HOSTS} ON CONFLICT DO NOTHING""",  # noqa: S608 (table names come from model meta)
             [self.campaign.pk],
         )
 

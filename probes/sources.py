@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from probes.feeds import FeedError
@@ -22,6 +22,20 @@ class FeedFetchError(FeedError):
 
 
 USER_AGENT = "Outreach feed importer (open relay notification campaign)"
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http(s) only: never to ftp:// or file://."""
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
+        if urlsplit(newurl).scheme not in {"http", "https"}:
+            raise FeedError(f"refusing a redirect to {newurl[:200]!r}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
 
 
 @dataclass
@@ -64,7 +78,7 @@ def _url_open(url: str, *, etag: str, last_modified: str, timeout: float) -> Sou
     if last_modified:
         request.add_header("If-Modified-Since", last_modified)
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
+        response = _OPENER.open(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 304:
             return Source(None, url, etag, last_modified, not_modified=True)

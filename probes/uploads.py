@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -34,6 +35,17 @@ def _path(token: str, suffix: str) -> Path:
     if not _TOKEN.match(token):
         raise FeedError("unknown upload")
     return _folder() / f"{token}{suffix}"
+
+
+def uploads_purge(*, max_age_seconds: int = 24 * 3600) -> int:
+    """Delete uploads (and their progress) nobody committed or looked at for a day."""
+    cutoff = time.time() - max_age_seconds
+    removed = 0
+    for path in _folder().iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def upload_exists(token: str) -> bool:

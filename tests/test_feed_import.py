@@ -233,6 +233,8 @@ class _FeedHandler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         self.send_response(status)
+        if status in (301, 302):
+            self.send_header("Location", body.decode())
         if etag:
             self.send_header("ETag", etag)
         self.send_header("Content-Length", str(len(body)))
@@ -287,6 +289,13 @@ def test_it_names_an_http_error_and_an_html_error_page(feed_server):
         feed_import_source(feed=feed, source=f"{base}/page")
     feed.refresh_from_db()
     assert feed.etag == "" and feed.last_imported_at is None
+
+
+def test_it_refuses_a_redirect_to_another_scheme(feed_server):
+    base, handler = feed_server
+    handler.routes["/list.txt"] = (302, b"ftp://127.0.0.1/list.txt", "")
+    with pytest.raises(FeedError, match="refusing a redirect"):
+        feed_import_source(feed=factories.FeedFactory(), source=f"{base}/list.txt")
 
 
 def test_it_names_a_missing_local_file():

@@ -56,3 +56,19 @@ def test_it_retries_when_the_server_cannot_be_reached():
     ):
         tasks.feed_refresh.apply(args=[feed.pk], throw=True)
     assert isinstance(retry.call_args.kwargs["exc"], FeedFetchError)
+
+
+def test_it_purges_uploads_nobody_committed(tmp_path):
+    import os
+    import time
+
+    from probes import uploads
+
+    old = uploads.upload_save(chunks=[b"8.8.4.4\n"])
+    fresh = uploads.upload_save(chunks=[b"9.9.9.9\n"])
+    path = uploads._path(old, ".upload")
+    a_day_ago = time.time() - 2 * 24 * 3600
+    os.utime(path, (a_day_ago, a_day_ago))
+    tasks.feeds_refresh.delay().get()
+    assert not uploads.upload_exists(old)
+    assert uploads.upload_exists(fresh)

@@ -146,6 +146,24 @@ def test_it_names_the_missing_csv_column_and_its_line():
         parse_fixture("shadowserver_scan_smtp.csv", ip_column="source_ip")
 
 
+def test_it_names_an_unreadable_csv_header():
+    # Found by hypothesis: a bare CR in the header made csv.Error escape.
+    with pytest.raises(FeedError, match=r"line 1: unreadable CSV header"):
+        parse(b"ip,\x01\r\x01\n192.0.2.1,x\n", fmt="csv")
+
+
+def test_it_rejects_deeply_nested_json_instead_of_crashing():
+    _fmt, records = parse(b'{"cidr":' + b"[" * 4000 + b"\n1.4.0.0/17 ; SBL1\n", fmt="spamhaus")
+    assert rejected(records) == ["unparsable"]
+    assert values(records) == ["1.4.0.0/17"]
+
+
+def test_it_keeps_a_row_whose_asn_is_a_unicode_digit_but_not_the_asn():
+    # "²" is isdigit() but int() refuses it: it must not escape as ValueError.
+    _fmt, records = parse("²  |  X  |  8.8.4.4  |  2021  |  smtp\n".encode(), fmt="dataplane")
+    assert entries(records)[0].evidence == {"as_name": "X", "lastseen": "2021"}
+
+
 def test_it_obeys_a_forced_format():
     fmt, records = parse(b"192.0.2.1 ; SBL1\n", fmt="plain")
     assert fmt == "plain"
@@ -257,8 +275,15 @@ def test_it_refuses_the_never_contact_list():
 # --- properties --------------------------------------------------------------------
 
 
+# Bytes that look like the formats, so the parsers' inner paths are reached.
+feedish = st.lists(
+    st.text(alphabet='0123456789abcdef.:/|\t,;!$-{}"[]#: \r<>cidrsblSBL²', max_size=60),
+    max_size=30,
+).map(lambda lines: "\n".join(lines).encode())
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.binary(max_size=3000), st.sampled_from(["auto", *feeds.FORMATS]))
+@given(st.one_of(st.binary(max_size=3000), feedish), st.sampled_from(["auto", *feeds.FORMATS]))
 def test_it_never_lets_anything_but_feed_error_escape_on_arbitrary_bytes(data, fmt):
     try:
         parsed = feeds.open_feed(io.BytesIO(data), fmt=fmt, ip_column="ip")
