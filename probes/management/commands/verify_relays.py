@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections import Counter
 from typing import Any
@@ -63,8 +64,9 @@ class Command(BaseCommand):
                     f"campaign {opts['campaign']!r} has no hosts (or does not exist)"
                 )
             return ids
-        found = dict(Host.objects.filter(ip__in=opts["ip"]).values_list("ip", "id"))
-        missing = [ip for ip in opts["ip"] if ip not in found]
+        ips = [_address(ip) for ip in opts["ip"]]
+        found = dict(Host.objects.filter(ip__in=ips).values_list("ip", "id"))
+        missing = [ip for ip in ips if ip not in found]
         if missing:
             raise CommandError(
                 f"not known hosts: {', '.join(missing)} (use --target to probe them)"
@@ -100,3 +102,11 @@ class Command(BaseCommand):
             f"{row['ip']:>39} {row['port']:>5} {row['verdict']:<15} tests {passed:<10} "
             f"{row['seconds']:6.2f}s {row['error'][:80]}"
         )
+
+
+def _address(text: str) -> str:
+    """One spelling per address, as hosts are stored (2001:DB8::1 → 2001:db8::1)."""
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise CommandError(f"--ip {text!r} is not an IP address") from None
