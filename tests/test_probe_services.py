@@ -279,7 +279,7 @@ def test_it_probes_only_the_hosts_the_admin_user_may_see(
 
 
 def test_it_finds_a_known_host_however_its_address_is_spelt(lab_hosts):
-    [(host, _)] = lab_hosts(["closed"], ip="2001:db8::5")
+    lab_hosts(["closed"], ip="2001:db8::5")
     out = StringIO()
     call_command("verify_relays", "--ip", "2001:DB8:0::5", "--json", stdout=out)
     assert json.loads(out.getvalue())["verdict"] == smtp.NOT_RELAY
