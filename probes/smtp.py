@@ -297,7 +297,8 @@ class Dialogue:
             response = await self._command(b"HELO", self.settings.helo_name.encode())
             if response.code != 250:
                 raise _Outcome(*_refusal(response, "HELO refused"))
-            self.result.starttls = False if not self.tls else self.result.starttls  # no ESMTP
+            if not self.tls:
+                self.result.starttls = False  # no ESMTP, so no STARTTLS either
             return
         assert self.client is not None
         self.client.last_ehlo_response = response  # parses ESMTP extensions
