@@ -208,6 +208,16 @@ def test_the_command_imports_the_good_files_and_fails_for_the_bad(tmp_path, caps
     )
 
 
+def test_the_command_marks_a_feed_as_a_host_list(capsys, settings):
+    settings.FEED_EXPAND_MAX_ADDRESSES = 256
+    factories.FeedFactory(name="dshield", format="auto", is_host_list=False)
+    path = str(FIXTURES / "dshield_block.txt")
+    call_command("import_blocklist", path, "--feed", "dshield", "--host-list", "--json")
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["networks"], summary["expanded_hosts"]) == (2, 512)
+    assert Host.objects.filter(ip="43.229.53.255").exists()
+
+
 def test_the_command_adds_to_a_campaign_and_names_an_unknown_one(capsys):
     campaign = factories.CampaignFactory()
     path = str(FIXTURES / "dataplane_smtpgreet.txt")
