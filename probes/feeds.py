@@ -581,6 +581,10 @@ def open_feed(
     if fmt not in ("auto", *FORMATS):
         raise FeedError(f"unknown format {fmt!r}; use auto or one of {', '.join(FORMATS)}")
     stream, head = _open_stream(stream)
+    if not head.strip():
+        # An empty download is a failed download: importing it would mark
+        # every listing of the feed as removed.
+        raise FeedError("the file is empty")
     if b"\x00" in head[:DETECT_BYTES]:
         first_nul = head.count(b"\n", 0, head.index(b"\x00")) + 1
         raise FeedError("binary data (NUL byte): this is not a text list", first_nul)

@@ -164,6 +164,15 @@ def test_it_commits_nothing_from_a_failed_file_and_keeps_earlier_imports(data, m
     assert listed(feed, removed_at__isnull=True) == {"1.1.1.1"}
 
 
+def test_it_refuses_an_empty_download_instead_of_removing_every_listing():
+    feed = factories.FeedFactory()
+    run(feed, b"8.8.4.4\n")
+    for empty in (b"", b"\n\n  \n", gzip.compress(b"")):
+        with pytest.raises(FeedError, match="the file is empty"):
+            run(feed, empty)
+    assert listed(feed, removed_at__isnull=True) == {"8.8.4.4"}
+
+
 def test_it_refuses_a_file_over_the_size_cap(settings):
     settings.FEED_MAX_BYTES = 100_000
     with pytest.raises(FeedError, match="larger than the 100,000 byte limit"):

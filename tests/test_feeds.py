@@ -305,7 +305,7 @@ line_text = st.one_of(
 @settings(max_examples=200, deadline=None)
 @given(st.lists(line_text, max_size=40), st.sampled_from(["plain", "cidr", "rbldnsd"]))
 def test_it_accepts_only_global_addresses_and_networks(lines, fmt):
-    data = "\n".join(lines).encode()
+    data = "\n".join(["# generated", *lines]).encode()
     rows, _tally = screen(data, fmt=fmt)
     for kind, key, _entry in rows:
         if kind == feeds.HOST:
