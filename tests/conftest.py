@@ -17,6 +17,14 @@ IN_CI = env_bool("CI", False)
 SERVICE_MARKERS = {"postgres", "redis", "browser"}
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # The test client and the live server speak plain HTTP. Middleware reads
+    # this once when the first handler is built, so set it before any is.
+    settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
