@@ -228,6 +228,7 @@ def _host_extras(entry: Entry) -> tuple[int | None, str]:
 # value goes in as a parameter or through COPY.
 _TEMP = "feed_import_rows"
 _CREATE_TEMP = f"""
+    SET LOCAL temp_buffers = '256MB';
     DROP TABLE IF EXISTS {_TEMP};
     CREATE TEMP TABLE {_TEMP} (
         ip inet, cidr text, reason text NOT NULL, evidence jsonb NOT NULL,
@@ -263,17 +264,24 @@ _INSERT_HOST_LISTINGS = f"""
     )
     ORDER BY x.host_id
 """  # noqa: S608
+_TEMP_NETWORKS = "feed_import_networks"
+_SPLIT_NETWORKS = f"""
+    DROP TABLE IF EXISTS {_TEMP_NETWORKS};
+    CREATE TEMP TABLE {_TEMP_NETWORKS} ON COMMIT DROP AS
+    SELECT cidr, reason, evidence FROM {_TEMP} WHERE cidr IS NOT NULL;
+    ANALYZE {_TEMP_NETWORKS}
+"""  # noqa: S608
 _UPDATE_NETWORK_LISTINGS = f"""
     UPDATE {_LISTING} l
-    SET last_seen = %s, removed_at = NULL, reason = t.reason, evidence = t.evidence
-    FROM {_TEMP} t
-    WHERE l.feed_id = %s AND l.host_id IS NULL AND l.cidr = t.cidr
+    SET last_seen = %s, removed_at = NULL, reason = n.reason, evidence = n.evidence
+    FROM {_TEMP_NETWORKS} n
+    WHERE l.feed_id = %s AND l.host_id IS NULL AND l.cidr = n.cidr
 """  # noqa: S608
 _INSERT_NETWORK_LISTINGS = f"""
     INSERT INTO {_LISTING} (feed_id, host_id, cidr, first_seen, last_seen, reason, evidence)
-    SELECT %s, NULL, t.cidr, %s, %s, t.reason, t.evidence FROM {_TEMP} t
-    WHERE t.cidr IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM {_LISTING} l WHERE l.feed_id = %s AND l.host_id IS NULL AND l.cidr = t.cidr
+    SELECT %s, NULL, n.cidr, %s, %s, n.reason, n.evidence FROM {_TEMP_NETWORKS} n
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {_LISTING} l WHERE l.feed_id = %s AND l.host_id IS NULL AND l.cidr = n.cidr
     )
 """  # noqa: S608
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -319,6 +327,8 @@ class _CopyWriter:
         # as ON CONFLICT's speculative insertion on a table with many indexes.
         run = cursor.execute  # type: ignore[attr-defined]
         run("SELECT pg_advisory_xact_lock(%s)", [_MERGE_LOCK])
+        # Sort a million addresses in memory, not in 4 MB runs on disk.
+        run("SET LOCAL work_mem = '128MB'")
         first_import = not Listing.objects.filter(feed=self.feed).exists()
         run(f"ANALYZE {_TEMP}")
         run(_INSERT_HOSTS, [Host.Status.SUSPECTED, self.now])
@@ -329,12 +339,19 @@ class _CopyWriter:
         run(f"ANALYZE {_TEMP_HOSTS}")
         run(f"SELECT count(*) FROM {_TEMP_HOSTS}")  # noqa: S608
         listed = cursor.fetchone()[0]  # type: ignore[attr-defined]
+        run(_SPLIT_NETWORKS)
         feed, now = self.feed.pk, self.now
-        if not first_import:
+        if first_import:
+            run(_INSERT_HOST_LISTINGS, [feed, now, now, feed])
+            run(_INSERT_NETWORK_LISTINGS, [feed, now, now, feed])
+        else:
+            # Fresh statistics: the listing table may have grown by a
+            # million rows since autovacuum last looked.
+            run(f"ANALYZE {_LISTING}")
             run(_UPDATE_HOST_LISTINGS, [now, feed])
             run(_UPDATE_NETWORK_LISTINGS, [now, feed])
-        run(_INSERT_HOST_LISTINGS, [feed, now, now, feed])
-        run(_INSERT_NETWORK_LISTINGS, [feed, now, now, feed])
+            run(_INSERT_HOST_LISTINGS, [feed, now, now, feed])
+            run(_INSERT_NETWORK_LISTINGS, [feed, now, now, feed])
         self._merge_campaign(cursor)
         return new, listed
 
