@@ -367,6 +367,23 @@ def _networks_checked(name: str, values: list[str]) -> list[str]:
     return values
 
 
+def _probe_identity_checked() -> None:
+    """The probe's names go into its SMTP commands verbatim: they must be plain."""
+    import re
+
+    name = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$")
+    local, _, domain = PROBE_MAIL_FROM.partition("@")
+    checks = {
+        "PROBE_HELO_NAME": name.match(PROBE_HELO_NAME),
+        "PROBE_RCPT_DOMAIN": name.match(PROBE_RCPT_DOMAIN),
+        "PROBE_MAIL_FROM": re.match(r"^[A-Za-z0-9._+-]{1,64}$", local) and name.match(domain),
+    }
+    for setting, ok in checks.items():
+        if not ok:
+            raise ImproperlyConfigured(f"{setting}={globals()[setting]!r} is not a plain name.")
+
+
+_probe_identity_checked()
 _networks_checked("PROBE_ALLOWED_NETWORKS", PROBE_ALLOWED_NETWORKS)
 _networks_checked("NEVER_CONTACT_NETWORKS", NEVER_CONTACT_NETWORKS)
 if LAB_HOST_MAP and not LAB_MODE:

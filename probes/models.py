@@ -123,3 +123,11 @@ class Probe(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host} {self.verdict or 'pending'}"
+
+    def passed_exchange(self) -> str:
+        """The transcript lines of the first test that passed, for quoting in letters."""
+        from probes.smtp import transcript_excerpt
+
+        return (
+            transcript_excerpt(self.transcript, self.tests_passed[0]) if self.tests_passed else ""
+        )

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -227,6 +228,7 @@ def _host_extras(entry: Entry) -> tuple[int | None, str]:
 # value goes in as a parameter or through COPY.
 _TEMP = "feed_import_rows"
 _CREATE_TEMP = f"""
+    SET LOCAL temp_buffers = '256MB';
     DROP TABLE IF EXISTS {_TEMP};
     CREATE TEMP TABLE {_TEMP} (
         ip inet, cidr text, reason text NOT NULL, evidence jsonb NOT NULL,
@@ -262,17 +264,24 @@ _INSERT_HOST_LISTINGS = f"""
     )
     ORDER BY x.host_id
 """  # noqa: S608
+_TEMP_NETWORKS = "feed_import_networks"
+_SPLIT_NETWORKS = f"""
+    DROP TABLE IF EXISTS {_TEMP_NETWORKS};
+    CREATE TEMP TABLE {_TEMP_NETWORKS} ON COMMIT DROP AS
+    SELECT cidr, reason, evidence FROM {_TEMP} WHERE cidr IS NOT NULL;
+    ANALYZE {_TEMP_NETWORKS}
+"""  # noqa: S608
 _UPDATE_NETWORK_LISTINGS = f"""
     UPDATE {_LISTING} l
-    SET last_seen = %s, removed_at = NULL, reason = t.reason, evidence = t.evidence
-    FROM {_TEMP} t
-    WHERE l.feed_id = %s AND l.host_id IS NULL AND l.cidr = t.cidr
+    SET last_seen = %s, removed_at = NULL, reason = n.reason, evidence = n.evidence
+    FROM {_TEMP_NETWORKS} n
+    WHERE l.feed_id = %s AND l.host_id IS NULL AND l.cidr = n.cidr
 """  # noqa: S608
 _INSERT_NETWORK_LISTINGS = f"""
     INSERT INTO {_LISTING} (feed_id, host_id, cidr, first_seen, last_seen, reason, evidence)
-    SELECT %s, NULL, t.cidr, %s, %s, t.reason, t.evidence FROM {_TEMP} t
-    WHERE t.cidr IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM {_LISTING} l WHERE l.feed_id = %s AND l.host_id IS NULL AND l.cidr = t.cidr
+    SELECT %s, NULL, n.cidr, %s, %s, n.reason, n.evidence FROM {_TEMP_NETWORKS} n
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {_LISTING} l WHERE l.feed_id = %s AND l.host_id IS NULL AND l.cidr = n.cidr
     )
 """  # noqa: S608
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -318,6 +327,8 @@ class _CopyWriter:
         # as ON CONFLICT's speculative insertion on a table with many indexes.
         run = cursor.execute  # type: ignore[attr-defined]
         run("SELECT pg_advisory_xact_lock(%s)", [_MERGE_LOCK])
+        # Sort a million addresses in memory, not in 4 MB runs on disk.
+        run("SET LOCAL work_mem = '128MB'")
         first_import = not Listing.objects.filter(feed=self.feed).exists()
         run(f"ANALYZE {_TEMP}")
         run(_INSERT_HOSTS, [Host.Status.SUSPECTED, self.now])
@@ -328,12 +339,19 @@ class _CopyWriter:
         run(f"ANALYZE {_TEMP_HOSTS}")
         run(f"SELECT count(*) FROM {_TEMP_HOSTS}")  # noqa: S608
         listed = cursor.fetchone()[0]  # type: ignore[attr-defined]
+        run(_SPLIT_NETWORKS)
         feed, now = self.feed.pk, self.now
-        if not first_import:
+        if first_import:
+            run(_INSERT_HOST_LISTINGS, [feed, now, now, feed])
+            run(_INSERT_NETWORK_LISTINGS, [feed, now, now, feed])
+        else:
+            # Fresh statistics: the listing table may have grown by a
+            # million rows since autovacuum last looked.
+            run(f"ANALYZE {_LISTING}")
             run(_UPDATE_HOST_LISTINGS, [now, feed])
             run(_UPDATE_NETWORK_LISTINGS, [now, feed])
-        run(_INSERT_HOST_LISTINGS, [feed, now, now, feed])
-        run(_INSERT_NETWORK_LISTINGS, [feed, now, now, feed])
+            run(_INSERT_HOST_LISTINGS, [feed, now, now, feed])
+            run(_INSERT_NETWORK_LISTINGS, [feed, now, now, feed])
         self._merge_campaign(cursor)
         return new, listed
 
@@ -595,28 +613,39 @@ def host_status_next(current: str, verdict: str) -> str:
 
 @transaction.atomic
 def host_verdicts_record(*, results: list[ProbeResult]) -> None:
-    """Write one Probe per result and update the hosts' status, in bulk."""
+    """Write one Probe per result and update the hosts' status, in bulk.
+
+    Hosts are updated with one UPDATE per (new status, verdict) pair, a
+    handful per batch: Django's bulk_update writes a CASE per row and field,
+    which cost more than the probing itself.
+    """
     now = timezone.now()
     by_id = {r.host_id: r for r in results if r.host_id is not None}
-    hosts = list(Host.objects.select_for_update().filter(id__in=by_id))
-    for host in hosts:
-        _host_update(host, by_id[host.id], now)
-    Host.objects.bulk_update(
-        hosts, ["status", "last_verdict", "last_probed_at", "fixed_at", "ptr"], batch_size=500
-    )
+    current = Host.objects.select_for_update().filter(id__in=by_id).values_list("id", "status")
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for host_id, status in current:
+        verdict = by_id[host_id].verdict
+        groups[(host_status_next(status, verdict), verdict)].append(host_id)
+    for (status, verdict), ids in groups.items():
+        hosts = Host.objects.filter(id__in=ids)
+        hosts.update(status=status, last_verdict=verdict, last_probed_at=now)
+        if status == Host.Status.FIXED:
+            hosts.filter(fixed_at__isnull=True).update(fixed_at=now)
+        elif status == Host.Status.OPEN_RELAY:
+            # A relay that opened again is no longer fixed.
+            hosts.filter(fixed_at__isnull=False).update(fixed_at=None)
+    _host_ptrs_record(by_id)
     Probe.objects.bulk_create([_probe_row(r, now) for r in by_id.values()], batch_size=500)
 
 
-def _host_update(host: Host, result: ProbeResult, now: datetime) -> None:
-    status = host_status_next(host.status, result.verdict)
-    if status == Host.Status.FIXED and host.fixed_at is None:
-        host.fixed_at = now
-    elif status == Host.Status.OPEN_RELAY:
-        host.fixed_at = None  # a relay that opened again is no longer fixed
-    host.status = status
-    host.last_verdict = result.verdict
-    host.last_probed_at = now
-    host.ptr = str(result.evidence.get("ptr") or host.ptr)[:255]
+def _host_ptrs_record(by_id: dict[int, ProbeResult]) -> None:
+    named = [
+        Host(id=host_id, ptr=str(r.evidence["ptr"])[:255])
+        for host_id, r in by_id.items()
+        if r.evidence.get("ptr")
+    ]
+    if named:
+        Host.objects.bulk_update(named, ["ptr"], batch_size=500)
 
 
 def _probe_row(result: ProbeResult, now: datetime) -> Probe:
@@ -636,7 +665,11 @@ def _probe_row(result: ProbeResult, now: datetime) -> Probe:
 
 
 def hosts_verify_enqueue(
-    *, host_ids: list[int], port: int = 25, all_tests: bool = False
+    *,
+    host_ids: list[int],
+    port: int = 25,
+    all_tests: bool = False,
+    concurrency: int | None = None,
 ) -> list[AsyncResult]:
     """Fan out probe batches to the workers, once the current transaction commits."""
     from probes.tasks import hosts_verify_batch
@@ -646,11 +679,10 @@ def hosts_verify_enqueue(
     # a batch holds many networks and the per-/24 cap does not serialise it.
     host_ids = sorted(host_ids, key=_scatter)
     batches = [host_ids[i : i + size] for i in range(0, len(host_ids), size)]
+    options = {"port": port, "all_tests": all_tests, "concurrency": concurrency}
     sent: list[AsyncResult] = []
     for batch in batches:
-        transaction.on_commit(
-            lambda b=batch: sent.append(hosts_verify_batch.delay(b, port=port, all_tests=all_tests))
-        )
+        transaction.on_commit(lambda b=batch: sent.append(hosts_verify_batch.delay(b, **options)))
     # Outside a transaction on_commit runs at once, so the list is complete here.
     return sent
 

@@ -195,6 +195,18 @@ class Transcript:
         return "\n".join(self.parts)
 
 
+def transcript_excerpt(transcript: str, test: int) -> str:
+    """The lines of one relay test (RSET to RCPT), for quoting in a letter."""
+    marker = f" *: test {test}"
+    lines = transcript.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.endswith(marker)), None)
+    if start is None:
+        return ""
+    rest = lines[start + 1 :]
+    end = next((i for i, line in enumerate(rest) if " *: " in line or " C: QUIT" in line), None)
+    return "\n".join(rest[:end])
+
+
 class _Outcome(Exception):
     """Ends the dialogue early with a verdict."""
 
@@ -285,6 +297,8 @@ class Dialogue:
             response = await self._command(b"HELO", self.settings.helo_name.encode())
             if response.code != 250:
                 raise _Outcome(*_refusal(response, "HELO refused"))
+            if not self.tls:
+                self.result.starttls = False  # no ESMTP, so no STARTTLS either
             return
         assert self.client is not None
         self.client.last_ehlo_response = response  # parses ESMTP extensions
@@ -342,6 +356,8 @@ class Dialogue:
 
     async def _run_test(self, test: RelayTest) -> str:
         """One test: 'pass', 'fail', 'temp' or AUTH_REQUIRED."""
+        # The marker lets a letter quote exactly the exchange of one test.
+        self.log.add("*", f"test {test.number}")
         await self._command(b"RSET")
         mail = await self._command(b"MAIL", f"FROM:<{test.mail_from}>".encode())
         if mail.code != 250:

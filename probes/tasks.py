@@ -78,19 +78,26 @@ def feed_upload_import(
     max_retries=3,
 )
 def hosts_verify_batch(
-    host_ids: list[int], port: int = 25, all_tests: bool = False, attempt: int = 0
+    host_ids: list[int],
+    port: int = 25,
+    all_tests: bool = False,
+    attempt: int = 0,
+    concurrency: int | None = None,
 ) -> list[dict]:
     """Probe a batch of hosts and record the verdicts; retry greylisted ones later.
 
     Idempotent: a batch delivered twice writes a second set of Probe rows and
     sets the same statuses. Ids of hosts that are gone are skipped.
     """
-    results = hosts_verify(host_ids=host_ids, port=port, all_tests=all_tests)
+    results = hosts_verify(
+        host_ids=host_ids, port=port, all_tests=all_tests, concurrency=concurrency
+    )
     again = [r.host_id for r in results if r.verdict == smtp.TEMP_FAILURE and r.host_id]
     # In-process (embedded) mode has no clock to wait on: no retries there.
     if again and attempt < settings.PROBE_TEMP_RETRIES and not settings.CELERY_TASK_ALWAYS_EAGER:
         hosts_verify_batch.apply_async(
-            args=[again, port, all_tests, attempt + 1], countdown=temp_retry_delay(attempt)
+            args=[again, port, all_tests, attempt + 1, concurrency],
+            countdown=temp_retry_delay(attempt),
         )
     return [r.as_json() for r in results]
 

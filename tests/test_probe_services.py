@@ -73,6 +73,8 @@ def test_it_records_each_verdict_and_the_host_status(lab_hosts):
     assert open_probe.tests_passed == [1]
     assert "C: RCPT TO:<relaytest@" in open_probe.transcript
     assert open_probe.banner.startswith(made[0][1].name)
+    assert open_probe.passed_exchange().splitlines()[-1].endswith("S: 250 2.1.5 OK")
+    assert Probe.objects.get(host=made[1][0]).passed_exchange() == ""
 
 
 def test_it_marks_a_relay_fixed_when_its_owner_closes_it(lab, lab_hosts):
@@ -212,6 +214,8 @@ def test_it_probes_a_target_directly_under_the_same_rules(lab, settings):
     ("args", "message"),
     [
         (["--ip", "198.51.100.1"], "not known hosts: 198.51.100.1"),
+        (["--ip", "2001:DB8::0:1"], "not known hosts: 2001:db8::1"),
+        (["--ip", "relay.example"], "is not an IP address"),
         (["--campaign", "nope"], "has no hosts"),
         (["--target", "mail.example.com"], "not an IP address"),
         (["--target", "192.0.2.1:99999"], "port must be"),
@@ -272,3 +276,10 @@ def test_it_probes_only_the_hosts_the_admin_user_may_see(
     assert "1 host sent to the probe." in response.content.decode()
     assert list(Probe.objects.values_list("host_id", flat=True)) == [host.id]
     assert other_lab.connections == 0
+
+
+def test_it_finds_a_known_host_however_its_address_is_spelt(lab_hosts):
+    lab_hosts(["closed"], ip="2001:db8::5")
+    out = StringIO()
+    call_command("verify_relays", "--ip", "2001:DB8:0::5", "--json", stdout=out)
+    assert json.loads(out.getvalue())["verdict"] == smtp.NOT_RELAY

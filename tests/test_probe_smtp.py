@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -258,3 +259,13 @@ def test_it_spaces_new_connections_to_keep_the_rate(monkeypatch):
 
     asyncio.run(go())
     assert waits == [0.1, 0.2, 0.3]
+
+
+def test_it_quotes_the_exchange_of_the_test_that_passed(lab):
+    result = run(lab, "percent")
+    excerpt = smtp.transcript_excerpt(result.transcript, result.tests_passed[0])
+    lines = [re.sub(r"^\+\s*\d+ms ", "", line) for line in excerpt.splitlines()]
+    assert lines[0] == "C: RSET"
+    assert lines[-2].startswith("C: RCPT TO:<relaytest%relaytest.agency.example@[")
+    assert lines[-1] == "S: 250 2.1.5 OK"
+    assert smtp.transcript_excerpt(result.transcript, 9) == ""

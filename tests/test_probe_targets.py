@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 import pytest
 
@@ -112,3 +113,42 @@ def test_it_looks_up_ptr_and_dnsbl_on_a_configured_resolver():
         )
     assert found == {"ptr": "mx.isp.example", "dnsbl": ["bl.lab.test"]}
     assert missing == {"ptr": "", "dnsbl": []}
+
+
+@pytest.fixture
+def rbldnsd(tmp_path):
+    """Debian's rbldnsd serving bl.lab.test on loopback, as a real DNSBL would."""
+    import shutil
+    import socket
+    import subprocess
+
+    binary = shutil.which("rbldnsd") or "/usr/sbin/rbldnsd"
+    if not os.path.exists(binary):
+        pytest.skip("rbldnsd is not installed (make system-deps-test installs it)")
+    (tmp_path / "bl").write_text(":127.0.0.2:Listed by the lab\n192.0.2.7\n")
+    # Started as root, rbldnsd reads its zones as its own user.
+    tmp_path.chmod(0o755)
+    (tmp_path / "bl").chmod(0o644)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe_port:
+        probe_port.bind(("127.0.0.1", 0))
+        port = probe_port.getsockname()[1]
+    args = [binary, "-n", "-w", str(tmp_path), "-b", f"127.0.0.1/{port}", "bl.lab.test:ip4set:bl"]
+    server = subprocess.Popen(args, stderr=subprocess.DEVNULL)
+    yield f"127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_it_finds_listings_on_a_real_dnsbl_server(rbldnsd):
+    resolver = dns.resolver_make(rbldnsd, lifetime=0.5)
+
+    async def check(ip):
+        # rbldnsd may still be loading its zone: ask again until it answers.
+        for _ in range(20):
+            if await dns.dnsbl_listed(ip, "bl.lab.test", resolver):
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    assert asyncio.run(check("192.0.2.7")) is True
+    assert asyncio.run(dns.dnsbl_listed("192.0.2.8", "bl.lab.test", resolver)) is False
