@@ -258,8 +258,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 # --- Feed import ----------------------------------------------------------
-# A feed bigger than this (after gunzip) is refused with a clear error.
-FEED_MAX_BYTES = env_int("FEED_MAX_BYTES", 1024**3, minimum=1024)
+# A feed bigger than this (after gunzip) is refused with a clear error. It
+# also bounds memory: deduplication keeps about 100 bytes per unique address.
+FEED_MAX_BYTES = env_int("FEED_MAX_BYTES", 256 * 1024**2, minimum=1024)
 # URL fetches: connect/read timeout in seconds.
 FEED_FETCH_TIMEOUT = env_int("FEED_FETCH_TIMEOUT", 30, minimum=1)
 # A listed network is expanded into hosts (feeds marked "host list" only)
