@@ -308,13 +308,16 @@ CELERY_BEAT_SCHEDULE["outbox-recover"] = {
 }
 
 # --- Feed import ----------------------------------------------------------
-# A feed bigger than this (after gunzip) is refused with a clear error.
-FEED_MAX_BYTES = env_int("FEED_MAX_BYTES", 1024**3, minimum=1024)
+# A feed bigger than this (after gunzip) is refused with a clear error. It
+# also bounds memory: deduplication keeps about 100 bytes per unique address.
+FEED_MAX_BYTES = env_int("FEED_MAX_BYTES", 256 * 1024**2, minimum=1024)
 # URL fetches: connect/read timeout in seconds.
 FEED_FETCH_TIMEOUT = env_int("FEED_FETCH_TIMEOUT", 30, minimum=1)
 # A listed network is expanded into hosts (feeds marked "host list" only)
 # when it holds at most this many addresses: 256 is a /24.
 FEED_EXPAND_MAX_ADDRESSES = env_int("FEED_EXPAND_MAX_ADDRESSES", 256, minimum=1)
+# At most this many hosts come from expanding networks in one import.
+FEED_EXPAND_MAX_TOTAL = env_int("FEED_EXPAND_MAX_TOTAL", 1_000_000, minimum=0)
 # Networks shorter than these prefixes are refused as too large to be evidence.
 FEED_NETWORK_MIN_PREFIX_V4 = env_int("FEED_NETWORK_MIN_PREFIX_V4", 8, minimum=0)
 FEED_NETWORK_MIN_PREFIX_V6 = env_int("FEED_NETWORK_MIN_PREFIX_V6", 16, minimum=0)
