@@ -25,6 +25,11 @@ def pytest_configure(config):
     settings.SECURE_SSL_REDIRECT = False
 
 
+def pytest_collection_modifyitems(config, items):
+    # Browser tests run last: they are the slowest and need nothing after them.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
