@@ -55,7 +55,17 @@ def test_it_connects_to_the_lab_endpoint_of_a_mapped_target():
     guard = Guard(allowed=[], never_contact=[], lab_map={"192.0.2.10": ("127.1.0.10", 2525)})
     target = guard.target("192.0.2.10", 25)
     assert target.endpoint == ("127.1.0.10", 2525)
-    assert guard.refusal("192.0.2.11") == "non_global"
+    assert guard.refusal("192.0.2.11") == "not_in_lab"
+
+
+def test_lab_mode_never_connects_outside_loopback_even_to_allowed_networks():
+    guard = Guard(
+        allowed=["198.18.0.0/15"], never_contact=[], lab_map={"198.18.1.10": ("127.77.0.1", 2525)}
+    )
+    assert guard.target("198.18.1.10", 25).endpoint == ("127.77.0.1", 2525)
+    assert guard.refusal("198.18.1.11") == "not_in_lab"
+    assert guard.target("198.18.1.11", 25).verdict == smtp.SKIPPED
+    assert Guard(allowed=["198.18.0.0/15"], never_contact=[]).refusal("198.18.1.11") is None
 
 
 def test_it_lets_the_never_contact_list_win_over_everything():
