@@ -46,10 +46,20 @@ system-deps-test: system-deps
 messages: venv
 	@if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then $(MANAGE) compilemessages -v0; fi
 
+# The demo runs a whole campaign against the lab (a simulated internet on
+# loopback) in its own embedded database under var/demo/, then serves the admin.
+DEMO_DIR := $(CURDIR)/var/demo
+DEMO_ENV := OUTREACH_VAR_DIR=$(DEMO_DIR) LAB_MODE=true LAB_HOST_MAP=$(DEMO_DIR)/lab-map.json \
+	PROBE_ALLOWED_NETWORKS=198.18.0.0/15 RDAP_ALLOWED_NETWORKS=198.18.0.0/15 \
+	RDAP_BASE_URL=http://127.0.0.1:18043 DEMO_RDAP_PORT=18043 DEMO_LAB_PORT=2525 \
+	EMAIL_HOST=127.0.0.1 EMAIL_PORT=18025 PROBE_DEADLINE=6 PROBE_READ_TIMEOUT=3 \
+	OUTREACH_PUBLIC_URL=http://127.0.0.1:8000 \
+	RDAP_RATE_LIMITS=bootstrap=100/1,arin=100/1,apnic=100/1,ripe=100/1,lacnic=100/1,afrinic=100/1
+
 demo: system-deps venv messages
-	$(MANAGE) migrate --noinput -v0
-	$(MANAGE) demo_setup
-	$(MANAGE) runserver 127.0.0.1:8000
+	rm -rf $(DEMO_DIR) out
+	$(DEMO_ENV) $(MANAGE) migrate --noinput -v0
+	$(DEMO_ENV) $(MANAGE) demo --out out --serve
 
 lint: venv-dev
 	$(BIN)/ruff check .

@@ -218,7 +218,7 @@ class Demo:
         report = outbox_send(campaign_id=self.campaign.id)
         return (
             f"{report.sent} sent, {report.failed} failed, {report.retry} to retry; "
-            f"the sink on 127.0.0.1:{settings.EMAIL_PORT} received {len(self.sink.received())}"
+            f"the sink on 127.0.0.1:{settings.EMAIL_PORT} received {len(self.sink.received)}"
         )
 
     def ingest(self) -> str:
@@ -237,9 +237,12 @@ class Demo:
         from letters.remediation import letters_due, letters_remediate
 
         fixed = self.fix_some_relays()
-        self.campaign.remediation_deadline = timezone.localdate() - dt.timedelta(days=1)
+        # The deadline is today and the re-probe runs as if it were tomorrow.
+        self.campaign.remediation_deadline = timezone.localdate()
         self.campaign.save(update_fields=["remediation_deadline"])
-        due = list(letters_due().filter(campaign=self.campaign).values_list("id", flat=True))
+        tomorrow = timezone.localdate() + dt.timedelta(days=1)
+        due = letters_due(today=tomorrow).filter(campaign=self.campaign)
+        due = list(due.values_list("id", flat=True))
         outcomes = letters_remediate(letter_ids=due)
         return f"{fixed} relays fixed in the lab; letter outcomes: {_counts(outcomes.values())}"
 
@@ -325,7 +328,7 @@ SAMPLE_MAIL = (_reply_fixed, _bounce, _auto_reply, _reply_fixed)
 
 def campaign_summary(campaign_slug: str) -> list[tuple[str, int]]:
     from letters.models import Letter
-    from outreach.models import Campaign, Host, Response
+    from outreach.models import Campaign, Response
 
     campaign = Campaign.objects.get(slug=campaign_slug)
     hosts = campaign.hosts.values("status").annotate(n=Count("id"))
@@ -333,5 +336,4 @@ def campaign_summary(campaign_slug: str) -> list[tuple[str, int]]:
     letters = Letter.objects.filter(campaign=campaign).values("status").annotate(n=Count("id"))
     rows += [(f"letters {row['status']}", row["n"]) for row in letters.order_by("status")]
     rows.append(("responses", Response.objects.filter(letter__campaign=campaign).count()))
-    rows.append(("hosts fixed", campaign.hosts.filter(status=Host.Status.FIXED).count()))
     return rows

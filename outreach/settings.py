@@ -463,3 +463,5 @@ RDAP_AGENCY_ROUTES = {k.upper(): v for k, v in _rdap_pairs("RDAP_AGENCY_ROUTES")
 # LAB_HOST_MAP, RDAP_BASE_URL, EMAIL_HOST/EMAIL_PORT for the local sink).
 DEMO_LAB_PORT = env_int("DEMO_LAB_PORT", 2525, minimum=1)
 DEMO_RDAP_PORT = env_int("DEMO_RDAP_PORT", 18043, minimum=1)
+# flufl.bounce logs every detector it runs at INFO.
+LOGGING.setdefault("loggers", {})["flufl.bounce"] = {"level": "WARNING"}
