@@ -8,7 +8,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
+from letters.admin_outbox import CampaignOutboxMixin
 from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
+from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
 from probes.admin import ProbeInline
 from probes.services import hosts_verify_enqueue
@@ -37,8 +40,16 @@ class MembershipAdmin(ScopedAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ScopedAdmin):
-    list_display = ["name", "slug", "lead_agency", "status", "remediation_deadline", "created_at"]
+class CampaignAdmin(CampaignDashboardMixin, CampaignOutboxMixin, ScopedAdmin):
+    list_display = [
+        "name",
+        "slug",
+        "lead_agency",
+        "status",
+        "remediation_deadline",
+        "created_at",
+        "dashboard_link",
+    ]
     list_filter = ["status", ("lead_agency", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -96,9 +107,9 @@ class HostAdmin(IPSearchMixin, ScopedAdmin):
 
 
 @admin.register(Response)
-class ResponseAdmin(ScopedAdmin):
+class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
     list_display = ["received_at", "kind", "channel", "sender", "subject", "letter", "handled_by"]
-    list_filter = ["kind", "channel"]
+    list_filter = [MatchedFilter, "kind", "channel"]
     search_fields = ["sender", "subject", "message_id"]
     raw_id_fields = ["letter"]
     autocomplete_fields = ["handled_by"]

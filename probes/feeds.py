@@ -615,6 +615,9 @@ class Policy:
     allowed: tuple[IPNetwork, ...] = ()
     expand_networks: bool = False
     expand_max_addresses: int = 256
+    # Hosts one import may create by expanding networks, so a file of a
+    # million /24s cannot become 256 million rows (and the memory to dedupe them).
+    expand_max_total: int = 1_000_000
     min_prefix_v4: int = 8
     min_prefix_v6: int = 16
 
@@ -626,6 +629,8 @@ class Tally:
     networks: int = 0
     expanded_networks: int = 0
     expanded_hosts: int = 0
+    # Networks kept but not expanded because expand_max_total was reached.
+    expansions_skipped: int = 0
     rejected: dict[str, int] | None = None
 
     def reject(self, reason: str) -> None:
@@ -691,6 +696,9 @@ def _screen_network(
     tally.networks += 1
     yield NETWORK, key, entry
     if policy.expand_networks and network.num_addresses <= policy.expand_max_addresses:
+        if tally.expanded_hosts + network.num_addresses > policy.expand_max_total:
+            tally.expansions_skipped += 1
+            return
         tally.expanded_networks += 1
         yield from _expand(entry, network, policy, tally, seen)
 

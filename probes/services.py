@@ -68,6 +68,7 @@ class ImportSummary:
     networks: int = 0
     expanded_networks: int = 0
     expanded_hosts: int = 0
+    expansions_skipped: int = 0
     removed_listings: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     not_modified: bool = False
@@ -84,6 +85,7 @@ def import_policy(*, feed: Feed) -> Policy:
         allowed=addresses.parse_networks(settings.PROBE_ALLOWED_NETWORKS),
         expand_networks=feed.is_host_list,
         expand_max_addresses=settings.FEED_EXPAND_MAX_ADDRESSES,
+        expand_max_total=settings.FEED_EXPAND_MAX_TOTAL,
         min_prefix_v4=settings.FEED_NETWORK_MIN_PREFIX_V4,
         min_prefix_v6=settings.FEED_NETWORK_MIN_PREFIX_V6,
     )
@@ -138,6 +140,7 @@ def _summary_fill(
     summary.networks = tally.networks
     summary.expanded_networks = tally.expanded_networks
     summary.expanded_hosts = tally.expanded_hosts
+    summary.expansions_skipped = tally.expansions_skipped
     summary.rejected = dict(sorted((tally.rejected or {}).items()))
     summary.new_hosts = new
     summary.updated_hosts = total - new

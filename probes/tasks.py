@@ -26,11 +26,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="probes.feeds_refresh")
 def feeds_refresh() -> int:
-    """Beat's entry point: queue one refresh per feed that has a URL or path.
-
-    It also deletes admin uploads that were previewed but never committed.
-    """
-    uploads.uploads_purge()
+    """Beat's entry point: queue one refresh per feed that has a URL or path."""
     ids = list(Feed.objects.exclude(url="").values_list("pk", flat=True))
     for pk in ids:
         transaction.on_commit(partial(feed_refresh.delay, pk))
@@ -113,3 +109,8 @@ def open_relays_reverify() -> int:
     hosts_verify_enqueue(host_ids=ids)
     logger.info("re-verifying %d open relays", len(ids))
     return len(ids)
+
+
+# The contacts stage keeps its tasks in their own module; importing them here
+# lets Celery autodiscovery find them.
+from probes.tasks_rdap import campaign_contacts_lookup, contacts_lookup_batch  # noqa: E402, F401

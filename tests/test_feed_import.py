@@ -58,6 +58,7 @@ def test_it_imports_hosts_and_listings_and_counts_everything(method):
         "networks": 1,
         "expanded_networks": 0,
         "expanded_hosts": 0,
+        "expansions_skipped": 0,
         "removed_listings": 0,
         "rejected": {"non_global": 1, "unparsable": 1},
         "not_modified": False,

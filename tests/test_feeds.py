@@ -286,6 +286,14 @@ def test_it_expands_small_networks_of_a_host_list_only():
     assert [key for kind, key, _ in rows if kind == feeds.HOST] == ["8.8.4.1"]
 
 
+def test_it_stops_expanding_at_the_total_cap_but_keeps_the_networks():
+    data = b"8.8.4.0/30\n8.8.5.0/30\n8.8.6.0/30\n"
+    policy = Policy(expand_networks=True, expand_max_addresses=256, expand_max_total=8)
+    rows, tally = screen(data, policy)
+    assert len([kind for kind, _key, _ in rows if kind == feeds.HOST]) == 8
+    assert (tally.networks, tally.expanded_networks, tally.expansions_skipped) == (3, 2, 1)
+
+
 def test_it_refuses_the_never_contact_list():
     policy = Policy(never_contact=addresses.parse_networks(["8.8.4.0/24"]))
     rows, tally = screen(b"8.8.4.4\n8.8.4.0/28\n8.8.8.8\n", policy)

@@ -106,7 +106,8 @@ class Command(BaseCommand):
             f"{summary.accepted} accepted, {summary.new_hosts} new hosts, "
             f"{summary.updated_hosts} updated, {summary.duplicates} duplicates, "
             f"{summary.networks} networks ({summary.expanded_networks} expanded into "
-            f"{summary.expanded_hosts} hosts), {summary.removed_listings} listings removed; "
+            f"{summary.expanded_hosts} hosts, {summary.expansions_skipped} left unexpanded), "
+            f"{summary.removed_listings} listings removed; "
             f"rejected: {rejected}; {summary.seconds:.2f} s"
         )
 
