@@ -10,6 +10,7 @@ import pytest
 
 from lab.dns import LabDNS
 from probes import dns, smtp
+from probes.smtp import run_sync
 from probes.targets import Guard, TargetError, lab_map_load, target_parse
 
 
@@ -117,10 +118,8 @@ def test_it_looks_up_ptr_and_dnsbl_on_a_configured_resolver():
     }
     with LabDNS(records) as server:
         resolver = dns.resolver_make(server.address)
-        found = asyncio.run(dns.dns_evidence("192.0.2.7", resolver=resolver, zones=["bl.lab.test"]))
-        missing = asyncio.run(
-            dns.dns_evidence("192.0.2.8", resolver=resolver, zones=["bl.lab.test"])
-        )
+        found = run_sync(dns.dns_evidence("192.0.2.7", resolver=resolver, zones=["bl.lab.test"]))
+        missing = run_sync(dns.dns_evidence("192.0.2.8", resolver=resolver, zones=["bl.lab.test"]))
     assert found == {"ptr": "mx.isp.example", "dnsbl": ["bl.lab.test"]}
     assert missing == {"ptr": "", "dnsbl": []}
 
@@ -160,5 +159,5 @@ def test_it_finds_listings_on_a_real_dnsbl_server(rbldnsd):
             await asyncio.sleep(0.1)
         return False
 
-    assert asyncio.run(check("192.0.2.7")) is True
-    assert asyncio.run(dns.dnsbl_listed("192.0.2.8", "bl.lab.test", resolver)) is False
+    assert run_sync(check("192.0.2.7")) is True
+    assert run_sync(dns.dnsbl_listed("192.0.2.8", "bl.lab.test", resolver)) is False
