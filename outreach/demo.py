@@ -103,6 +103,9 @@ class Demo:
         self.rdap = RdapSimulator(answers=rdap_answers(), port=settings.DEMO_RDAP_PORT)
         self.sink = MailSink(port=settings.EMAIL_PORT)
         self.lab_ips: dict[str, str] = {}
+        # With REDIS_URL the stages run on the Celery workers; they reach the
+        # lab, the simulator and the sink over loopback like any worker would.
+        self.workers = not settings.CELERY_TASK_ALWAYS_EAGER
 
     def start_lab(self) -> None:
         self.lab.start()
@@ -168,23 +171,29 @@ class Demo:
         )
 
     def verify(self) -> str:
-        from probes.services import hosts_verify
+        from probes.services import hosts_verify, hosts_verify_enqueue
 
         ids = list(self.campaign.hosts.values_list("id", flat=True))
-        results = hosts_verify(host_ids=ids)
-        return _counts(r.verdict for r in results)
+        if self.workers:
+            batches = hosts_verify_enqueue(host_ids=ids)
+            verdicts = [row["verdict"] for batch in batches for row in batch.get(timeout=600)]
+            return _counts(verdicts) + f" ({len(batches)} batches on the workers)"
+        return _counts(r.verdict for r in hosts_verify(host_ids=ids))
 
     def contacts(self) -> str:
         from outreach.models import Host
         from probes.contacts import contacts_lookup
+        from probes.tasks_rdap import contacts_lookup_batch
 
-        ids = list(
-            self.campaign.hosts.filter(status=Host.Status.OPEN_RELAY).values_list("id", flat=True)
-        )
-        rows = contacts_lookup(host_ids=ids, campaign_id=self.campaign.id)
-        found = sum(1 for row in rows if row.get("contact"))
-        agencies = _counts(row.get("agency") or "-" for row in rows)
-        return f"{found}/{len(rows)} open relays have a contact; agencies: {agencies}"
+        relays = self.campaign.hosts.filter(status=Host.Status.OPEN_RELAY)
+        ids = list(relays.values_list("id", flat=True))
+        if self.workers:
+            contacts_lookup_batch.delay(ids, self.campaign.id).get(timeout=600)
+        else:
+            contacts_lookup(host_ids=ids, campaign_id=self.campaign.id)
+        found = relays.filter(contact__isnull=False)
+        agencies = _counts(found.values_list("agency__code", flat=True))
+        return f"{found.count()}/{len(ids)} open relays have a contact; agencies: {agencies}"
 
     def letters(self) -> str:
         from letters.models import Letter
@@ -214,10 +223,14 @@ class Demo:
 
     def send(self) -> str:
         from letters.outbox import outbox_send
+        from letters.tasks import letters_send_task
 
-        report = outbox_send(campaign_id=self.campaign.id)
+        if self.workers:
+            report = letters_send_task.delay(self.campaign.id).get(timeout=600)
+        else:
+            report = vars(outbox_send(campaign_id=self.campaign.id))
         return (
-            f"{report.sent} sent, {report.failed} failed, {report.retry} to retry; "
+            f"{report['sent']} sent, {report['failed']} failed, {report['retry']} to retry; "
             f"the sink on 127.0.0.1:{settings.EMAIL_PORT} received {len(self.sink.received)}"
         )
 
@@ -235,6 +248,7 @@ class Demo:
 
     def remediate(self) -> str:
         from letters.remediation import letters_due, letters_remediate
+        from letters.tasks import letters_remediate_task
 
         fixed = self.fix_some_relays()
         # The deadline is today and the re-probe runs as if it were tomorrow.
@@ -243,7 +257,10 @@ class Demo:
         tomorrow = timezone.localdate() + dt.timedelta(days=1)
         due = letters_due(today=tomorrow).filter(campaign=self.campaign)
         due = list(due.values_list("id", flat=True))
-        outcomes = letters_remediate(letter_ids=due)
+        if self.workers:
+            outcomes = letters_remediate_task.delay(due).get(timeout=600)
+        else:
+            outcomes = letters_remediate(letter_ids=due)
         return f"{fixed} relays fixed in the lab; letter outcomes: {_counts(outcomes.values())}"
 
     def fix_some_relays(self) -> int:

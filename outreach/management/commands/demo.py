@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", default="out", help="Where the PDFs and the list go.")
         parser.add_argument("--serve", action="store_true", help="Serve the admin afterwards.")
+        parser.add_argument(
+            "--hold",
+            action="store_true",
+            help="Keep the lab running until stopped (the production-style run's web serves).",
+        )
         parser.add_argument("--addrport", default="127.0.0.1:8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -41,6 +47,9 @@ class Command(BaseCommand):
                 # No autoreloader: the lab, the RDAP simulator and the sink run
                 # in this process and must stay up for re-probes from the admin.
                 call_command("runserver", options["addrport"], use_reloader=False)
+            elif options["hold"]:
+                self.stdout.write("The lab stays up for re-probes; stop with Ctrl-C.")
+                threading.Event().wait()
         finally:
             demo.stop()
 
