@@ -48,7 +48,7 @@ def fixtures_ensure() -> list[int]:
             )
             contacts = Contact.objects.bulk_create(
                 Contact(
-                    email=f"abuse{n}@letters-bench.example",
+                    email=f"abuse{n}@letters-bench-{COUNT}.example",
                     organisation=f"ISP {n}",
                     language=languages[n % len(languages)],
                 )
@@ -56,7 +56,7 @@ def fixtures_ensure() -> list[int]:
             )
             hosts = Host.objects.bulk_create(
                 Host(
-                    ip=f"2001:db8:{n // 65536:x}::{n % 65536:x}",
+                    ip=f"2001:db8:{COUNT:x}:{n // 65536:x}::{n % 65536:x}",
                     status=Host.Status.OPEN_RELAY,
                     contact=c,
                 )

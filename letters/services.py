@@ -30,6 +30,9 @@ KIND = "open_relay"
 REBUILDABLE = {Letter.Status.DRAFT}
 INVESTIGATOR_REASON = "investigator"
 EXPORTABLE = (Letter.Status.APPROVED, Letter.Status.EXPORTED, Letter.Status.SENT)
+# A merged PDF is held in memory whole (about 0.35 MB a page): beyond this many
+# letters, export a ZIP or split the export by agency or language.
+MAX_MERGED_LETTERS = 1000
 
 
 @dataclass
@@ -194,13 +197,34 @@ def letters_export(
     File names carry agency, contact and letter id. The ZIP is written to a
     temporary name and renamed, so a crash never leaves a half file behind.
     """
+    letters = list(letters)
+    if merged and len(letters) > MAX_MERGED_LETTERS:
+        raise ValueError(
+            f"{len(letters)} letters is too many for one merged PDF (at most "
+            f"{MAX_MERGED_LETTERS}); filter by --agency or --language, or export a ZIP."
+        )
+    tmp = out.with_name(out.name + ".part")
+    try:
+        _zip_write(tmp, letters, merged=merged, progress=progress)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(out)
+    return ExportSummary(path=str(out), letters=len(letters), merged=merged)
+
+
+def _zip_write(
+    path: Path,
+    letters: list[Letter],
+    *,
+    merged: bool,
+    progress: Callable[[int, int], None] | None,
+) -> None:
     from letters.pdf import html_to_pdf
     from letters.render import letter_render
 
-    letters = list(letters)
     rows, htmls = [], []
-    tmp = out.with_name(out.name + ".part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for done, letter in enumerate(letters, start=1):
             html = letter_render(letter).print_html
             row = manifest_row(letter)
@@ -217,8 +241,6 @@ def letters_export(
         if merged and htmls:
             _merged_write(archive, rows, htmls)
         archive.writestr("manifest.csv", manifest_csv(rows))
-    tmp.replace(out)
-    return ExportSummary(path=str(out), letters=len(letters), merged=merged)
 
 
 def _merged_write(archive: zipfile.ZipFile, rows: list[dict], htmls: list[str]) -> None:

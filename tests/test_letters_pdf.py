@@ -129,3 +129,10 @@ def test_it_merges_documents_and_counts_their_pages():
     text = pdf_text(data)
     assert "Dear network administrator" in text and "Sehr geehrte Damen und Herren" in text
     assert all(count >= 1 for count in pages) and len(pages) == 2
+
+
+def test_it_stops_a_render_that_takes_too_long(settings):
+    settings.LETTERS_PDF_TIMEOUT = 0.05
+    html = "<table>" + "<tr><td>x</td><td>y</td></tr>" * 20_000 + "</table>"
+    with pytest.raises(pdf.PdfTimeout):
+        html_to_pdf(html)
