@@ -125,15 +125,22 @@ def _deadline(seconds: float) -> Iterator[None]:
         yield
         return
 
+    armed = {"on": True}
+
     def expire(signum: int, frame: Any) -> None:
-        raise _Expired
+        if armed["on"]:
+            raise _Expired
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # The alarm repeats: one that lands in a __del__ or a bare except is
+    # swallowed there, and the next one stops the render.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
     try:
         yield
     except _Expired:
+        armed["on"] = False
         raise PdfTimeout(f"PDF rendering took over {seconds:g} s") from None
     finally:
+        armed["on"] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
