@@ -37,6 +37,14 @@ class PdfTimeout(Exception):
     """Rendering took longer than LETTERS_PDF_TIMEOUT seconds."""
 
 
+class _Expired(BaseException):
+    # Raised from the alarm handler. A BaseException, like WeasyPrint's own
+    # FatalURLFetchingError, because WeasyPrint catches Exception in places
+    # (resources, fonts) and a deadline that lands there must still stop it.
+    # _deadline turns it into PdfTimeout before it reaches any caller.
+    pass
+
+
 class StrictURLFetcher(URLFetcher):
     """Fetch ``data:`` URIs only; refuse everything else, fatally."""
 
@@ -110,19 +118,29 @@ def _render(print_html: str, kit: PdfKit) -> Any:
 
 @contextlib.contextmanager
 def _deadline(seconds: float) -> Iterator[None]:
-    # SIGALRM is the only way to stop a render stuck in C code; it exists in
-    # the main thread only, so threaded servers rely on the input bounds.
+    # SIGALRM interrupts the render between two Python steps (layout is
+    # Python). Signals exist in the main thread only, so threaded servers rely
+    # on the input bounds; workers and commands run renders in the main thread.
     if seconds <= 0 or threading.current_thread() is not threading.main_thread():
         yield
         return
 
+    armed = {"on": True}
+
     def expire(signum: int, frame: Any) -> None:
-        raise PdfTimeout(f"PDF rendering took over {seconds:.0f} s")
+        if armed["on"]:
+            raise _Expired
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # The alarm repeats: one that lands in a __del__ or a bare except is
+    # swallowed there, and the next one stops the render.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
     try:
         yield
+    except _Expired:
+        armed["on"] = False
+        raise PdfTimeout(f"PDF rendering took over {seconds:g} s") from None
     finally:
+        armed["on"] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

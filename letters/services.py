@@ -30,6 +30,9 @@ KIND = "open_relay"
 REBUILDABLE = {Letter.Status.DRAFT}
 INVESTIGATOR_REASON = "investigator"
 EXPORTABLE = (Letter.Status.APPROVED, Letter.Status.EXPORTED, Letter.Status.SENT)
+# A merged PDF is held in memory whole (about 0.35 MB a page): beyond this many
+# letters, export a ZIP or split the export by agency or language.
+MAX_MERGED_LETTERS = 1000
 
 
 @dataclass
@@ -52,6 +55,8 @@ def letters_build(*, campaign_id: int) -> BuildSummary:
     Idempotent: drafts are refreshed (hosts, signer, language unless an
     investigator set it), letters already approved or sent are left alone.
     The signer is the contact's agency, else the campaign's lead agency.
+    New letters and their host links are written in bulk; a draft is saved
+    again only when something in it changed.
     """
     campaign = Campaign.objects.select_related("lead_agency").get(pk=campaign_id)
     summary = BuildSummary(campaign=campaign.slug)
@@ -61,12 +66,31 @@ def letters_build(*, campaign_id: int) -> BuildSummary:
         letter.contact_id: letter
         for letter in Letter.objects.filter(campaign=campaign, kind=KIND, contact_id__in=contacts)
     }
+    linked = _letter_host_ids([letter.pk for letter in existing.values()])
+    new: list[tuple[Letter, list[Host]]] = []
     for contact_id, hosts in by_contact.items():
-        contact = contacts[contact_id]
+        contact, letter = contacts[contact_id], existing.get(contact_id)
         if contact.do_not_contact:
             summary.skipped_do_not_contact += 1
-            continue
-        _letter_upsert(campaign, contact, hosts, existing.get(contact_id), summary)
+        elif letter is None:
+            new.append(
+                (
+                    _letter_draft(
+                        Letter(campaign=campaign, contact=contact, kind=KIND),
+                        campaign,
+                        contact,
+                        hosts,
+                    ),
+                    hosts,
+                )
+            )
+        elif letter.status in REBUILDABLE and _letter_refresh(
+            letter, campaign, contact, hosts, linked
+        ):
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+    summary.created = _letters_create(new)
     return summary
 
 
@@ -81,22 +105,21 @@ def _open_relays_by_contact(campaign: Campaign, summary: BuildSummary) -> dict[i
     return by_contact
 
 
-def _letter_upsert(
-    campaign: Campaign,
-    contact: Contact,
-    hosts: list[Host],
-    letter: Letter | None,
-    summary: BuildSummary,
-) -> None:
+def _letter_host_ids(letter_ids: list[int]) -> dict[int, set[int]]:
+    through = Letter.hosts.through
+    linked: dict[int, set[int]] = defaultdict(set)
+    for letter_id, host_id in through.objects.filter(letter_id__in=letter_ids).values_list(
+        "letter_id", "host_id"
+    ):
+        linked[letter_id].add(host_id)
+    return linked
+
+
+def _letter_draft(
+    letter: Letter, campaign: Campaign, contact: Contact, hosts: list[Host]
+) -> Letter:
+    """Set the signer and (unless an investigator chose it) the language."""
     agency = contact.agency or campaign.lead_agency
-    if letter is not None and letter.status not in REBUILDABLE:
-        summary.unchanged += 1
-        return
-    if letter is None:
-        letter = Letter(campaign=campaign, contact=contact, kind=KIND)
-        summary.created += 1
-    else:
-        summary.updated += 1
     letter.agency = agency
     if letter.language_reason != INVESTIGATOR_REASON:
         choice = language_choose(
@@ -106,8 +129,39 @@ def _letter_upsert(
             agency_code=agency.code,
         )
         letter.language, letter.language_reason = choice.language, choice.reason
-    letter.save()
+    return letter
+
+
+def _letter_refresh(
+    letter: Letter,
+    campaign: Campaign,
+    contact: Contact,
+    hosts: list[Host],
+    linked: dict[int, set[int]],
+) -> bool:
+    """Bring a draft up to date; False when it already was."""
+    before = (letter.agency_id, letter.language, letter.language_reason)
+    _letter_draft(letter, campaign, contact, hosts)
+    host_ids = {host.pk for host in hosts}
+    if before == (letter.agency_id, letter.language, letter.language_reason) and (
+        host_ids == linked.get(letter.pk, set())
+    ):
+        return False
+    letter.save(update_fields=["agency", "language", "language_reason"])
     letter.hosts.set(hosts)
+    return True
+
+
+def _letters_create(new: list[tuple[Letter, list[Host]]]) -> int:
+    letters = Letter.objects.bulk_create([letter for letter, _hosts in new], batch_size=1000)
+    through = Letter.hosts.through
+    links = [
+        through(letter_id=letter.pk, host_id=host.pk)
+        for letter, (_same, hosts) in zip(letters, new, strict=True)
+        for host in hosts
+    ]
+    through.objects.bulk_create(links, batch_size=5000)
+    return len(letters)
 
 
 def network_country(hosts: list[Host]) -> str:
@@ -194,13 +248,34 @@ def letters_export(
     File names carry agency, contact and letter id. The ZIP is written to a
     temporary name and renamed, so a crash never leaves a half file behind.
     """
+    letters = list(letters)
+    if merged and len(letters) > MAX_MERGED_LETTERS:
+        raise ValueError(
+            f"{len(letters)} letters is too many for one merged PDF (at most "
+            f"{MAX_MERGED_LETTERS}); filter by --agency or --language, or export a ZIP."
+        )
+    tmp = out.with_name(out.name + ".part")
+    try:
+        _zip_write(tmp, letters, merged=merged, progress=progress)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(out)
+    return ExportSummary(path=str(out), letters=len(letters), merged=merged)
+
+
+def _zip_write(
+    path: Path,
+    letters: list[Letter],
+    *,
+    merged: bool,
+    progress: Callable[[int, int], None] | None,
+) -> None:
     from letters.pdf import html_to_pdf
     from letters.render import letter_render
 
-    letters = list(letters)
     rows, htmls = [], []
-    tmp = out.with_name(out.name + ".part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for done, letter in enumerate(letters, start=1):
             html = letter_render(letter).print_html
             row = manifest_row(letter)
@@ -217,8 +292,6 @@ def letters_export(
         if merged and htmls:
             _merged_write(archive, rows, htmls)
         archive.writestr("manifest.csv", manifest_csv(rows))
-    tmp.replace(out)
-    return ExportSummary(path=str(out), letters=len(letters), merged=merged)
 
 
 def _merged_write(archive: zipfile.ZipFile, rows: list[dict], htmls: list[str]) -> None:

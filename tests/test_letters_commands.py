@@ -90,3 +90,28 @@ def test_it_exports_one_merged_pdf_for_printing(tmp_path):
     assert int(rows[1]["first_page"]) == int(rows[0]["last_page"]) + 1
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True).stdout.decode()
     assert "Madame, Monsieur" in text and "Estimado administrador de red" in text
+
+
+def test_it_refuses_a_merged_pdf_too_big_to_hold(tmp_path, monkeypatch):
+    from letters import services
+
+    monkeypatch.setattr(services, "MAX_MERGED_LETTERS", 1)
+    campaign, _first, _second = approved_letters()
+    out = tmp_path / "print.zip"
+    with pytest.raises(CommandError, match="too many for one merged PDF"):
+        run("export_letters", "--campaign", campaign.slug, "--out", str(out), "--merged")
+    assert not out.exists()
+
+
+def test_it_leaves_no_half_written_zip_when_a_letter_fails(tmp_path, monkeypatch):
+    from letters import pdf
+    from letters.services import letters_export
+
+    def broken(html, **kwargs):
+        raise pdf.PdfTimeout("too slow")
+
+    monkeypatch.setattr(pdf, "html_to_pdf", broken)
+    _campaign, first, second = approved_letters()
+    with pytest.raises(pdf.PdfTimeout):
+        letters_export(letters=[first, second], out=tmp_path / "x.zip")
+    assert list(tmp_path.iterdir()) == []

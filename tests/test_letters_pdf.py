@@ -107,10 +107,8 @@ def test_it_prints_hostile_organisation_names_as_text(monkeypatch):
         "fetch",
         lambda self, url, headers=None: fetched.append(url) or original(self, url, headers),
     )
-    pdf.pdf_kit.cache_clear()
     contact = ContactFactory(organisation="<style>*{background:url(file:///etc/passwd)}</style>")
     data = letter_pdf(letter_with_relays(contact=contact))
-    pdf.pdf_kit.cache_clear()
     assert fetched == []
     assert "url(file:///etc/passwd)" in pdf_text(data)
 
@@ -129,3 +127,19 @@ def test_it_merges_documents_and_counts_their_pages():
     text = pdf_text(data)
     assert "Dear network administrator" in text and "Sehr geehrte Damen und Herren" in text
     assert all(count >= 1 for count in pages) and len(pages) == 2
+
+
+def test_it_stops_a_render_that_takes_too_long(settings):
+    settings.LETTERS_PDF_TIMEOUT = 0.05
+    html = "<table>" + "<tr><td>x</td><td>y</td></tr>" * 20_000 + "</table>"
+    with pytest.raises(pdf.PdfTimeout):
+        html_to_pdf(html)
+
+
+def test_it_prints_a_very_long_organisation_name_inside_the_page():
+    contact = ContactFactory(organisation="X" * 255)
+    data = letter_pdf(letter_with_relays(contact=contact))
+    layout = pdf_text(data, "-bbox-layout")
+    x_max = max(float(part.split('"')[0]) for part in layout.split('xMax="')[1:])
+    assert x_max <= 595  # A4 width in points: nothing runs off the page
+    assert pdf_text(data).replace("\n", "").count("X") >= 255

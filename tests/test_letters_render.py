@@ -158,3 +158,11 @@ def test_it_inlines_the_agency_logo_as_data_uri():
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     letter.agency.logo.save("logo.png", ContentFile(png))
     assert 'src="data:image/png;base64,' in letter_render(letter).print_html
+
+
+def test_it_keeps_the_subject_on_one_line():
+    letter = letter_with_relays()
+    letter.agency.name = "Agency\r\nBcc: victim@isp.example"
+    letter.agency.save()
+    subject = letter_render(letter).subject
+    assert "\n" not in subject and "\r" not in subject

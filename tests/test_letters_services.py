@@ -153,3 +153,14 @@ def test_it_approves_a_letter_only_once():
     letter_approve(letter_id=letter.pk, user=user)
     with pytest.raises(ValidationError):
         letter_approve(letter_id=letter.pk, user=user)
+
+
+def test_it_leaves_unchanged_drafts_alone_on_a_rebuild():
+    campaign = CampaignFactory()
+    for _ in range(3):
+        relay(campaign, ContactFactory())
+    first = letters_build(campaign_id=campaign.pk)
+    second = letters_build(campaign_id=campaign.pk)
+    assert (first.created, first.updated, first.unchanged) == (3, 0, 0)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 3)
+    assert all(letter.hosts.count() == 1 for letter in Letter.objects.all())

@@ -32,7 +32,10 @@ class Command(BaseCommand):
         out = Path(options["out"])
         if not out.parent.is_dir():
             raise CommandError(f"Directory {out.parent} does not exist.")
-        summary = letters_export(letters=letters, out=out, merged=options["merged"])
+        try:
+            summary = letters_export(letters=letters, out=out, merged=options["merged"])
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         self.stdout.write(f"{summary.letters} letters written to {summary.path}")
 
     def _letters(self, options: dict) -> Any:
