@@ -256,3 +256,52 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Recipient page -------------------------------------------------------
+# The public origin printed in letters before /r/<token>/ (no trailing slash).
+# Empty in production unless set: letters then carry no link.
+OUTREACH_PUBLIC_URL = env_str(
+    "OUTREACH_PUBLIC_URL", "http://127.0.0.1:8000" if EMBEDDED else ""
+).rstrip("/")
+if OUTREACH_PUBLIC_URL and not OUTREACH_PUBLIC_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("OUTREACH_PUBLIC_URL must start with https:// or http://.")
+# Key of the HMAC that turns a token's stored secret into its link. Defaults to
+# SECRET_KEY; set it on its own so rotating SECRET_KEY keeps printed links valid.
+OUTREACH_RECIPIENT_KEY = env_str("OUTREACH_RECIPIENT_KEY", SECRET_KEY)
+OUTREACH_RECIPIENT_TOKEN_DAYS = env_int("OUTREACH_RECIPIENT_TOKEN_DAYS", 180, minimum=1)
+# Limits: requests per client IP per hour, unknown tokens per IP per hour (the
+# guessing brake), form posts per token per hour, re-tests per letter per day.
+OUTREACH_RECIPIENT_IP_PER_HOUR = env_int("OUTREACH_RECIPIENT_IP_PER_HOUR", 300, minimum=1)
+OUTREACH_RECIPIENT_MISSES_PER_HOUR = env_int("OUTREACH_RECIPIENT_MISSES_PER_HOUR", 20, minimum=1)
+OUTREACH_RECIPIENT_POSTS_PER_HOUR = env_int("OUTREACH_RECIPIENT_POSTS_PER_HOUR", 30, minimum=1)
+OUTREACH_RECIPIENT_RETESTS_PER_DAY = env_int("OUTREACH_RECIPIENT_RETESTS_PER_DAY", 3, minimum=0)
+# Behind a reverse proxy, how many proxies append to X-Forwarded-For (0: use
+# REMOTE_ADDR). The client address is read that many entries from the right.
+OUTREACH_PROXY_COUNT = env_int("OUTREACH_PROXY_COUNT", 0)
+# Rate-limit counters live in their own cache: Redis when REDIS_URL is set so
+# every web process shares them, process memory in the embedded mode.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "recipient": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "recipient",
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "recipient"}
+    ),
+}
+# Links carry the token in their path: redact it from every log line, the
+# development server's and Django's 404 warnings included.
+LOGGING["filters"] = {"redact_tokens": {"()": "letters.logfilters.RedactTokens"}}
+LOGGING["handlers"]["console"]["filters"] = ["redact_tokens"]
+LOGGING["handlers"]["django.server"] = {
+    "class": "logging.StreamHandler",
+    "formatter": "plain",
+    "filters": ["redact_tokens"],
+}
+LOGGING["loggers"] = {
+    "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    "django.request": {"filters": ["redact_tokens"]},
+}
