@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
 from letters.models import Letter
 from outreach.admin_base import ScopedAdmin, ScopedInline
 from outreach.models import Response

@@ -412,3 +412,25 @@ def test_it_configures_the_redaction_on_the_server_and_request_loggers():
     assert "redact_tokens" in config["handlers"]["django.server"]["filters"]
     assert "redact_tokens" in config["loggers"]["django.request"]["filters"]
     assert "redact_tokens" in config["handlers"]["console"]["filters"]
+
+
+# --- Admin ------------------------------------------------------------------
+
+
+def test_it_lets_an_investigator_revoke_a_link_from_the_admin(letter, admin_client, client):
+    path = page_path(letter)
+    token = RecipientToken.objects.get(letter=letter)
+    response = admin_client.post(
+        "/admin/letters/recipienttoken/",
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+    assert response.status_code == 302
+    assert client.get(path).status_code == 404
+
+
+def test_it_never_shows_the_secret_in_the_admin(letter, admin_client):
+    page_path(letter)
+    token = RecipientToken.objects.get(letter=letter)
+    html = admin_client.get(f"/admin/letters/recipienttoken/{token.pk}/change/").content.decode()
+    assert token.secret not in html
+    assert token.token_hash not in html
