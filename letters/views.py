@@ -53,8 +53,10 @@ def _secure(response: HttpResponse) -> HttpResponse:
         f"default-src 'none'; style-src {page_css()[1]}; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
-    # The token is in the URL: keep it out of Referer headers and caches.
-    response["Referrer-Policy"] = "no-referrer"
+    # The token is in the URL: keep it out of caches and of the Referer sent
+    # to other sites. Not "no-referrer": browsers then send "Origin: null" with
+    # the page's own forms, and the CSRF check rightly refuses them.
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

@@ -198,7 +198,7 @@ def test_it_sends_a_strict_csp_that_allows_only_its_own_style(letter, client):
 
 def test_it_leaks_the_token_to_no_referrer_or_cache(letter, client):
     for response in (client.get(page_path(letter)), client.get("/r/" + "B" * 32 + "/")):
-        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["Referrer-Policy"] == "same-origin"
         assert response["Cache-Control"] == "no-store"
         assert "default-src 'none'" in response["Content-Security-Policy"]
 
