@@ -36,11 +36,29 @@ def browser_page(monkeypatch):
 
 
 @pytest.fixture
-def letter_url(live_server, settings):
+def server(settings):
+    """A live server of our own, started after the test settings apply.
+
+    The session-wide ``live_server`` builds its middleware once, before the
+    per-test settings; in production mode its SecurityMiddleware would then
+    redirect the browser to https.
+    """
+    from pytest_django.live_server_helper import LiveServer
+
+    live = LiveServer("localhost", start=False)
+    live._live_server_modified_settings.enable()
+    live.start()
+    yield live
+    live.stop()
+    live._live_server_modified_settings.disable()
+
+
+@pytest.fixture
+def letter_url(server, settings):
     caches = {**settings.CACHES}
     caches["recipient"] = {**caches["recipient"], "KEY_PREFIX": f"t-{uuid.uuid4().hex}"}
     settings.CACHES = caches
-    settings.OUTREACH_PUBLIC_URL = live_server.url
+    settings.OUTREACH_PUBLIC_URL = server.url
     campaign = CampaignFactory(lead_agency=AgencyFactory(name="Federal Trade Commission"))
     letter = LetterFactory(campaign=campaign, language="de")
     host = HostFactory(ip="192.0.2.77")
@@ -49,7 +67,7 @@ def letter_url(live_server, settings):
     return letter, recipient.recipient_url(letter=letter)
 
 
-def test_it_shows_the_page_and_takes_an_answer_in_a_browser(browser_page, letter_url):
+def test_it_shows_the_page_and_takes_an_answer_in_a_browser(letter_url, browser_page):
     assert os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] == "true"
     letter, url = letter_url
     page = browser_page
