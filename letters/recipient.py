@@ -15,18 +15,20 @@ import hmac
 import ipaddress
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from letters.models import Letter, RecipientAction, RecipientToken
-from outreach.models import Contact, Response
+from outreach.models import Contact, Host, Response
+from probes.models import Probe
 
 TOKEN_LENGTH = 32
 HMAC_SALT = "outreach.letters.recipient"
@@ -279,12 +281,34 @@ EXCERPT_CHARS = 2000
 HOSTS_SHOWN = 200
 
 
+# Translators: the result of our SMTP relay test of one address, in a table.
+VERDICT_LABELS = {
+    "open_relay": _("Open relay: it accepted our test messages for other networks"),
+    "not_relay": _("Not a relay: it refused our test messages"),
+    "auth_required": _("Not a relay: it asks for a password"),
+    "tls_failed": _("Not known: the encrypted connection failed"),
+    "temp_failure": _("Not known: the server asked us to try again later"),
+    "protocol_error": _("Not known: the server did not answer as a mail server should"),
+    "no_smtp": _("No mail server answered"),
+    "refused": _("No mail server answered"),
+    "timeout": _("No mail server answered"),
+}
+# Translators: shown for an address whose mail server we have not tested yet.
+NOT_TESTED = _("Not tested yet")
+# Translators: appended to the result of an address that was an open relay before.
+FIXED = _("Fixed: thank you")
+
+
+def verdict_label(*, verdict: str, status: str) -> str:
+    label = str(VERDICT_LABELS.get(verdict, NOT_TESTED))
+    return f"{label}. {FIXED}" if status == "fixed" else label
+
+
 @dataclass(frozen=True)
 class HostEvidence:
     ip: str
-    status: str
     verdict: str
-    probed_at: object
+    probed_at: datetime | None
     tests_passed: int
     excerpt: str
 
@@ -301,10 +325,6 @@ def letter_evidence(*, letter: Letter) -> tuple[list[HostEvidence], int]:
     Two queries whatever the number of hosts: the hosts with the id of their
     latest probe, then those probes.
     """
-    from django.db.models import OuterRef, Subquery
-
-    from probes.models import Probe
-
     latest = Probe.objects.filter(host=OuterRef("pk")).order_by("-started_at", "-pk")
     hosts = list(
         letter.hosts.annotate(latest_probe=Subquery(latest.values("pk")[:1])).order_by("ip")[
@@ -317,13 +337,12 @@ def letter_evidence(*, letter: Letter) -> tuple[list[HostEvidence], int]:
     return rows, total
 
 
-def _host_evidence(host: object, probe: object | None) -> HostEvidence:
+def _host_evidence(host: Host, probe: Probe | None) -> HostEvidence:
     if probe is None:
-        return HostEvidence(host.ip, host.get_status_display(), "", None, 0, "")
+        return HostEvidence(host.ip, str(NOT_TESTED), None, 0, "")
     return HostEvidence(
         ip=host.ip,
-        status=host.get_status_display(),
-        verdict=probe.get_verdict_display(),
+        verdict=verdict_label(verdict=probe.verdict, status=host.status),
         probed_at=probe.finished_at or probe.started_at,
         tests_passed=len(probe.tests_passed or []),
         excerpt=transcript_excerpt(probe.transcript),
@@ -332,8 +351,6 @@ def _host_evidence(host: object, probe: object | None) -> HostEvidence:
 
 def retest_pending(*, letter_id: int) -> bool:
     """A re-test was queued after the newest probe of the letter's hosts."""
-    from probes.models import Probe
-
     queued = (
         RecipientAction.objects.filter(letter_id=letter_id, action=RecipientAction.Action.RETEST)
         .order_by("-created_at")

@@ -136,7 +136,8 @@ def test_it_shows_the_latest_verdict_of_each_host(letter, client):
         transcript="S: 550 relaying denied\n",
     )
     html = client.get(page_path(letter) + "?lang=en").content.decode()
-    assert "Not a relay" in html
+    assert "Not a relay: it refused our test messages" in html
+    assert "Open relay" not in html
     assert "relaying denied" in html
 
 
