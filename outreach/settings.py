@@ -257,6 +257,77 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# --- Feed import ----------------------------------------------------------
+# A feed bigger than this (after gunzip) is refused with a clear error.
+FEED_MAX_BYTES = env_int("FEED_MAX_BYTES", 1024**3, minimum=1024)
+# URL fetches: connect/read timeout in seconds.
+FEED_FETCH_TIMEOUT = env_int("FEED_FETCH_TIMEOUT", 30, minimum=1)
+# A listed network is expanded into hosts (feeds marked "host list" only)
+# when it holds at most this many addresses: 256 is a /24.
+FEED_EXPAND_MAX_ADDRESSES = env_int("FEED_EXPAND_MAX_ADDRESSES", 256, minimum=1)
+# Networks shorter than these prefixes are refused as too large to be evidence.
+FEED_NETWORK_MIN_PREFIX_V4 = env_int("FEED_NETWORK_MIN_PREFIX_V4", 8, minimum=0)
+FEED_NETWORK_MIN_PREFIX_V6 = env_int("FEED_NETWORK_MIN_PREFIX_V6", 16, minimum=0)
+# Celery beat re-imports every feed that has a URL this often; 0 turns it off.
+FEED_REFRESH_MINUTES = env_int("FEED_REFRESH_MINUTES", 360, minimum=0)
+if FEED_REFRESH_MINUTES:
+    CELERY_BEAT_SCHEDULE["feeds-refresh"] = {
+        "task": "probes.feeds_refresh",
+        "schedule": FEED_REFRESH_MINUTES * 60.0,
+    }
+
+# --- Relay probes ---------------------------------------------------------
+# Who the probe says it is: owners who see it in their logs must find the
+# agency. Production sets a real name with a matching PTR record.
+PROBE_HELO_NAME = env_str("PROBE_HELO_NAME", "relay-probe.outreach.example")
+PROBE_MAIL_FROM = env_str("PROBE_MAIL_FROM", "relay-probe@outreach.example")
+# A foreign domain the agency controls: the relay tests' recipients live there.
+PROBE_RCPT_DOMAIN = env_str("PROBE_RCPT_DOMAIN", "relaytest.outreach.example")
+PROBE_DEADLINE = env_int("PROBE_DEADLINE", 30, minimum=1)
+PROBE_READ_TIMEOUT = env_int("PROBE_READ_TIMEOUT", 10, minimum=1)
+PROBE_TRANSCRIPT_LIMIT = env_int("PROBE_TRANSCRIPT_LIMIT", 32_000, minimum=1000)
+# Probes at once in one worker process (one event loop).
+PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 200, minimum=1)
+# Politeness: connections at once per /24 (/48) and per ASN, and new
+# connections per second per worker process (0 = no cap).
+PROBE_PER_NETWORK = env_int("PROBE_PER_NETWORK", 4, minimum=1)
+PROBE_PER_ASN = env_int("PROBE_PER_ASN", 64, minimum=1)
+PROBE_RATE = env_int("PROBE_RATE", 500, minimum=0)
+PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 500, minimum=1)
+# Greylisted hosts (temp_failure) are probed again after 5, 10, 20 minutes.
+PROBE_TEMP_RETRIES = env_int("PROBE_TEMP_RETRIES", 3, minimum=0)
+PROBE_TEMP_RETRY_DELAY = env_int("PROBE_TEMP_RETRY_DELAY", 300, minimum=1)
+# Open relays are probed again once they are this many days old.
+PROBE_REVERIFY_DAYS = env_int("PROBE_REVERIFY_DAYS", 7, minimum=1)
+# DNS evidence: empty = off, "system" = the system resolver, or "host:port".
+PROBE_DNS_RESOLVER = env_str("PROBE_DNS_RESOLVER")
+DNSBL_ZONES = env_list("DNSBL_ZONES")
+# Lab mode only: a JSON file {"192.0.2.10": "127.1.0.10:2525", ...}.
+LAB_HOST_MAP = env_str("LAB_HOST_MAP")
+
+
+def _networks_checked(name: str, values: list[str]) -> list[str]:
+    import ipaddress
+
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not a network.") from None
+    return values
+
+
+_networks_checked("PROBE_ALLOWED_NETWORKS", PROBE_ALLOWED_NETWORKS)
+_networks_checked("NEVER_CONTACT_NETWORKS", NEVER_CONTACT_NETWORKS)
+if LAB_HOST_MAP and not LAB_MODE:
+    raise ImproperlyConfigured(
+        "LAB_HOST_MAP is only read in LAB_MODE; set LAB_MODE=true or unset it."
+    )
+CELERY_BEAT_SCHEDULE["probes-reverify-open-relays"] = {
+    "task": "probes.open_relays_reverify",
+    "schedule": 6 * 3600,
+}
+
 # --- Recipient page -------------------------------------------------------
 # The public origin printed in letters before /r/<token>/ (no trailing slash).
 # Empty in production unless set: letters then carry no link.

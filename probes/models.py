@@ -111,6 +111,9 @@ class Probe(models.Model):
     banner = models.CharField(max_length=1000, blank=True)
     transcript = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    dns = models.JSONField(
+        default=dict, blank=True, help_text=_("PTR name and DNSBL listings at probe time.")
+    )
 
     objects = ProbeQuerySet.as_manager()
 
