@@ -226,16 +226,16 @@ def recipient_fixed_claim(*, visitor: Visitor, message: str = "") -> bool:
         _audit(visitor, RecipientAction.Action.RETEST_REFUSED)
         return False
     _audit(visitor, RecipientAction.Action.RETEST, detail={"hosts": len(host_ids)})
-    transaction.on_commit(lambda: _retest_enqueue(host_ids))
+    _retest_enqueue(host_ids)
     return True
 
 
 def _retest_enqueue(host_ids: list[int]) -> None:
-    # Imported here: the probe stage owns the task, and the page must load
-    # even where no worker is configured.
-    from probes.tasks import hosts_verify_batch
+    # The probe stage sends its batches once this transaction commits: to
+    # the workers, or in-process in the embedded mode.
+    from probes.services import hosts_verify_enqueue
 
-    hosts_verify_batch.delay(host_ids)
+    hosts_verify_enqueue(host_ids=host_ids)
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ import shutil
 import uuid
 
 import pytest
+from django.db import connections
 
 from letters import recipient
 from outreach.models import Response
@@ -33,6 +34,10 @@ def browser_page(monkeypatch):
         page.violations = violations
         yield page
         browser.close()
+        # Django keys its connections by context, and Playwright's sync API
+        # switches contexts: the ORM calls made while it ran opened their own
+        # connection, which would keep the test database from being dropped.
+        connections.close_all()
 
 
 @pytest.fixture
