@@ -87,7 +87,7 @@ def run() -> list[Row]:
         path = recipient.recipient_url(letter=letter).removeprefix(settings.OUTREACH_PUBLIC_URL)
     raw = path.split("/")[2]
 
-    fast = _median_ms(lambda: recipient.letter_evidence(letter=letter))
+    fast = _median_ms(lambda: recipient.recipient_evidence(letter=letter))
     naive = _median_ms(lambda: _naive_evidence(letter))
     client = Client(HTTP_HOST="localhost")
     status = client.get(path, secure=True).status_code

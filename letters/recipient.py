@@ -305,7 +305,7 @@ def verdict_label(*, verdict: str, status: str) -> str:
 
 
 @dataclass(frozen=True)
-class HostEvidence:
+class PageHost:
     ip: str
     verdict: str
     probed_at: datetime | None
@@ -319,7 +319,7 @@ def transcript_excerpt(text: str, *, lines: int = EXCERPT_LINES, chars: int = EX
     return head + ("\n…" if len(head) < len(text.rstrip("\n")) else "")
 
 
-def letter_evidence(*, letter: Letter) -> tuple[list[HostEvidence], int]:
+def recipient_evidence(*, letter: Letter) -> tuple[list[PageHost], int]:
     """Each of the letter's hosts with its latest probe, and how many hosts in all.
 
     Two queries whatever the number of hosts: the hosts with the id of their
@@ -332,15 +332,15 @@ def letter_evidence(*, letter: Letter) -> tuple[list[HostEvidence], int]:
         ]
     )
     probes = Probe.objects.in_bulk([h.latest_probe for h in hosts if h.latest_probe])
-    rows = [_host_evidence(host, probes.get(host.latest_probe)) for host in hosts]
+    rows = [_page_host(host, probes.get(host.latest_probe)) for host in hosts]
     total = len(rows) if len(rows) < HOSTS_SHOWN else letter.hosts.count()
     return rows, total
 
 
-def _host_evidence(host: Host, probe: Probe | None) -> HostEvidence:
+def _page_host(host: Host, probe: Probe | None) -> PageHost:
     if probe is None:
-        return HostEvidence(host.ip, str(NOT_TESTED), None, 0, "")
-    return HostEvidence(
+        return PageHost(host.ip, str(NOT_TESTED), None, 0, "")
+    return PageHost(
         ip=host.ip,
         verdict=verdict_label(verdict=probe.verdict, status=host.status),
         probed_at=probe.finished_at or probe.started_at,

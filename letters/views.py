@@ -128,7 +128,7 @@ def _render_page(
     status: int = 200,
 ) -> HttpResponse:
     letter = token.letter
-    evidence, total = recipient.letter_evidence(letter=letter)
+    evidence, total = recipient.recipient_evidence(letter=letter)
     done = request.GET.get("done", "")
     context = {
         "css": page_css()[0],

@@ -435,3 +435,25 @@ def test_it_never_shows_the_secret_in_the_admin(letter, admin_client):
     html = admin_client.get(f"/admin/letters/recipienttoken/{token.pk}/change/").content.decode()
     assert token.secret not in html
     assert token.token_hash not in html
+
+
+# --- The letter links to its page --------------------------------------------
+
+
+def test_it_prints_the_page_link_in_every_part_of_the_letter(letter, client):
+    from letters.render import letter_render
+
+    rendered = letter_render(letter)
+    url = recipient.recipient_url(letter=letter)
+    assert url in rendered.text
+    assert url in rendered.html
+    assert url in rendered.print_html
+    assert client.get(url.removeprefix("https://outreach.agency.example")).status_code == 200
+    assert letter_render(letter).text == rendered.text
+
+
+def test_it_prints_no_link_when_there_is_no_public_url(letter, settings):
+    from letters.render import letter_render
+
+    settings.OUTREACH_PUBLIC_URL = ""
+    assert "/r/" not in letter_render(letter).text
