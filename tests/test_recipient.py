@@ -162,6 +162,21 @@ def test_it_renders_each_language(letter, client, code):
     assert f'<html lang="{code}" dir="{direction}">' in response.content.decode()
 
 
+@pytest.mark.parametrize("code", [c for c, _name in django_settings.LANGUAGES if c != "en"])
+def test_it_translates_the_page_into_each_language(letter, client, code):
+    from django.utils import translation
+
+    html = client.get(page_path(letter), {"lang": code}).content.decode()
+    with translation.override(code):
+        heading = translation.gettext("What we found")
+        button = translation.gettext("We fixed it: test again")
+    assert heading != "What we found"
+    assert button != "We fixed it: test again"
+    assert heading in html
+    assert button in html
+    assert "What we found" not in html
+
+
 def test_it_offers_every_language_in_its_switcher(letter, client):
     html = client.get(page_path(letter)).content.decode()
     for code, name in django_settings.LANGUAGES:
