@@ -180,13 +180,22 @@ def _audit(
     )
 
 
-def _web_response(visitor: Visitor, *, kind: str, subject: str, body: str) -> Response:
+# An answer on the page proves the letter arrived, like a reply by email.
+ANSWERABLE = [Letter.Status.SENT, Letter.Status.EXPORTED, Letter.Status.BOUNCED]
+
+
+def _web_response(
+    visitor: Visitor, *, kind: str, subject: str, body: str, outcome: str = "recipient page"
+) -> Response:
+    letter_id = visitor.token.letter_id
+    Letter.objects.filter(id=letter_id, status__in=ANSWERABLE).update(status=Letter.Status.ANSWERED)
     return Response.objects.create(
-        letter_id=visitor.token.letter_id,
+        letter_id=letter_id,
         channel=Response.Channel.WEB,
         kind=kind,
         subject=subject[:998],
         body=body,
+        outcome=outcome,
     )
 
 
@@ -248,8 +257,13 @@ def recipient_dispute(
         lines.append(f"Better contact: {better_contact}")
     if message:
         lines += ["", message]
+    # The outcome flags it: an investigator must check the network's owner.
     response = _web_response(
-        visitor, kind=Response.Kind.DISPUTE, subject=f"Dispute: {reason}", body="\n".join(lines)
+        visitor,
+        kind=Response.Kind.DISPUTE,
+        subject=f"Dispute: {reason}",
+        body="\n".join(lines),
+        outcome="to investigate",
     )
     _audit(
         visitor,
@@ -281,8 +295,8 @@ EXCERPT_CHARS = 2000
 HOSTS_SHOWN = 200
 
 
-# Translators: the result of our SMTP relay test of one address, in a table.
 VERDICT_LABELS = {
+    # Translators: the result of our SMTP relay test of one address, in a table.
     "open_relay": _("Open relay: it accepted our test messages for other networks"),
     "not_relay": _("Not a relay: it refused our test messages"),
     "auth_required": _("Not a relay: it refused our test messages"),

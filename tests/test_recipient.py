@@ -472,3 +472,19 @@ def test_it_prints_no_link_when_there_is_no_public_url(letter, settings):
 
     settings.OUTREACH_PUBLIC_URL = ""
     assert "/r/" not in letter_render(letter).text
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [("sent", "answered"), ("exported", "answered"), ("draft", "draft"), ("closed", "closed")],
+)
+def test_it_marks_a_written_letter_answered(letter, client, before, after):
+    type(letter).objects.filter(pk=letter.pk).update(status=before)
+    post(client, letter, "answer", {"message": "Got it."})
+    letter.refresh_from_db()
+    assert letter.status == after
+
+
+def test_it_flags_a_dispute_for_investigators(letter, client):
+    post(client, letter, "dispute", {"reason": "wrong_contact"})
+    assert Response.objects.get(kind="dispute").outcome == "to investigate"
