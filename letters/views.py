@@ -21,7 +21,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from letters import recipient
 from letters.forms import AnswerForm, DisputeForm, FixedForm, OptOutForm
@@ -113,7 +113,7 @@ def _page_url(token: str, language: str, **extra: str) -> str:
     return f"{reverse('recipient:page', kwargs={'token': token})}?{query}"
 
 
-@require_GET
+@require_safe
 @recipient_view
 def page(request: HttpRequest, token: RecipientToken, language: str, ip: str) -> HttpResponse:
     recipient.recipient_token_viewed(token=token)

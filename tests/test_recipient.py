@@ -488,3 +488,25 @@ def test_it_marks_a_written_letter_answered(letter, client, before, after):
 def test_it_flags_a_dispute_for_investigators(letter, client):
     post(client, letter, "dispute", {"reason": "wrong_contact"})
     assert Response.objects.get(kind="dispute").outcome == "to investigate"
+
+
+def test_it_prints_and_renews_a_link_from_the_command_line(letter, client):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("recipient_link", letter.pk, stdout=out)
+    first = out.getvalue().strip()
+    assert first == recipient.recipient_url(letter=letter)
+    out = StringIO()
+    call_command("recipient_link", letter.pk, "--renew", stdout=out)
+    second = out.getvalue().strip()
+    assert second != first
+    assert client.get(first.removeprefix("https://outreach.agency.example")).status_code == 404
+    with pytest.raises(CommandError, match="No letter"):
+        call_command("recipient_link", 999_999)
+
+
+def test_it_answers_head_requests_like_get(letter, client):
+    assert client.head(page_path(letter)).status_code == 200
