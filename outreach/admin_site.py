@@ -40,6 +40,15 @@ class OutreachLoginForm(OTPAdminAuthenticationForm):
             self.clean_otp(user)
         return self.cleaned_data
 
+    def _chosen_device(self, user: Any) -> Any:
+        # Set-up keeps one device per user: with exactly one, the code alone
+        # is enough and the login page needs no second round trip.
+        device = super()._chosen_device(user)
+        if device is None:
+            devices = list(django_otp.devices_for_user(user, for_verify=True))
+            device = devices[0] if len(devices) == 1 else None
+        return device
+
 
 def otp_missing(request: HttpRequest) -> bool:
     """True when this user must present a second factor and has not."""
