@@ -9,6 +9,13 @@ class OutreachConfig(AppConfig):
     verbose_name = "Outreach"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def ready(self) -> None:
+        from auditlog.signals import post_log
+
+        from outreach.audit import log_entry_tag_agency
+
+        post_log.connect(log_entry_tag_agency, dispatch_uid="outreach_audit_agency")
+
 
 class OutreachAdminConfig(admin_apps.AdminConfig):
     default = False

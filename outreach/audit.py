@@ -182,10 +182,34 @@ def audit_event(
 
 
 def _own_agency_id(obj: models.Model) -> Any:
+    """The id of the agency owning ``obj``, following its first agency path."""
     path = _agency_path(type(obj), None)
-    if not path or "__" in path:
+    if not path:
         return None
-    field = type(obj)._meta.get_field(path)
+    *hops, last = path.split("__")
+    for hop in hops:
+        field = type(obj)._meta.get_field(hop)
+        if field.many_to_many or field.one_to_many:
+            return None
+        obj = getattr(obj, hop)
+        if obj is None:
+            return None
+    field = type(obj)._meta.get_field(last)
     if field.primary_key:  # an Agency is its own agency
         return obj.pk
-    return getattr(obj, field.attname, None) if field.concrete else None
+    return getattr(obj, field.attname, None) if field.concrete and not field.many_to_many else None
+
+
+def log_entry_tag_agency(
+    sender: Any, log_entry: Any = None, instance: Any = None, **kwargs: Any
+) -> None:
+    """auditlog's post_log receiver: note the owning agency on each entry, so the
+    agency can read what was done to its rows (connected in OutreachConfig.ready)."""
+    if log_entry is None or instance is None:
+        return
+    agency_id = _own_agency_id(instance)
+    if agency_id is None:
+        return
+    data = {**(log_entry.additional_data or {}), "agency": agency_id}
+    LogEntry.objects.filter(pk=log_entry.pk).update(additional_data=data)
+    log_entry.additional_data = data

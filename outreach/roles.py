@@ -45,19 +45,25 @@ COORDINATOR_EXTRA = frozenset(
 # Investigators additionally run the security side.
 INVESTIGATOR_APPS = (*CAMPAIGN_APPS, "auth", "auditlog", "otp_totp", "axes")
 _CACHE = "_outreach_role_perms"
+_ROLES_CACHE = "_outreach_roles"
 
 
 def user_roles(user: AnyUser) -> set[str]:
-    """The roles this user holds in active agencies."""
+    """The roles this user holds in active agencies (cached on the user object,
+    which lives for one request)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return set()
-    from outreach.models import Membership
+    cached = getattr(user, _ROLES_CACHE, None)
+    if cached is None:
+        from outreach.models import Membership
 
-    return set(
-        Membership.objects.filter(user_id=user.pk, agency__is_active=True).values_list(
-            "role", flat=True
+        cached = set(
+            Membership.objects.filter(user_id=user.pk, agency__is_active=True).values_list(
+                "role", flat=True
+            )
         )
-    )
+        setattr(user, _ROLES_CACHE, cached)
+    return cached
 
 
 def user_is_read_only(user: AnyUser) -> bool:
