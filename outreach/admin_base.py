@@ -120,6 +120,13 @@ class ScopedAdmin(ScopeMixin, admin.ModelAdmin):
         # still says too much. Out of scope and missing look the same: 404.
         raise Http404
 
+    def has_model_perm(self, request: HttpRequest, codename: str) -> bool:
+        """For custom actions: ``allowed_permissions = ("approve",)`` plus
+        ``def has_approve_permission(self, request): return
+        self.has_model_perm(request, "approve_letter")``. Viewers never pass."""
+        perm = f"{self.opts.app_label}.{codename}"
+        return self.may_write(request) and request.user.has_perm(perm)
+
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
         """Plain relation filters list every related row: offer only those in scope."""
         return [self._scoped_filter(spec) for spec in super().get_list_filter(request)]

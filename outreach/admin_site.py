@@ -84,7 +84,10 @@ class OutreachAdminSite(admin.AdminSite):
 
     def two_factor(self, request: HttpRequest) -> HttpResponse:
         """Set up (or replace) the user's own TOTP device, confirmed by one code."""
-        if not request.user.is_staff:
+        user = request.user
+        # Replacing a device takes the current one: a stolen password alone
+        # must not be enough to swap in the thief's authenticator.
+        if not user.is_staff or (django_otp.user_has_device(user) and not user.is_verified()):
             return HttpResponse(status=403)
         device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
         device = device or TOTPDevice.objects.create(

@@ -307,3 +307,44 @@ def test_agency_b_sees_its_own_row_where_partners_have_access(world, model_label
     visible = model_admin.get_queryset(request).filter(pk=world.rows_b[model].pk).exists()
     assert visible == model_admin.partner_may_use()
     assert not model_admin.get_queryset(request_for(AnonymousUser())).exists()
+
+
+# Site-level pages: the index, app lists, and any page a later stage adds to
+# the site itself (a dashboard, say). Logging out would end the sweep.
+SITE_SKIP = {"logout"}
+
+
+def site_urls() -> list[tuple[str, str]]:
+    """(name, route) of every site-level URL that is not one ModelAdmin's."""
+    routes = []
+    for pattern in admin.site.get_urls():
+        if isinstance(pattern, URLPattern) and pattern.name and pattern.name not in SITE_SKIP:
+            routes.append((pattern.name, str(pattern.pattern)))
+    return routes
+
+
+def test_site_level_pages_show_agency_b_rows_to_nobody_of_agency_a(client, world):
+    apps = sorted({m._meta.app_label for m in admin.site._registry})
+    problems = []
+    for role in ROLES:
+        client.force_login(world.users[role])
+        for name, route in site_urls():
+            if name == "app_list":
+                urls = [f"/admin/{app}/" for app in apps]
+            elif name == "view_on_site":
+                urls = [f"/admin/r/{ct}/{pk}/" for ct, pk in _b_content_objects(world)]
+            else:
+                urls = ["/admin/" + PARAM.sub("1", route.lstrip("^").rstrip("$"))]
+            for url in urls:
+                response = client.get(url, follow=True)
+                if name == "view_on_site" and response.status_code not in DENIED:
+                    problems.append(f"{role} GET {url} -> {response.status_code}")
+                if found := leaks(response.content, world.markers):
+                    problems.append(f"{role} GET {url} shows B's {found}")
+    assert not problems, "\n".join(problems)
+
+
+def _b_content_objects(world: World) -> list[tuple[int, Any]]:
+    from django.contrib.contenttypes.models import ContentType
+
+    return [(ContentType.objects.get_for_model(m).pk, o.pk) for m, o in world.rows_b.items()]

@@ -180,3 +180,41 @@ def test_it_escapes_hostile_strings_from_whois_and_feeds(admin_client):
 def test_every_admin_of_the_site_is_scoped():
     for model, model_admin in admin.site._registry.items():
         assert isinstance(model_admin, ScopedAdmin), model
+
+
+def test_custom_actions_can_ask_for_a_role_permission(alpha):
+    from letters.models import Letter
+
+    letters = admin.site._registry[Letter]
+    coordinator = member(alpha, Membership.Role.COORDINATOR, "alpha-coord")
+    viewer = member(alpha, Membership.Role.VIEWER, "alpha-viewer")
+    assert letters.has_model_perm(request_for(coordinator), "approve_letter")
+    assert not letters.has_model_perm(request_for(viewer), "approve_letter")
+    assert not letters.has_model_perm(request_for(coordinator), "change_host")
+
+
+def test_it_adds_an_agency_login_from_the_command_line(client, alpha, capsys):
+    from django.core.management import call_command
+
+    call_command("agency_user_add", "alpha", "alpha-boss", "--email", "boss@alpha.example")
+    password = capsys.readouterr().out.split("Login: alpha-boss / ")[1].split()[0]
+    membership = Membership.objects.get(user__username="alpha-boss")
+    assert (membership.agency, membership.role) == (alpha, Membership.Role.COORDINATOR)
+    login = client.post("/admin/login/", {"username": "alpha-boss", "password": password})
+    assert login.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope", "x"], "No agency"),
+        (["alpha", "x", "--role", "boss"], "invalid choice"),
+        (["alpha", "taken"], "taken"),
+    ],
+)
+def test_it_refuses_a_bad_agency_login_request(alpha, args, message):
+    from django.core.management import CommandError, call_command
+
+    f.UserFactory(username="taken")
+    with pytest.raises(CommandError, match=message):
+        call_command("agency_user_add", *args)

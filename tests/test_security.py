@@ -197,3 +197,10 @@ def test_it_requires_strong_passwords():
     for weak in ("password123", "short", "123456789012"):
         with pytest.raises(ValidationError):
             validate_password(weak)
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_replace_a_device_without_the_current_one(client, investigator):
+    TOTPDevice.objects.create(user=investigator, name="phone", confirmed=True)
+    client.force_login(investigator)
+    assert client.get("/admin/two-factor/").status_code == 403
