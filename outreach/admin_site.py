@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -117,8 +117,13 @@ class OutreachAdminSite(admin.AdminSite):
 
 
 def _qr_svg(url: str) -> str:
+    """The QR code as an <img> of an SVG data URL: the CSP allows data: images,
+    and HTML would not parse the namespaced SVG if it were inlined."""
     out = io.BytesIO()
     write_qrcode_image(url, out)
-    svg = out.getvalue().decode()
-    # The SVG is generated here from our own key, never from user input.
-    return mark_safe(svg[svg.index("<svg") :])  # noqa: S308
+    encoded = base64.b64encode(out.getvalue()).decode()
+    return format_html(
+        '<img src="data:image/svg+xml;base64,{}" width="200" height="200" alt="{}">',
+        encoded,
+        _("QR code for your authenticator app"),
+    )
