@@ -281,6 +281,8 @@ AUTHENTICATION_BACKENDS = [
 # optional for partner agencies' users.
 OUTREACH_OTP_REQUIRED = env_bool("OUTREACH_OTP_REQUIRED", not DEBUG)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Outreach")
+# Nobody, not even an investigator, reads another user's TOTP secret in the admin.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Lockout: username and client IP are separate rules, so neither rotating IPs
 # against one account nor one IP against many accounts gets around it.

@@ -297,6 +297,10 @@ def test_the_investigator_sees_agency_b_rows_through_the_same_urls(client, world
     response = client.get(change[0])
     assert response.status_code == 200
     assert leaks(response.content, world.markers), "B's row is not shown even to an investigator"
+    for url, _names_object in admin_urls(model, model_admin, target.pk):
+        response = client.get(url, follow=True)
+        assert response.status_code < 500, url
+        assert b"INVALID_TEMPLATE_VARIABLE" not in response.content, url
 
 
 @pytest.mark.parametrize("model_label", registered())

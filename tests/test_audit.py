@@ -103,3 +103,15 @@ def test_an_agency_reads_what_others_did_to_its_rows():
     seen = visible_log(viewer)
     assert seen.filter(object_pk=str(letter.pk), action=LogEntry.Action.UPDATE).exists()
     assert seen.filter(object_pk=str(response.pk), content_type__model="response").exists()
+
+
+def test_the_admin_bulk_delete_action_records_every_row(admin_client):
+    contacts = f.ContactFactory.create_batch(2)
+    data = {
+        "action": "delete_selected",
+        "_selected_action": [c.pk for c in contacts],
+        "post": "yes",
+    }
+    assert admin_client.post("/admin/outreach/contact/", data).status_code == 302
+    deleted = LogEntry.objects.filter(action=LogEntry.Action.DELETE, content_type__model="contact")
+    assert set(deleted.values_list("object_pk", flat=True)) == {str(c.pk) for c in contacts}

@@ -204,3 +204,12 @@ def test_it_refuses_to_replace_a_device_without_the_current_one(client, investig
     TOTPDevice.objects.create(user=investigator, name="phone", confirmed=True)
     client.force_login(investigator)
     assert client.get("/admin/two-factor/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_nobody_reads_another_users_totp_secret_in_the_admin(admin_client, investigator):
+    device = TOTPDevice.objects.create(user=investigator, name="phone", confirmed=True)
+    page = admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
+    assert page.status_code == 200 and device.key.encode() not in page.content
+    assert admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/").status_code == 403
+    assert admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/qrcode/").status_code == 403
