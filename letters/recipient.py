@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from letters.models import Letter, RecipientAction, RecipientToken
+from outreach import security
 from outreach.models import Contact, Host, Response
 from probes.models import Probe
 
@@ -109,16 +110,13 @@ def recipient_token_viewed(*, token: RecipientToken) -> None:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The visitor's address, trusting exactly OUTREACH_PROXY_COUNT proxies."""
-    remote = request.META.get("REMOTE_ADDR", "")
-    hops = settings.OUTREACH_PROXY_COUNT
-    if hops:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [p for p in forwarded if p]
-        if len(forwarded) >= hops:
-            remote = forwarded[-hops]
+    """The visitor's address as the lockout sees it, or "" when it is not one.
+
+    Checked because it is stored in an inet column: a forged
+    X-Forwarded-For must not turn an answer into a database error.
+    """
     try:
-        return str(ipaddress.ip_address(remote))
+        return str(ipaddress.ip_address(security.client_ip(request)))
     except ValueError:
         return ""
 

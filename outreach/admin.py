@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.contrib import admin
 
 from outreach.admin_base import ScopedAdmin, ScopedInline
+from outreach.admin_security import MembershipRules
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
 
 
-class MembershipInline(ScopedInline):
+class MembershipInline(MembershipRules, ScopedInline):
     model = Membership
     autocomplete_fields = ["user"]
 
@@ -22,7 +23,7 @@ class AgencyAdmin(ScopedAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ScopedAdmin):
+class MembershipAdmin(MembershipRules, ScopedAdmin):
     list_display = ["user", "agency", "role", "created_at"]
     list_filter = ["role", ("agency", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "user__email", "agency__name", "agency__code"]

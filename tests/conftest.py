@@ -32,6 +32,12 @@ def _test_settings(settings, tmp_path):
     settings.SECURE_SSL_REDIRECT = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"
+    # CI runs with DEBUG off, which would demand a TOTP code from every
+    # investigator; the tests of the two-factor step switch it back on.
+    settings.OUTREACH_OTP_REQUIRED = False
+    # Factories hash a password for every user; production's PBKDF2 would
+    # spend most of the suite's time there.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     for engine in settings.TEMPLATES:
         engine.setdefault("OPTIONS", {})["string_if_invalid"] = "INVALID_TEMPLATE_VARIABLE<%s>"
 

@@ -397,6 +397,17 @@ def test_it_reads_the_client_address_behind_a_known_proxy(rf, settings):
     assert recipient.client_ip(request) == "127.0.0.1"
 
 
+def test_it_stores_no_forged_address(letter, client, settings):
+    settings.OUTREACH_PROXY_COUNT = 1
+    response = client.post(
+        page_path(letter) + "answer/",
+        {"answer-message": "hello"},
+        HTTP_X_FORWARDED_FOR="not-an-address",
+    )
+    assert response.status_code == 303
+    assert RecipientAction.objects.get().client_ip is None
+
+
 # --- Logs -------------------------------------------------------------------
 
 
@@ -510,3 +521,15 @@ def test_it_prints_and_renews_a_link_from_the_command_line(letter, client):
 
 def test_it_answers_head_requests_like_get(letter, client):
     assert client.head(page_path(letter)).status_code == 200
+
+
+def test_it_audits_the_real_client_address_not_a_forged_header(rf, settings):
+    from outreach.security import AuditlogMiddleware
+
+    settings.OUTREACH_PROXY_COUNT = 0
+    forged = rf.get("/", REMOTE_ADDR="127.0.0.9", HTTP_X_FORWARDED_FOR="192.0.2.1")
+    assert AuditlogMiddleware._get_remote_addr(forged) == "127.0.0.9"
+    settings.OUTREACH_PROXY_COUNT = 1
+    junk = rf.get("/", REMOTE_ADDR="127.0.0.9", HTTP_X_FORWARDED_FOR="not-an-address")
+    assert AuditlogMiddleware._get_remote_addr(junk) is None
+    assert "outreach.security.AuditlogMiddleware" in settings.MIDDLEWARE
