@@ -401,6 +401,14 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Letters (rendering, PDF, export) -------------------------------------
+# Seconds one letter's PDF may take before the render is stopped (0: no limit).
+LETTERS_PDF_TIMEOUT = env_int("LETTERS_PDF_TIMEOUT", 30, minimum=0)
+# Where export_letters writes ZIPs when the admin action runs it.
+LETTERS_EXPORT_DIR = Path(env_str("LETTERS_EXPORT_DIR", str(VAR_DIR / "exports")))
+# WeasyPrint logs every rendering step at INFO; keep its warnings only.
+LOGGING.setdefault("loggers", {})["weasyprint"] = {"level": "WARNING"}
+
 # --- Recipient page -------------------------------------------------------
 # The public origin printed in letters before /r/<token>/ (no trailing slash).
 # Empty in production unless set: letters then carry no link.
@@ -441,14 +449,16 @@ CACHES = {
 }
 # Links carry the token in their path: redact it from every log line, the
 # development server's and Django's 404 warnings included.
-LOGGING["filters"] = {"redact_tokens": {"()": "letters.logfilters.RedactTokens"}}
+LOGGING.setdefault("filters", {})["redact_tokens"] = {"()": "letters.logfilters.RedactTokens"}
 LOGGING["handlers"]["console"]["filters"] = ["redact_tokens"]
 LOGGING["handlers"]["django.server"] = {
     "class": "logging.StreamHandler",
     "formatter": "plain",
     "filters": ["redact_tokens"],
 }
-LOGGING["loggers"] = {
-    "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
-    "django.request": {"filters": ["redact_tokens"]},
-}
+LOGGING.setdefault("loggers", {}).update(
+    {
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.request": {"filters": ["redact_tokens"]},
+    }
+)
