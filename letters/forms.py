@@ -33,13 +33,20 @@ class PlainTextField(forms.CharField):
         self.validators.append(plain_text)
 
 
-class AnswerForm(forms.Form):
+class PageForm(forms.Form):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        # The labels are whole sentences, some of them questions: no "?:".
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class AnswerForm(PageForm):
     message = PlainTextField(
         label=_("Your answer"), max_length=MESSAGE_MAX, widget=forms.Textarea(attrs={"rows": 6})
     )
 
 
-class FixedForm(forms.Form):
+class FixedForm(PageForm):
     message = PlainTextField(
         label=_("What did you change? (optional)"),
         max_length=MESSAGE_MAX,
@@ -48,7 +55,7 @@ class FixedForm(forms.Form):
     )
 
 
-class DisputeForm(forms.Form):
+class DisputeForm(PageForm):
     REASONS = {
         "not_our_network": _("This is not our network"),
         "wrong_contact": _("We are the wrong contact for this network"),
@@ -68,7 +75,7 @@ class DisputeForm(forms.Form):
     )
 
 
-class OptOutForm(forms.Form):
+class OptOutForm(PageForm):
     reason = PlainTextField(
         label=_("Why do you no longer want these letters?"),
         max_length=REASON_MAX,

@@ -56,9 +56,21 @@ def recipient_token_ensure(*, letter: Letter) -> RecipientToken:
     Rendering a letter calls this, so a letter always prints the same link
     until its token is revoked or expires.
     """
-    token = RecipientToken.objects.usable().filter(letter=letter).order_by("-created_at").first()
+    token = _usable_token(letter.pk)
     if token is not None:
         return token
+    with transaction.atomic():
+        # Two renders of one letter at once (mail and PDF) must print one link.
+        Letter.objects.select_for_update().filter(pk=letter.pk).first()
+        return _usable_token(letter.pk) or _token_create(letter)
+
+
+def _usable_token(letter_id: int) -> RecipientToken | None:
+    tokens = RecipientToken.objects.usable().filter(letter_id=letter_id)
+    return tokens.order_by("-created_at").first()
+
+
+def _token_create(letter: Letter) -> RecipientToken:
     secret = secrets.token_hex(32)
     return RecipientToken.objects.create(
         letter=letter,

@@ -533,3 +533,11 @@ def test_it_audits_the_real_client_address_not_a_forged_header(rf, settings):
     junk = rf.get("/", REMOTE_ADDR="127.0.0.9", HTTP_X_FORWARDED_FOR="not-an-address")
     assert AuditlogMiddleware._get_remote_addr(junk) is None
     assert "outreach.security.AuditlogMiddleware" in settings.MIDDLEWARE
+
+
+def test_it_keeps_transcripts_and_addresses_left_to_right_in_rtl_pages(letter, client):
+    html = client.get(page_path(letter), {"lang": "ar"}).content.decode()
+    assert '<html lang="ar" dir="rtl">' in html
+    assert '<td dir="ltr">192.0.2.25</td>' in html
+    assert '<pre dir="ltr">' in html
+    assert "?:" not in html
