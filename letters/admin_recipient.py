@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from letters.models import RecipientAction, RecipientToken
 from outreach.admin_base import ScopedAdmin
+from outreach.audit import audit_update
 
 
 class ReadOnlyAdmin(ScopedAdmin):
@@ -55,5 +56,10 @@ class RecipientTokenAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Revoke the selected links", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = audit_update(
+            actor=request.user,
+            queryset=queryset.filter(revoked_at__isnull=True),
+            event="revoke",
+            revoked_at=timezone.now(),
+        )
         self.message_user(request, f"{count} link(s) revoked.", messages.SUCCESS)

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from letters.models import Letter, RecipientAction, RecipientToken
 from outreach import security
+from outreach.audit import audit_event, audit_update
 from outreach.models import Contact, Host, Response
 from probes.models import Probe
 
@@ -103,9 +104,8 @@ def recipient_token_find(raw: str) -> RecipientToken | None:
 
 def recipient_token_revoke(*, letter_id: int) -> int:
     """Revokes every token of a letter; the next render issues a new link."""
-    return RecipientToken.objects.filter(letter_id=letter_id, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    tokens = RecipientToken.objects.filter(letter_id=letter_id, revoked_at__isnull=True)
+    return tokens.update(revoked_at=timezone.now())
 
 
 def recipient_token_viewed(*, token: RecipientToken) -> None:
@@ -179,6 +179,8 @@ def _audit(
     response: Response | None = None,
     detail: dict | None = None,
 ) -> RecipientAction:
+    # Also in the shared audit log, where each agency reads its own part.
+    audit_event(actor=None, obj=visitor.token.letter, event=f"recipient {action}")
     return RecipientAction.objects.create(
         letter_id=visitor.token.letter_id,
         token=visitor.token,
@@ -198,7 +200,13 @@ def _web_response(
     visitor: Visitor, *, kind: str, subject: str, body: str, outcome: str = "recipient page"
 ) -> Response:
     letter_id = visitor.token.letter_id
-    Letter.objects.filter(id=letter_id, status__in=ANSWERABLE).update(status=Letter.Status.ANSWERED)
+    audit_update(
+        actor=None,
+        queryset=Letter.objects.filter(id=letter_id, status__in=ANSWERABLE),
+        event="status",
+        note="answered on the recipient page",
+        status=Letter.Status.ANSWERED,
+    )
     return Response.objects.create(
         letter_id=letter_id,
         channel=Response.Channel.WEB,
@@ -288,8 +296,13 @@ def recipient_dispute(
 def recipient_opt_out(*, visitor: Visitor, reason: str) -> Response:
     """Sets do-not-contact on the letter's contact, with the given reason."""
     contact_id = visitor.token.letter.contact_id
-    Contact.objects.filter(pk=contact_id).update(
-        do_not_contact=True, do_not_contact_reason=f"Recipient page: {reason}"[:255]
+    audit_update(
+        actor=None,
+        queryset=Contact.objects.filter(pk=contact_id),
+        event="opt_out",
+        note="recipient page",
+        do_not_contact=True,
+        do_not_contact_reason=f"Recipient page: {reason}"[:255],
     )
     response = _web_response(
         visitor, kind=Response.Kind.OPT_OUT, subject="Opt-out from the recipient page", body=reason

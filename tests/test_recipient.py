@@ -541,3 +541,21 @@ def test_it_keeps_transcripts_and_addresses_left_to_right_in_rtl_pages(letter, c
     assert '<td dir="ltr">192.0.2.25</td>' in html
     assert '<pre dir="ltr">' in html
     assert "?:" not in html
+
+
+def test_it_writes_every_action_to_the_shared_audit_log(letter, client, admin_client):
+    from auditlog.models import LogEntry
+
+    type(letter).objects.filter(pk=letter.pk).update(status="sent")
+    post(client, letter, "answer", {"message": "hello"})
+    post(client, letter, "optout", {"reason": "no thanks"})
+    events = [(e.additional_data or {}).get("event") for e in LogEntry.objects.order_by("pk")]
+    assert "recipient answer" in events
+    assert "recipient opt_out" in events
+    assert "status" in events  # the letter became answered
+    assert "opt_out" in events  # the contact's do-not-contact flag
+    token = RecipientToken.objects.get()
+    admin_client.post(
+        "/admin/letters/recipienttoken/", {"action": "revoke", "_selected_action": [token.pk]}
+    )
+    assert LogEntry.objects.filter(additional_data__event="revoke").count() == 1
