@@ -36,12 +36,13 @@ from typing import Any
 from aiosmtpd.smtp import SMTP
 
 # Behaviours spoken through aiosmtpd, and raw ones that are not (really) SMTP.
-SMTP_BEHAVIOURS = ("open", "closed", "auth", "starttls", "greylist", "percent")
-RAW_BEHAVIOURS = ("tarpit", "garbage", "drop", "huge")
+SMTP_BEHAVIOURS = ("open", "closed", "auth", "starttls", "greylist", "percent", "smtps")
+RAW_BEHAVIOURS = ("tarpit", "garbage", "drop", "huge", "binary")
 BEHAVIOURS = SMTP_BEHAVIOURS + RAW_BEHAVIOURS
 LAB_DOMAIN = "lab.test"
 
-logging.getLogger("mail.log").setLevel(logging.WARNING)
+# The lab meets hostile clients on purpose (the tests send TLS to plain hosts).
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 @dataclass
@@ -106,7 +107,7 @@ class LabSMTP(SMTP):
 
 
 def rcpt_reply(behaviour: str, line: str) -> str:
-    if behaviour in ("open", "starttls"):
+    if behaviour in ("open", "starttls", "smtps"):
         return "250 2.1.5 OK"
     if behaviour == "greylist":
         return "451 4.7.1 Greylisted, please try again later"
@@ -163,7 +164,7 @@ class Lab:
         unknown = set(behaviours) - set(BEHAVIOURS)
         if unknown:
             raise ValueError(f"unknown lab behaviours: {sorted(unknown)}")
-        if "starttls" in behaviours and self._tls is None:
+        if {"starttls", "smtps"} & set(behaviours) and self._tls is None:
             self._tls = tls_context_selfsigned()
         return self._call(self._hosts_bind(behaviours))
 
@@ -230,7 +231,8 @@ class Lab:
                 loop=self.loop,
             )
 
-        return await self.loop.create_server(factory, host.ip, host.port)
+        tls = self._tls if host.behaviour == "smtps" else None  # implicit TLS, as on 465
+        return await self.loop.create_server(factory, host.ip, host.port, ssl=tls)
 
     def _raw_handler(
         self, host: LabHost
@@ -263,6 +265,10 @@ class Lab:
 
     async def _raw_drop(self, host: LabHost, reader: Any, writer: Any) -> None:
         await self._say(writer, f"220 {host.name} ESMTP\r\n".encode())
+
+    async def _raw_binary(self, host: LabHost, reader: Any, writer: Any) -> None:
+        # NUL, an escape sequence and bytes that are not UTF-8, then goodbye.
+        await self._say(writer, b"220 mx\x00\x1b[2J\xff\xfe ESMTP\r\n")
 
     async def _raw_huge(self, host: LabHost, reader: Any, writer: Any) -> None:
         await self._say(writer, f"220 {host.name} ESMTP\r\n".encode())
@@ -317,6 +323,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per reply")
     parser.add_argument("--targets", default="192.0.2.0/24", help="target addresses to map")
     parser.add_argument("--map-file", type=Path, help="write the LAB_HOST_MAP JSON here")
+    parser.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
     args = parser.parse_args(argv)
     lab = Lab(latency=args.latency, network=args.network, port=args.port).start()
     hosts = lab.hosts_add(parse_counts(args.hosts))
@@ -330,7 +337,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{target:>15} -> {host.endpoint:<22} {host.behaviour}")
     print("Ctrl-C stops the lab.", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
-        threading.Event().wait()
+        threading.Event().wait(args.seconds or None)
     lab.stop()
 
 

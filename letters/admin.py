@@ -17,7 +17,8 @@ from django.utils.html import format_html
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
 from letters.exports import export_job_create, export_job_status, export_paths
 from letters.languages import supported_languages
-from letters.models import Letter
+from letters.models import Letter, Mailbox, Smarthost
+from letters.outbox import letters_requeue_unknown
 from letters.pdf import letter_pdf
 from letters.render import letter_render
 from letters.services import EXPORTABLE, INVESTIGATOR_REASON, letter_approve, letter_filename
@@ -53,9 +54,14 @@ class LetterAdmin(ScopedAdmin):
         "sent_at",
         "approved_by",
         "approved_at",
+        "claimed_at",
+        "send_attempts",
+        "next_attempt_at",
+        "last_error",
     ]
+    exclude = ["claim_token"]
     inlines = [ResponseInline]
-    actions = ["approve_selected", "export_selected", "export_selected_merged"]
+    actions = ["approve_selected", "export_selected", "export_selected_merged", "requeue_unknown"]
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
@@ -197,3 +203,28 @@ class LetterAdmin(ScopedAdmin):
             raise Http404("This export is not finished")
         zip_path, _progress = export_paths(export_id)
         return FileResponse(zip_path.open("rb"), as_attachment=True, filename=zip_path.name)
+
+    @admin.action(
+        description="Send again: delivery unknown, checked in the smarthost log",
+        permissions=["export"],  # letters.send_letter: "Can send or export letters"
+    )
+    def requeue_unknown(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
+        count = letters_requeue_unknown(letter_ids=list(queryset.values_list("id", flat=True)))
+        self.message_user(request, f"{count} letter(s) will be sent again.")
+
+
+@admin.register(Smarthost)
+class SmarthostAdmin(ScopedAdmin):
+    list_display = ["agency", "host", "port", "security", "connections", "is_active"]
+    list_filter = ["security", "is_active"]
+    autocomplete_fields = ["agency"]
+    list_select_related = ["agency"]
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(ScopedAdmin):
+    list_display = ["agency", "host", "username", "folder", "is_active", "polled_at"]
+    list_filter = ["is_active"]
+    autocomplete_fields = ["agency"]
+    list_select_related = ["agency"]
+    readonly_fields = ["polled_at"]

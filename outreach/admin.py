@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from outreach.admin_base import ScopedAdmin, ScopedInline
+from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
+from letters.admin_outbox import CampaignOutboxMixin
+from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
+from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.admin_security import MembershipRules
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
+from probes.admin import ProbeInline
+from probes.services import hosts_verify_enqueue
 
 
 class MembershipInline(MembershipRules, ScopedInline):
@@ -32,8 +41,16 @@ class MembershipAdmin(MembershipRules, ScopedAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ScopedAdmin):
-    list_display = ["name", "slug", "lead_agency", "status", "remediation_deadline", "created_at"]
+class CampaignAdmin(CampaignDashboardMixin, CampaignOutboxMixin, ScopedAdmin):
+    list_display = [
+        "name",
+        "slug",
+        "lead_agency",
+        "status",
+        "remediation_deadline",
+        "created_at",
+        "dashboard_link",
+    ]
     list_filter = ["status", ("lead_agency", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -63,21 +80,37 @@ class ContactAdmin(ScopedAdmin):
 
 
 @admin.register(Host)
-class HostAdmin(ScopedAdmin):
+class HostAdmin(IPSearchMixin, ScopedAdmin):
     list_display = ["ip", "status", "last_verdict", "last_probed_at", "country", "asn", "agency"]
-    list_filter = ["status", "last_verdict", ("agency", admin.RelatedOnlyFieldListFilter)]
-    # "=ip" is an exact, indexed match: a substring search over 1M rows is not.
-    search_fields = ["=ip", "ptr"]
+    # Only filters whose choices need no scan of the host table.
+    list_filter = ["status", ("agency", ScopedRelatedFilter)]
+    # An IP query is an exact, indexed match (IPSearchMixin); other text
+    # searches the PTR name.
+    search_fields = ["ptr"]
     raw_id_fields = ["network", "contact"]
     autocomplete_fields = ["agency"]
     list_select_related = ["agency"]
     readonly_fields = ["created_at"]
+    inlines = [ProbeInline]
+    actions = ["verify_now"]
+
+    @admin.action(
+        description=_("Probe the selected hosts for open relaying"), permissions=["change"]
+    )
+    def verify_now(self, request: HttpRequest, queryset: QuerySet[Host]) -> None:
+        # The queryset is already scoped to what this user may see.
+        ids = list(queryset.values_list("id", flat=True))
+        hosts_verify_enqueue(host_ids=ids)
+        message = ngettext(
+            "%(count)d host sent to the probe.", "%(count)d hosts sent to the probe.", len(ids)
+        )
+        self.message_user(request, message % {"count": len(ids)}, messages.SUCCESS)
 
 
 @admin.register(Response)
-class ResponseAdmin(ScopedAdmin):
+class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
     list_display = ["received_at", "kind", "channel", "sender", "subject", "letter", "handled_by"]
-    list_filter = ["kind", "channel"]
+    list_filter = [MatchedFilter, "kind", "channel"]
     search_fields = ["sender", "subject", "message_id"]
     raw_id_fields = ["letter"]
     autocomplete_fields = ["handled_by"]

@@ -24,6 +24,8 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from ipaddress import IPv4Address
+from socket import AF_INET, inet_pton
 from typing import BinaryIO
 
 from outreach.iputil import IPAddress, IPNetwork
@@ -57,6 +59,9 @@ class Entry:
     network: IPNetwork | None = None
     reason: str = ""
     evidence: dict | None = None
+    # The address as the feed spelled it, when that spelling is canonical
+    # (a dotted quad that inet_pton accepted): saves formatting it again.
+    text: str = ""
 
 
 @dataclass(slots=True)
@@ -173,7 +178,6 @@ def _count(total: int, more: int, max_bytes: int, counter: _Counter) -> int:
 
 def _decoded(raw: Iterator[bytes | None], counter: _Counter) -> Iterator[str | None]:
     """Decode lines, refusing binary data and HTML pages served in place of a list."""
-    seen_content = False
     for data in raw:
         if data is None:
             yield None
@@ -181,10 +185,9 @@ def _decoded(raw: Iterator[bytes | None], counter: _Counter) -> Iterator[str | N
         if b"\x00" in data:
             raise FeedError("binary data (NUL byte): this is not a text list", counter.line)
         text = data.decode("utf-8", "replace").strip()
-        if not seen_content and text:
-            seen_content = True
-            if _looks_like_html(text):
-                raise FeedError("an HTML page was served instead of a list", counter.line)
+        # No list format has a line starting with "<": a proxy's error page has.
+        if text[:1] == "<" and _looks_like_html(text):
+            raise FeedError("an HTML page was served instead of a list", counter.line)
         yield text
 
 
@@ -197,7 +200,6 @@ def _looks_like_html(text: str) -> bool:
 
 # --- Format detection --------------------------------------------------------
 
-_IPV4ISH = re.compile(r"^\d{1,3}(\.\d{1,3}){0,3}")
 _RBL_RANGE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}-\d")
 
 
@@ -207,7 +209,7 @@ def detect_format(head: bytes) -> str:
     lines = [ln for ln in lines if ln][:200]
     joined = "\n".join(lines)
     data = [ln for ln in lines if not ln.startswith(("#", ";"))]
-    if "Spamhaus" in joined or any(ln.startswith('{"cidr"') for ln in data[:5]):
+    if any(ln.startswith('{"cidr"') for ln in data[:5]):
         return "spamhaus"
     if any(re.search(r"\s;\s*SBL\d+", ln) for ln in data[:20]):
         return "spamhaus"
@@ -215,15 +217,27 @@ def detect_format(head: bytes) -> str:
         return "dshield"
     if "DataPlane.org" in joined or any(ln.count("|") == 4 for ln in data[:5]):
         return "dataplane"
-    if any(ln.startswith(("$SOA", "$NS", "$TTL", ":", "!")) for ln in data[:50]):
+    if any(_is_rbldnsd_directive(ln) for ln in data[:50]):
         return "rbldnsd"
     if any(_RBL_RANGE.match(ln) for ln in data[:50]):
         return "rbldnsd"
-    if data and (_looks_like_csv_header(data[0]) or len(re.split(r"[,\t;]", data[0])) >= 3):
+    if data and (_looks_like_csv_header(data[0]) or _looks_like_csv_row(data[0])):
         return "csv"
     if any("/" in ln.split()[0] for ln in data[:200] if ln.split()):
         return "cidr"
     return "plain"
+
+
+def _is_rbldnsd_directive(line: str) -> bool:
+    # ":127.0.0.2:text" sets a default; "::1" is an IPv6 address, not one.
+    if line.startswith(":"):
+        return not line.startswith("::")
+    return line.startswith(("$SOA", "$NS", "$TTL", "!"))
+
+
+def _looks_like_csv_row(line: str) -> bool:
+    # Three cells or more, and not "192.0.2.1 # a comment, with commas".
+    return "#" not in line and len(re.split(r"[,\t;]", line)) >= 3
 
 
 def _looks_like_csv_header(line: str) -> bool:
@@ -272,6 +286,12 @@ def parse_plain(lines: Iterator[str | None], counter: _Counter, options: dict) -
         number, text = item
         token = text.split(None, 1)[0]
         try:
+            # The fast path: most lines are one dotted quad.
+            yield Entry(number, IPv4Address(inet_pton(AF_INET, token)), text=token)
+            continue
+        except OSError:
+            pass
+        try:
             yield _entry(number, parse_address_or_network(token))
         except ValueError:
             yield Rejected(number, UNPARSABLE, text[:200])
@@ -299,7 +319,7 @@ def parse_spamhaus(
 def _spamhaus_json(number: int, text: str) -> Iterator[Record]:
     try:
         row = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # a 4 KiB line can nest deeper than json recurses
         yield Rejected(number, UNPARSABLE, text[:200])
         return
     if not isinstance(row, dict):
@@ -364,7 +384,7 @@ def parse_dataplane(
             "as_name": _short(cells[1]),
             "lastseen": _short(cells[3] if len(cells) > 3 else ""),
         }
-        if cells[0].isdigit():
+        if cells[0].isdecimal() and cells[0].isascii():
             evidence["asn"] = int(cells[0])
         yield _entry(number, value, _short(cells[4] if len(cells) > 4 else "")[:255], evidence)
 
@@ -387,7 +407,7 @@ def parse_rbldnsd(
         number, text = item
         if text.startswith("$"):
             continue
-        if text.startswith(":"):
+        if text.startswith(":") and not text.startswith("::"):
             default = _rbl_value(text, default)
             continue
         if text.startswith("!"):
@@ -463,12 +483,17 @@ def parse_csv(lines: Iterator[str | None], counter: _Counter, options: dict) -> 
     if first is None:
         return
     delimiter = _sniff_delimiter(first[1])
-    if wanted.isdigit():
+    if wanted.isdecimal() and wanted.isascii():
         header: list[str] = []
         index = int(wanted) - 1
+        if index < 0:
+            raise FeedError("CSV column numbers start at 1")
         yield from _csv_rows(_chain_first(first, texts), delimiter, header, index, counter)
         return
-    header = [c.strip().lower() for c in _split_csv(first[1], delimiter)]
+    try:
+        header = [c.strip().lower() for c in _split_csv(first[1] or "", delimiter)]
+    except csv.Error as exc:
+        raise FeedError(f"unreadable CSV header ({exc})", first[0]) from None
     index = _csv_ip_index(header, wanted, first[0])
     yield from _csv_rows(texts, delimiter, header, index, counter)
 
@@ -560,6 +585,10 @@ def open_feed(
     if fmt not in ("auto", *FORMATS):
         raise FeedError(f"unknown format {fmt!r}; use auto or one of {', '.join(FORMATS)}")
     stream, head = _open_stream(stream)
+    if not head.strip():
+        # An empty download is a failed download: importing it would mark
+        # every listing of the feed as removed.
+        raise FeedError("the file is empty")
     if b"\x00" in head[:DETECT_BYTES]:
         first_nul = head.count(b"\n", 0, head.index(b"\x00")) + 1
         raise FeedError("binary data (NUL byte): this is not a text list", first_nul)
@@ -586,6 +615,9 @@ class Policy:
     allowed: tuple[IPNetwork, ...] = ()
     expand_networks: bool = False
     expand_max_addresses: int = 256
+    # Hosts one import may create by expanding networks, so a file of a
+    # million /24s cannot become 256 million rows (and the memory to dedupe them).
+    expand_max_total: int = 1_000_000
     min_prefix_v4: int = 8
     min_prefix_v6: int = 16
 
@@ -597,6 +629,8 @@ class Tally:
     networks: int = 0
     expanded_networks: int = 0
     expanded_hosts: int = 0
+    # Networks kept but not expanded because expand_max_total was reached.
+    expansions_skipped: int = 0
     rejected: dict[str, int] | None = None
 
     def reject(self, reason: str) -> None:
@@ -625,14 +659,17 @@ def screen(
 def _screen_address(
     entry: Entry, address: IPAddress, policy: Policy, tally: Tally, seen: set[str]
 ) -> Iterator[tuple[str, str, Entry]]:
-    refusal = addresses.refusal_reason(
-        address, never_contact=policy.never_contact, allowed=policy.allowed
-    )
+    if entry.text and not policy.never_contact and not policy.allowed:
+        refusal = None if addresses.is_global(address) else addresses.NON_GLOBAL
+    else:
+        refusal = addresses.refusal_reason(
+            address, never_contact=policy.never_contact, allowed=policy.allowed
+        )
     if refusal:
         tally.reject(refusal)
         return
     tally.accepted += 1
-    key = str(addresses.canonical_address(address))
+    key = entry.text or str(addresses.canonical_address(address))
     if key in seen:
         tally.duplicates += 1
         return
@@ -659,6 +696,9 @@ def _screen_network(
     tally.networks += 1
     yield NETWORK, key, entry
     if policy.expand_networks and network.num_addresses <= policy.expand_max_addresses:
+        if tally.expanded_hosts + network.num_addresses > policy.expand_max_total:
+            tally.expansions_skipped += 1
+            return
         tally.expanded_networks += 1
         yield from _expand(entry, network, policy, tally, seen)
 

@@ -39,8 +39,21 @@ PROTOCOL_ERROR = "protocol_error"
 SKIPPED = "skipped"
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.?)*[A-Za-z0-9]$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters and the surrogates that undecodable bytes become: never
+# stored as they are (PostgreSQL refuses NUL, and a terminal obeys escapes).
+_UNSAFE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\ud800-\udfff]")
 LINE_LIMIT = 512
+
+
+def printable(text: str, limit: int = LINE_LIMIT) -> str:
+    """Server text made safe to store and show: bounded, controls escaped."""
+    return _UNSAFE.sub(_escape, text[:limit])
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char) - 0xDC00 if 0xDC80 <= ord(char) <= 0xDCFF else ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @dataclass(frozen=True)
@@ -163,7 +176,7 @@ class Transcript:
     def add(self, side: str, line: str) -> None:
         if self.truncated:
             return
-        line = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line[:LINE_LIMIT])
+        line = printable(line.replace("\n", "\\n"))
         text = f"+{(time.monotonic() - self.start) * 1000:7.0f}ms {side}: {line}"
         if self.size + len(text) > self.limit:
             self.parts.append("[transcript truncated]")
@@ -180,6 +193,18 @@ class Transcript:
 
     def text(self) -> str:
         return "\n".join(self.parts)
+
+
+def transcript_excerpt(transcript: str, test: int) -> str:
+    """The lines of one relay test (RSET to RCPT), for quoting in a letter."""
+    marker = f" *: test {test}"
+    lines = transcript.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.endswith(marker)), None)
+    if start is None:
+        return ""
+    rest = lines[start + 1 :]
+    end = next((i for i, line in enumerate(rest) if " *: " in line or " C: QUIT" in line), None)
+    return "\n".join(rest[:end])
 
 
 class _Outcome(Exception):
@@ -210,12 +235,12 @@ class Dialogue:
         try:
             async with asyncio.timeout(self.settings.deadline):
                 await self._dialogue()
-        except TimeoutError:
-            self._finish(TIMEOUT, f"no answer within {self.settings.deadline:g} s")
         except _Outcome as outcome:
             self._finish(outcome.verdict, outcome.error)
         except aiosmtplib.SMTPTimeoutError as exc:
             self._finish(TIMEOUT, str(exc))
+        except TimeoutError:
+            self._finish(TIMEOUT, f"deadline of {self.settings.deadline:g} s reached")
         except ssl.SSLError as exc:
             self._finish(TLS_FAILED, str(exc))
         except (aiosmtplib.SMTPException, OSError) as exc:
@@ -230,7 +255,7 @@ class Dialogue:
     def _finish(self, verdict: str, error: str) -> None:
         # Passes found before the server went away are still evidence.
         self.result.verdict = OPEN_RELAY if self.result.tests_passed else verdict
-        self.result.error = error
+        self.result.error = printable(error, 500)
         self.log.add("*", f"{verdict}: {error}" if error else verdict)
 
     async def _dialogue(self) -> None:
@@ -264,7 +289,7 @@ class Dialogue:
         except aiosmtplib.SMTPResponseException as exc:
             raise _Outcome(NO_SMTP, f"banner is not SMTP: {exc.message[:200]}") from None
         self.log.reply(banner)
-        self.result.banner = banner.message[:1000]
+        self.result.banner = printable(banner.message, 1000)
 
     async def _greet(self) -> None:
         response = await self._command(b"EHLO", self.settings.helo_name.encode())
@@ -272,6 +297,8 @@ class Dialogue:
             response = await self._command(b"HELO", self.settings.helo_name.encode())
             if response.code != 250:
                 raise _Outcome(*_refusal(response, "HELO refused"))
+            if not self.tls:
+                self.result.starttls = False  # no ESMTP, so no STARTTLS either
             return
         assert self.client is not None
         self.client.last_ehlo_response = response  # parses ESMTP extensions
@@ -329,6 +356,8 @@ class Dialogue:
 
     async def _run_test(self, test: RelayTest) -> str:
         """One test: 'pass', 'fail', 'temp' or AUTH_REQUIRED."""
+        # The marker lets a letter quote exactly the exchange of one test.
+        self.log.add("*", f"test {test.number}")
         await self._command(b"RSET")
         mail = await self._command(b"MAIL", f"FROM:<{test.mail_from}>".encode())
         if mail.code != 250:

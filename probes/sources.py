@@ -11,12 +11,31 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from probes.feeds import FeedError
 
+
+class FeedFetchError(FeedError):
+    """The server could not be reached or failed: worth retrying later."""
+
+
 USER_AGENT = "Outreach feed importer (open relay notification campaign)"
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http(s) only: never to ftp:// or file://."""
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
+        if urlsplit(newurl).scheme not in {"http", "https"}:
+            raise FeedError(f"refusing a redirect to {newurl[:200]!r}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
 
 
 @dataclass
@@ -59,14 +78,15 @@ def _url_open(url: str, *, etag: str, last_modified: str, timeout: float) -> Sou
     if last_modified:
         request.add_header("If-Modified-Since", last_modified)
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
+        response = _OPENER.open(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 304:
             return Source(None, url, etag, last_modified, not_modified=True)
-        raise FeedError(f"{url} answered HTTP {exc.code} {exc.reason}") from None
+        error = FeedFetchError if exc.code >= 500 or exc.code == 429 else FeedError
+        raise error(f"{url} answered HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise FeedError(f"cannot fetch {url}: {reason}") from None
+        raise FeedFetchError(f"cannot fetch {url}: {reason}") from None
     headers = response.headers
     return Source(
         stream=response,

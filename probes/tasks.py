@@ -1,17 +1,77 @@
-"""Probe tasks: thin wrappers that take batches of host ids."""
+"""Probe tasks (feeds, relay probes): thin wrappers that take ids and call probes.services."""
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 
-from probes import selectors, smtp
-from probes.services import hosts_verify, hosts_verify_enqueue, temp_retry_delay
+from outreach.models import Campaign
+from probes import selectors, smtp, uploads
+from probes.feeds import FeedError
+from probes.models import Feed
+from probes.services import (
+    feed_import_source,
+    hosts_verify,
+    hosts_verify_enqueue,
+    temp_retry_delay,
+)
+from probes.sources import FeedFetchError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="probes.feeds_refresh")
+def feeds_refresh() -> int:
+    """Beat's entry point: queue one refresh per feed that has a URL or path.
+
+    It also deletes admin uploads that were previewed but never committed.
+    """
+    uploads.uploads_purge()
+    ids = list(Feed.objects.exclude(url="").values_list("pk", flat=True))
+    for pk in ids:
+        transaction.on_commit(partial(feed_refresh.delay, pk))
+    return len(ids)
+
+
+@shared_task(
+    name="probes.feed_refresh",
+    autoretry_for=(FeedFetchError,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def feed_refresh(feed_id: int) -> dict | None:
+    """Re-import one feed from its URL (conditionally: a 304 imports nothing)."""
+    feed = Feed.objects.filter(pk=feed_id).first()
+    if feed is None or not feed.url:
+        return None
+    try:
+        return feed_import_source(feed=feed).as_dict()
+    except FeedFetchError:
+        raise
+    except FeedError as exc:
+        # The file itself is bad: retrying will not fix it.
+        logger.warning("feed %s: %s", feed.name, exc)
+        return {"feed": feed.name, "error": str(exc)}
+
+
+@shared_task(name="probes.feed_upload_import")
+def feed_upload_import(
+    feed_id: int, token: str, fmt: str = "", ip_column: str = "", campaign_id: int | None = None
+) -> dict | None:
+    """Import a file uploaded through the admin, reporting progress beside it."""
+    feed = Feed.objects.filter(pk=feed_id).first()
+    if feed is None or not uploads.upload_exists(token):
+        return None
+    campaign = Campaign.objects.filter(pk=campaign_id).first() if campaign_id else None
+    return uploads.upload_import(
+        token=token, feed=feed, fmt=fmt, ip_column=ip_column, campaign=campaign
+    )
 
 
 @shared_task(
@@ -22,19 +82,26 @@ log = logging.getLogger(__name__)
     max_retries=3,
 )
 def hosts_verify_batch(
-    host_ids: list[int], port: int = 25, all_tests: bool = False, attempt: int = 0
+    host_ids: list[int],
+    port: int = 25,
+    all_tests: bool = False,
+    attempt: int = 0,
+    concurrency: int | None = None,
 ) -> list[dict]:
     """Probe a batch of hosts and record the verdicts; retry greylisted ones later.
 
     Idempotent: a batch delivered twice writes a second set of Probe rows and
     sets the same statuses. Ids of hosts that are gone are skipped.
     """
-    results = hosts_verify(host_ids=host_ids, port=port, all_tests=all_tests)
+    results = hosts_verify(
+        host_ids=host_ids, port=port, all_tests=all_tests, concurrency=concurrency
+    )
     again = [r.host_id for r in results if r.verdict == smtp.TEMP_FAILURE and r.host_id]
     # In-process (embedded) mode has no clock to wait on: no retries there.
     if again and attempt < settings.PROBE_TEMP_RETRIES and not settings.CELERY_TASK_ALWAYS_EAGER:
         hosts_verify_batch.apply_async(
-            args=[again, port, all_tests, attempt + 1], countdown=temp_retry_delay(attempt)
+            args=[again, port, all_tests, attempt + 1, concurrency],
+            countdown=temp_retry_delay(attempt),
         )
     return [r.as_json() for r in results]
 
@@ -44,5 +111,10 @@ def open_relays_reverify() -> int:
     """Beat: send open relays whose evidence is getting old back to the probes."""
     ids = selectors.open_relays_due()
     hosts_verify_enqueue(host_ids=ids)
-    log.info("re-verifying %d open relays", len(ids))
+    logger.info("re-verifying %d open relays", len(ids))
     return len(ids)
+
+
+# The contacts stage keeps its tasks in their own module; importing them here
+# lets Celery autodiscovery find them.
+from probes.tasks_rdap import campaign_contacts_lookup, contacts_lookup_batch  # noqa: E402, F401

@@ -17,6 +17,19 @@ IN_CI = env_bool("CI", False)
 SERVICE_MARKERS = {"postgres", "redis", "browser"}
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # The test client and the live server speak plain HTTP. Middleware reads
+    # this once when the first handler is built, so set it before any is.
+    settings.SECURE_SSL_REDIRECT = False
+
+
+def pytest_collection_modifyitems(config, items):
+    # Browser tests run last: they are the slowest and need nothing after them.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -38,6 +51,9 @@ def _test_settings(settings, tmp_path):
     # Factories hash a password for every user; production's PBKDF2 would
     # spend most of the suite's time there.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Recipient-domain buckets live in Redis under CI and outlive a test: only
+    # the tests about rate limits turn them on (and reset them).
+    settings.OUTBOX_DOMAIN_RATE_PER_MINUTE = 0
     for engine in settings.TEMPLATES:
         engine.setdefault("OPTIONS", {})["string_if_invalid"] = "INVALID_TEMPLATE_VARIABLE<%s>"
 
@@ -58,3 +74,14 @@ def redis_url() -> str:
 @pytest.fixture
 def postgres_url() -> str:
     return service_url("DATABASE_URL")
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process even when REDIS_URL points at a real broker."""
+    from outreach.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

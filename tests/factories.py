@@ -150,3 +150,23 @@ class RecipientActionFactory(factory.django.DjangoModelFactory):
     letter = factory.SelfAttribute("token.letter")
     action = RecipientAction.Action.ANSWER
     client_ip = "127.0.0.1"
+
+
+class SmarthostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "letters.Smarthost"
+
+    agency = factory.SubFactory(AgencyFactory)
+    host = "127.0.0.1"
+    port = 2525
+    security = "none"
+
+
+class MailboxFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "letters.Mailbox"
+
+    agency = factory.SubFactory(AgencyFactory)
+    host = "imap.agency.example"
+    username = "relay"
+    password_env = "MAILBOX_PASSWORD"

@@ -25,6 +25,8 @@ FACTORY_FOR = {
     "user": factories.UserFactory,
     "recipienttoken": factories.RecipientTokenFactory,
     "recipientaction": factories.RecipientActionFactory,
+    "smarthost": factories.SmarthostFactory,
+    "mailbox": factories.MailboxFactory,
 }
 OUR_APPS = {"outreach", "probes", "letters"}
 

@@ -76,6 +76,8 @@ def test_it_records_each_verdict_and_the_host_status(lab_hosts):
     assert open_probe.tests_passed == [1]
     assert "C: RCPT TO:<relaytest@" in open_probe.transcript
     assert open_probe.banner.startswith(made[0][1].name)
+    assert open_probe.passed_exchange().splitlines()[-1].endswith("S: 250 2.1.5 OK")
+    assert Probe.objects.get(host=made[1][0]).passed_exchange() == ""
 
 
 def test_it_marks_a_relay_fixed_when_its_owner_closes_it(lab, lab_hosts):
@@ -92,6 +94,15 @@ def test_it_marks_a_relay_fixed_when_its_owner_closes_it(lab, lab_hosts):
         smtp.NOT_RELAY,
         smtp.OPEN_RELAY,
     ]
+
+
+def test_it_stores_hostile_server_text_escaped(lab_hosts):
+    [(host, _)] = lab_hosts(["binary"])
+    hosts_verify(host_ids=[host.id])
+    probe = Probe.objects.get(host=host)
+    assert probe.banner == "mx\\x00\\x1b[2J\\xff\\xfe ESMTP"
+    assert "\x00" not in probe.transcript
+    assert "\x1b" not in probe.transcript
 
 
 @pytest.mark.parametrize(
@@ -206,6 +217,8 @@ def test_it_probes_a_target_directly_under_the_same_rules(lab, settings):
     ("args", "message"),
     [
         (["--ip", "198.51.100.1"], "not known hosts: 198.51.100.1"),
+        (["--ip", "2001:DB8::0:1"], "not known hosts: 2001:db8::1"),
+        (["--ip", "relay.example"], "is not an IP address"),
         (["--campaign", "nope"], "has no hosts"),
         (["--target", "mail.example.com"], "not an IP address"),
         (["--target", "192.0.2.1:99999"], "port must be"),
@@ -229,3 +242,47 @@ def test_it_selects_open_relays_due_for_reverification(settings):
     HostFactory(status=Host.Status.OPEN_RELAY, last_probed_at=timezone.now())
     HostFactory(status=Host.Status.NOT_RELAY, last_probed_at=old)
     assert selectors.open_relays_due() == [due.id]
+
+
+@pytest.fixture
+def in_process_tasks():
+    """Tasks run in-process even when the suite runs with REDIS_URL (no worker here)."""
+    from outreach.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
+
+
+def test_it_probes_only_the_hosts_the_admin_user_may_see(
+    lab_hosts, client, django_capture_on_commit_callbacks, in_process_tasks
+):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import AgencyFactory, MembershipFactory
+
+    mine, theirs = AgencyFactory(), AgencyFactory()
+    [(host, _)] = lab_hosts(["open"], agency=mine)
+    [(other, other_lab)] = lab_hosts(["open"], agency=theirs)
+    membership = MembershipFactory(agency=mine, role="coordinator")
+    membership.user.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_host", "change_host"])
+    )
+    client.force_login(membership.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/outreach/host/",
+            {"action": "verify_now", "_selected_action": [host.id, other.id]},
+            follow=True,
+        )
+    assert "1 host sent to the probe." in response.content.decode()
+    assert list(Probe.objects.values_list("host_id", flat=True)) == [host.id]
+    assert other_lab.connections == 0
+
+
+def test_it_finds_a_known_host_however_its_address_is_spelt(lab_hosts):
+    lab_hosts(["closed"], ip="2001:db8::5")
+    out = StringIO()
+    call_command("verify_relays", "--ip", "2001:DB8:0::5", "--json", stdout=out)
+    assert json.loads(out.getvalue())["verdict"] == smtp.NOT_RELAY

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -184,3 +185,87 @@ def test_it_caps_connections_per_network(monkeypatch):
     monkeypatch.setattr(smtp, "probe", fake)
     asyncio.run(go())
     assert running["peak"] == 2
+
+
+def test_it_speaks_implicit_tls_on_port_465(lab):
+    smtps, plain = lab.hosts_add(["smtps", "closed"])
+    results = [
+        asyncio.run(
+            smtp.probe(
+                Target(ip="192.0.2.1", port=465, connect_host=h.ip, connect_port=h.port), SETTINGS
+            )
+        )
+        for h in (smtps, plain)
+    ]
+    assert [r.verdict for r in results] == [smtp.OPEN_RELAY, smtp.TLS_FAILED]
+    assert plain.rcpt_lines == []
+
+
+def test_it_runs_the_lab_standalone_and_writes_a_lab_map(tmp_path):
+    import subprocess
+    import sys
+
+    from probes.targets import lab_map_load
+
+    path = tmp_path / "map.json"
+    args = ["--hosts", "open=2,closed=1", "--port", "0", "--network", "81", "--seconds", "0.1"]
+    done = subprocess.run(
+        [sys.executable, "-m", "lab.smtp", *args, "--map-file", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    mapping = lab_map_load(path)
+    assert list(mapping) == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    assert all(host.startswith("127.81.") for host, _ in mapping.values())
+    assert "192.0.2.3 -> 127.81.2.1" in done.stdout
+
+
+def test_it_caps_connections_per_asn(monkeypatch):
+    politeness = smtp.Politeness(per_network=10, per_asn=3)
+    running = {"now": 0, "peak": 0}
+
+    async def fake(target, settings):
+        running["now"] += 1
+        running["peak"] = max(running["peak"], running["now"])
+        await asyncio.sleep(0.01)
+        running["now"] -= 1
+        return smtp.ProbeResult(ip=target.ip, port=25, verdict=smtp.NOT_RELAY)
+
+    async def go():
+        # Ten different /24s, one ASN: the ASN cap is the one that binds.
+        targets = [Target(ip=f"198.51.{i}.1", asn=64500) for i in range(10)]
+        await asyncio.gather(*(politeness.run(t, SETTINGS) for t in targets))
+
+    monkeypatch.setattr(smtp, "probe", fake)
+    asyncio.run(go())
+    assert running["peak"] == 3
+
+
+def test_it_spaces_new_connections_to_keep_the_rate(monkeypatch):
+    politeness = smtp.Politeness(rate=10)
+    waits = []
+
+    async def record(seconds):
+        waits.append(round(seconds, 6))
+
+    monkeypatch.setattr(smtp.time, "monotonic", lambda: 100.0)
+    monkeypatch.setattr(smtp.asyncio, "sleep", record)
+
+    async def go():
+        for _ in range(4):
+            await politeness.pace()
+
+    asyncio.run(go())
+    assert waits == [0.1, 0.2, 0.3]
+
+
+def test_it_quotes_the_exchange_of_the_test_that_passed(lab):
+    result = run(lab, "percent")
+    excerpt = smtp.transcript_excerpt(result.transcript, result.tests_passed[0])
+    lines = [re.sub(r"^\+\s*\d+ms ", "", line) for line in excerpt.splitlines()]
+    assert lines[0] == "C: RSET"
+    assert lines[-2].startswith("C: RCPT TO:<relaytest%relaytest.agency.example@[")
+    assert lines[-1] == "S: 250 2.1.5 OK"
+    assert smtp.transcript_excerpt(result.transcript, 9) == ""

@@ -56,7 +56,7 @@ def test_it_schedules_greylisted_hosts_again_with_backoff(lab_map, monkeypatch, 
     settings.CELERY_TASK_ALWAYS_EAGER = False
     monkeypatch.setattr(tasks.hosts_verify_batch, "apply_async", lambda **kw: sent.append(kw))
     tasks.hosts_verify_batch.run([h.id for h in hosts], attempt=1)
-    assert sent == [{"args": [[hosts[0].id], 25, False, 2], "countdown": 600}]
+    assert sent == [{"args": [[hosts[0].id], 25, False, 2, None], "countdown": 600}]
 
 
 @pytest.mark.redis

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections import Counter
 from typing import Any
 
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from celery.result import AsyncResult
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -61,8 +64,9 @@ class Command(BaseCommand):
                     f"campaign {opts['campaign']!r} has no hosts (or does not exist)"
                 )
             return ids
-        found = dict(Host.objects.filter(ip__in=opts["ip"]).values_list("ip", "id"))
-        missing = [ip for ip in opts["ip"] if ip not in found]
+        ips = [_address(ip) for ip in opts["ip"]]
+        found = dict(Host.objects.filter(ip__in=ips).values_list("ip", "id"))
+        missing = [ip for ip in ips if ip not in found]
         if missing:
             raise CommandError(
                 f"not known hosts: {', '.join(missing)} (use --target to probe them)"
@@ -70,21 +74,24 @@ class Command(BaseCommand):
         return list(found.values())
 
     def _hosts(self, ids: list[int], opts: dict) -> list[dict]:
-        kwargs = {"port": opts["port"], "all_tests": opts["all_tests"]}
+        kwargs = {k: opts[k] for k in ("port", "all_tests", "concurrency")}
         if settings.REDIS_URL and not settings.CELERY_TASK_ALWAYS_EAGER:
-            sent = hosts_verify_enqueue(host_ids=ids, **kwargs)
-            return [row for result in sent for row in result.get(timeout=self._wait())]
+            return self._through_workers(hosts_verify_enqueue(host_ids=ids, **kwargs))
         size = settings.PROBE_BATCH_SIZE
         rows: list[dict] = []
         for i in range(0, len(ids), size):
-            batch = hosts_verify(
-                host_ids=ids[i : i + size], concurrency=opts["concurrency"], **kwargs
-            )
-            rows += [r.as_json() for r in batch]
+            rows += [r.as_json() for r in hosts_verify(host_ids=ids[i : i + size], **kwargs)]
         return rows
 
-    def _wait(self) -> int:
-        return settings.CELERY_TASK_TIME_LIMIT + 60
+    def _through_workers(self, sent: list[AsyncResult]) -> list[dict]:
+        wait = settings.CELERY_TASK_TIME_LIMIT + 60
+        try:
+            return [row for result in sent for row in result.get(timeout=wait)]
+        except CeleryTimeoutError:
+            raise CommandError(
+                f"no answer from the workers within {wait} s: are they running? "
+                "(the batches stay queued and will still be probed)"
+            ) from None
 
     def _print(self, row: dict, as_json: bool) -> None:
         if as_json:
@@ -95,3 +102,11 @@ class Command(BaseCommand):
             f"{row['ip']:>39} {row['port']:>5} {row['verdict']:<15} tests {passed:<10} "
             f"{row['seconds']:6.2f}s {row['error'][:80]}"
         )
+
+
+def _address(text: str) -> str:
+    """One spelling per address, as hosts are stored (2001:DB8::1 → 2001:db8::1)."""
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise CommandError(f"--ip {text!r} is not an IP address") from None

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('probes', '0001_initial'),
+        ('probes', '0002_listing_fillfactor_for_hot_updates'),
     ]
 
     operations = [

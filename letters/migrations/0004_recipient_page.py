@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('letters', '0002_initial'),
+        ('letters', '0003_outbox_smarthost_mailbox'),
         ('outreach', '0001_initial'),
     ]
 
