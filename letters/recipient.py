@@ -239,6 +239,9 @@ def retests_left(*, letter_id: int) -> int:
 def recipient_fixed_claim(*, visitor: Visitor, message: str = "") -> bool:
     """Records "we fixed it" and queues a re-probe of the letter's hosts.
 
+    The re-probe goes through ``letters.remediation`` (issue 7), which also
+    updates the letter's outcome.
+
     Returns whether a re-test was queued: at most
     OUTREACH_RECIPIENT_RETESTS_PER_DAY per letter, counted in the audit
     (locked on the letter so parallel clicks cannot pass the limit).
@@ -248,21 +251,22 @@ def recipient_fixed_claim(*, visitor: Visitor, message: str = "") -> bool:
         visitor, kind=Response.Kind.FIXED_CLAIM, subject="Fixed, says the recipient", body=message
     )
     _audit(visitor, RecipientAction.Action.FIXED_CLAIM, response=response)
-    host_ids = list(letter.hosts.values_list("id", flat=True))
-    if not host_ids or retests_left(letter_id=letter.pk) <= 0:
+    hosts = letter.hosts.count()
+    if not hosts or retests_left(letter_id=letter.pk) <= 0:
         _audit(visitor, RecipientAction.Action.RETEST_REFUSED)
         return False
-    _audit(visitor, RecipientAction.Action.RETEST, detail={"hosts": len(host_ids)})
-    _retest_enqueue(host_ids)
+    _audit(visitor, RecipientAction.Action.RETEST, detail={"hosts": hosts})
+    _retest_enqueue(letter.pk)
     return True
 
 
-def _retest_enqueue(host_ids: list[int]) -> None:
-    # The probe stage sends its batches once this transaction commits: to
-    # the workers, or in-process in the embedded mode.
-    from probes.services import hosts_verify_enqueue
+def _retest_enqueue(letter_id: int) -> None:
+    # The remediation stage re-probes the letter's hosts once this
+    # transaction commits and then derives the letter's outcome, the same
+    # path as a fixed-claim that arrives by email.
+    from letters.remediation import fixed_claim_remediate
 
-    hosts_verify_enqueue(host_ids=host_ids)
+    fixed_claim_remediate(letter_id=letter_id)
 
 
 @transaction.atomic

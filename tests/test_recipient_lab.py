@@ -66,3 +66,5 @@ def test_it_shows_the_fixed_verdict_after_a_retest_against_the_lab(
     assert "Not a relay: it refused our test messages. Fixed: thank you" in html
     assert "re-test is under way" not in html
     assert host.probes.count() == 2
+    letter.refresh_from_db()
+    assert letter.outcome == "fixed"
