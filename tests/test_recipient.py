@@ -559,3 +559,15 @@ def test_it_writes_every_action_to_the_shared_audit_log(letter, client, admin_cl
         "/admin/letters/recipienttoken/", {"action": "revoke", "_selected_action": [token.pk]}
     )
     assert LogEntry.objects.filter(additional_data__event="revoke").count() == 1
+
+
+def test_it_counts_page_answers_on_the_agency_dashboard(letter, client):
+    from outreach.dashboard import campaign_figures
+    from outreach.models import Membership
+    from tests.factories import MembershipFactory
+
+    type(letter).objects.filter(pk=letter.pk).update(status="sent", sent_at=timezone.now())
+    post(client, letter, "dispute", {"reason": "wrong_contact"})
+    viewer = MembershipFactory(agency=letter.agency, role=Membership.Role.VIEWER).user
+    total = campaign_figures(user=viewer, campaign_id=letter.campaign_id)[-1]
+    assert (total.sent, total.answered) == (1, 1)
