@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def letter_url(live_server, settings):
+def letter_url(page, live_server, settings):
     caches = {**settings.CACHES}
     caches["recipient"] = {**caches["recipient"], "KEY_PREFIX": f"t-{uuid.uuid4().hex}"}
     settings.CACHES = caches
@@ -28,7 +28,8 @@ def letter_url(live_server, settings):
     letter.hosts.add(host)
     yield letter, recipient.recipient_url(letter=letter)
     # Playwright's sync API switches contexts, and Django keys connections by
-    # context: close the ones opened meanwhile so the test database can go.
+    # context: close, while the browser still runs, the ones the test opened
+    # meanwhile, so the test database can be dropped at the end of the run.
     connections.close_all()
 
 
