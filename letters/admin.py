@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
 from letters.exports import export_job_create, export_job_status, export_paths
 from letters.languages import supported_languages
 from letters.models import Letter, Mailbox, Smarthost

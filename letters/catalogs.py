@@ -23,6 +23,9 @@ CATALOG_SOURCES: tuple[str, ...] = (
     "letters/render.py",
     "letters/languages.py",
     "templates/letters",
+    "letters/recipient.py",
+    "letters/forms.py",
+    "templates/recipient",
 )
 SOURCE_LANGUAGE = "en"
 

@@ -90,6 +90,80 @@ class Letter(models.Model):
         return f"{self.campaign.slug}/{self.pk} → {self.contact}"
 
 
+class RecipientTokenQuerySet(ScopedQuerySet):
+    agency_lookups = ("letter__agency",)
+
+    def usable(self) -> RecipientTokenQuerySet:
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class RecipientToken(models.Model):
+    """The key to one letter's public page.
+
+    The raw token is never stored: it is an HMAC of ``secret`` under a server
+    key (see ``letters.recipient``), so the renderer can print the link again
+    at any time while a copy of the database alone opens no page.
+    """
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="recipient_tokens")
+    secret = models.CharField(max_length=64, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    first_viewed_at = models.DateTimeField(null=True, blank=True)
+    last_viewed_at = models.DateTimeField(null=True, blank=True)
+    view_count = models.PositiveIntegerField(default=0)
+
+    objects = RecipientTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"page of letter {self.letter_id}"
+
+
+class RecipientActionQuerySet(ScopedQuerySet):
+    agency_lookups = ("letter__agency",)
+
+
+class RecipientAction(models.Model):
+    """The audit trail of what a recipient did on the page."""
+
+    class Action(models.TextChoices):
+        ANSWER = "answer", _("Answered")
+        FIXED_CLAIM = "fixed_claim", _("Said it is fixed")
+        RETEST = "retest", _("Re-test queued")
+        RETEST_REFUSED = "retest_refused", _("Re-test refused (limit)")
+        DISPUTE = "dispute", _("Disputed")
+        OPT_OUT = "opt_out", _("Opted out")
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="recipient_actions")
+    token = models.ForeignKey(
+        RecipientToken, null=True, on_delete=models.SET_NULL, related_name="actions"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    response = models.ForeignKey(
+        "outreach.Response", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = RecipientActionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["letter", "action", "created_at"], name="recipient_action_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} on letter {self.letter_id}"
+
+
 class SmarthostQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
 

@@ -47,8 +47,16 @@ class RenderedLetter:
 
 
 def recipient_url_for(letter: Letter) -> str:
-    """The recipient's own page for this letter; the recipient stage fills this in."""
-    return ""
+    """The recipient's own page for this letter ("" when no public URL is set).
+
+    The link is derived again at every render (see ``letters.recipient``):
+    the same letter prints the same link until its token is revoked.
+    """
+    if letter.pk is None:
+        return ""
+    from letters.recipient import recipient_url
+
+    return recipient_url(letter=letter)
 
 
 def letter_render(letter: Letter, *, language: str | None = None) -> RenderedLetter:

@@ -12,12 +12,13 @@ from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
 from letters.admin_outbox import CampaignOutboxMixin
 from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
+from outreach.admin_security import MembershipRules
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
 from probes.admin import ProbeInline
 from probes.services import hosts_verify_enqueue
 
 
-class MembershipInline(ScopedInline):
+class MembershipInline(MembershipRules, ScopedInline):
     model = Membership
     autocomplete_fields = ["user"]
 
@@ -31,7 +32,7 @@ class AgencyAdmin(ScopedAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ScopedAdmin):
+class MembershipAdmin(MembershipRules, ScopedAdmin):
     list_display = ["user", "agency", "role", "created_at"]
     list_filter = ["role", ("agency", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "user__email", "agency__name", "agency__code"]

@@ -63,3 +63,28 @@ def user_demo_ensure(*, username: str, agency_code: str, role: str) -> tuple[Abs
         user=user, agency=Agency.objects.get(code=agency_code), defaults={"role": role}
     )
     return user, password
+
+
+@transaction.atomic
+def agency_user_add(
+    *, agency_code: str, username: str, role: str, email: str = ""
+) -> tuple[AbstractBaseUser, str]:
+    """Create a staff login in one agency and return it with a one-time password.
+
+    Refuses an unknown agency or role and an existing username, so a typo
+    never hands an existing account to someone else.
+    """
+    if role not in Membership.Role.values:
+        raise ValueError(f"Unknown role {role!r}: use one of {', '.join(Membership.Role.values)}.")
+    agency = Agency.objects.filter(code=agency_code).first()
+    if agency is None:
+        raise ValueError(f"No agency with code {agency_code!r}.")
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise ValueError(f"The username {username!r} is taken.")
+    password = secrets.token_urlsafe(15)
+    user = user_model.objects.create_user(
+        username=username, email=email, password=password, is_staff=True
+    )
+    Membership.objects.create(user=user, agency=agency, role=role)
+    return user, password

@@ -398,6 +398,79 @@ CELERY_BEAT_SCHEDULE["probes-reverify-open-relays"] = {
     "schedule": 6 * 3600,
 }
 
+# --- Security: partner logins, 2FA, lockout, audit, CSP (issue 8) --------
+# The admin site is ours (outreach.admin_site): it adds the optional TOTP step
+# and refuses investigators without a verified second factor when required.
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "outreach.apps.OutreachAdminConfig"
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "axes", "auditlog", "csp"]
+_AUTH_AT = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+MIDDLEWARE[_AUTH_AT:_AUTH_AT] = [
+    "django_otp.middleware.OTPMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
+]
+MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+# Axes wants to be last so it sees every failed login and answers lockouts.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    # Permissions follow the user's agency roles (outreach.roles).
+    "outreach.roles.RolePermissionBackend",
+]
+
+# Two factors: required for investigators (and superusers) outside DEBUG,
+# optional for partner agencies' users.
+OUTREACH_OTP_REQUIRED = env_bool("OUTREACH_OTP_REQUIRED", not DEBUG)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Outreach")
+# Nobody, not even an investigator, reads another user's TOTP secret in the admin.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Lockout: username and client IP are separate rules, so neither rotating IPs
+# against one account nor one IP against many accounts gets around it.
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30, minimum=1) / 60  # hours
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # outreach.admin registers scoped, investigator-only admins
+AXES_CLIENT_IP_CALLABLE = "outreach.security.client_ip"
+# How many reverse proxies sit in front of Django (X-Forwarded-For is trusted
+# that many hops deep, never more).
+OUTREACH_PROXY_COUNT = env_int("OUTREACH_PROXY_COUNT", 0)
+
+# Sessions: SESSION_COOKIE_AGE (above) becomes an idle timeout.
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Strict"
+
+# Audit: these models log every change; bulk paths call outreach.audit.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    "outreach.Agency",
+    "outreach.Membership",
+    {"model": "outreach.Campaign", "m2m_fields": {"partners"}, "exclude_fields": ["hosts"]},
+    "outreach.Contact",
+    {"model": "outreach.Network", "include_fields": ["agency", "abuse_emails"]},
+    {"model": "outreach.Host", "include_fields": ["status", "agency", "contact"]},
+    "outreach.Response",
+    "probes.Feed",
+    "letters.Letter",
+    {"model": "auth.User", "exclude_fields": ["password", "last_login"]},
+)
+
+# Content Security Policy: nothing inline, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
 # --- RDAP contacts --------------------------------------------------------
 # Every registry and bootstrap URL is rewritten to this base, path kept (the
 # lab simulator, tests). Empty in production: the real registries answer.
@@ -465,3 +538,57 @@ DEMO_LAB_PORT = env_int("DEMO_LAB_PORT", 2525, minimum=1)
 DEMO_RDAP_PORT = env_int("DEMO_RDAP_PORT", 18043, minimum=1)
 # flufl.bounce logs every detector it runs at INFO.
 LOGGING.setdefault("loggers", {})["flufl.bounce"] = {"level": "WARNING"}
+
+# --- Recipient page -------------------------------------------------------
+# The public origin printed in letters before /r/<token>/ (no trailing slash).
+# Empty in production unless set: letters then carry no link.
+OUTREACH_PUBLIC_URL = env_str(
+    "OUTREACH_PUBLIC_URL", "http://127.0.0.1:8000" if EMBEDDED else ""
+).rstrip("/")
+if OUTREACH_PUBLIC_URL and not OUTREACH_PUBLIC_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("OUTREACH_PUBLIC_URL must start with https:// or http://.")
+# Key of the HMAC that turns a token's stored secret into its link. Defaults to
+# SECRET_KEY; set it on its own so rotating SECRET_KEY keeps printed links valid.
+OUTREACH_RECIPIENT_KEY = env_str("OUTREACH_RECIPIENT_KEY", SECRET_KEY)
+OUTREACH_RECIPIENT_TOKEN_DAYS = env_int("OUTREACH_RECIPIENT_TOKEN_DAYS", 180, minimum=1)
+# Limits: requests per client IP per hour, unknown tokens per IP per hour (the
+# guessing brake), form posts per token per hour, re-tests per letter per day.
+OUTREACH_RECIPIENT_IP_PER_HOUR = env_int("OUTREACH_RECIPIENT_IP_PER_HOUR", 300, minimum=1)
+OUTREACH_RECIPIENT_MISSES_PER_HOUR = env_int("OUTREACH_RECIPIENT_MISSES_PER_HOUR", 20, minimum=1)
+OUTREACH_RECIPIENT_POSTS_PER_HOUR = env_int("OUTREACH_RECIPIENT_POSTS_PER_HOUR", 30, minimum=1)
+OUTREACH_RECIPIENT_RETESTS_PER_DAY = env_int("OUTREACH_RECIPIENT_RETESTS_PER_DAY", 3, minimum=0)
+# The audit reads the client address the way the lockout and the page do
+# (outreach.security.AuditlogMiddleware), never a forged X-Forwarded-For.
+if "auditlog.middleware.AuditlogMiddleware" in MIDDLEWARE:
+    MIDDLEWARE[MIDDLEWARE.index("auditlog.middleware.AuditlogMiddleware")] = (
+        "outreach.security.AuditlogMiddleware"
+    )
+# Rate-limit counters live in their own cache: Redis when REDIS_URL is set so
+# every web process shares them, process memory in the embedded mode.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "recipient": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "recipient",
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "recipient"}
+    ),
+}
+# Links carry the token in their path: redact it from every log line, the
+# development server's and Django's 404 warnings included.
+LOGGING.setdefault("filters", {})["redact_tokens"] = {"()": "letters.logfilters.RedactTokens"}
+LOGGING["handlers"]["console"]["filters"] = ["redact_tokens"]
+LOGGING["handlers"]["django.server"] = {
+    "class": "logging.StreamHandler",
+    "formatter": "plain",
+    "filters": ["redact_tokens"],
+}
+LOGGING.setdefault("loggers", {}).update(
+    {
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.request": {"filters": ["redact_tokens"]},
+    }
+)

@@ -45,6 +45,12 @@ def _test_settings(settings, tmp_path):
     settings.SECURE_SSL_REDIRECT = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"
+    # CI runs with DEBUG off, which would demand a TOTP code from every
+    # investigator; the tests of the two-factor step switch it back on.
+    settings.OUTREACH_OTP_REQUIRED = False
+    # Factories hash a password for every user; production's PBKDF2 would
+    # spend most of the suite's time there.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Recipient-domain buckets live in Redis under CI and outlive a test: only
     # the tests about rate limits turn them on (and reset them).
     settings.OUTBOX_DOMAIN_RATE_PER_MINUTE = 0

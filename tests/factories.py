@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from letters.models import Letter
+from letters.models import Letter, RecipientAction, RecipientToken
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
 from probes.models import Feed, Listing, Probe
 
@@ -127,6 +130,26 @@ class ResponseFactory(factory.django.DjangoModelFactory):
     sender = "abuse@isp.example"
     subject = "Re: open relay"
     body = "We fixed it."
+
+
+class RecipientTokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RecipientToken
+
+    letter = factory.SubFactory(LetterFactory)
+    secret = factory.Sequence(lambda n: f"{n:064x}")
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=180))
+
+
+class RecipientActionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RecipientAction
+
+    token = factory.SubFactory(RecipientTokenFactory)
+    letter = factory.SelfAttribute("token.letter")
+    action = RecipientAction.Action.ANSWER
+    client_ip = "127.0.0.1"
 
 
 class SmarthostFactory(factory.django.DjangoModelFactory):

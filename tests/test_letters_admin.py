@@ -29,7 +29,11 @@ def staff(agency, *perms):
     user = UserFactory()
     codenames = ["view_letter", "change_letter", *perms]
     user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    MembershipFactory(user=user, agency=agency, role=Membership.Role.COORDINATOR)
+    # Roles grant permissions too (outreach.roles): a coordinator may approve
+    # and send, so a user meant to lack those is a viewer.
+    may_act = {"approve_letter", "send_letter"} & set(perms)
+    role = Membership.Role.COORDINATOR if may_act else Membership.Role.VIEWER
+    MembershipFactory(user=user, agency=agency, role=role)
     return user
 
 

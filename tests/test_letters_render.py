@@ -110,8 +110,10 @@ def test_it_names_the_partner_agencies():
     assert "with its partners" not in alone.text
 
 
-def test_it_shows_the_online_line_only_with_a_recipient_url(monkeypatch):
+def test_it_shows_the_online_line_only_with_a_recipient_url(monkeypatch, settings):
     letter = letter_with_relays()
+    # No public URL, no link (the recipient page's tests cover the real one).
+    settings.OUTREACH_PUBLIC_URL = ""
     assert "answer online" not in letter_render(letter).html
     monkeypatch.setattr(render, "recipient_url_for", lambda letter: "https://agency.example/r/x")
     rendered = letter_render(letter)

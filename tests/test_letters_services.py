@@ -135,7 +135,8 @@ def test_it_approves_a_draft_for_a_user_with_the_permission():
 def test_it_refuses_approval_without_the_permission():
     letter = letter_with_relays()
     user = UserFactory()
-    MembershipFactory(user=user, agency=letter.agency, role=Membership.Role.COORDINATOR)
+    # A viewer: a coordinator's role grants approval (outreach.roles).
+    MembershipFactory(user=user, agency=letter.agency, role=Membership.Role.VIEWER)
     with pytest.raises(PermissionDenied):
         letter_approve(letter_id=letter.pk, user=user)
     assert Letter.objects.get().status == Letter.Status.DRAFT

@@ -57,11 +57,21 @@ def test_the_send_action_previews_the_first_message_then_enqueues(
     assert queued == [(campaign.pk, campaign.lead_agency_id)]
 
 
-def test_the_send_action_needs_the_send_permission(client, campaign):
-    client.force_login(coordinator(campaign.lead_agency))
+def test_the_send_action_needs_the_send_permission(
+    client, campaign, django_capture_on_commit_callbacks
+):
+    # A coordinator's role carries the send permission (outreach.roles); a
+    # viewer's does not, and a viewer is not even offered the action.
+    viewer = MembershipFactory(agency=campaign.lead_agency, role=Membership.Role.VIEWER).user
+    viewer.user_permissions.add(Permission.objects.get(codename="view_campaign"))
+    client.force_login(viewer)
     url = reverse("admin:outreach_campaign_changelist")
-    data = {"action": "send_approved_letters", "_selected_action": [campaign.pk]}
-    assert client.post(url, data).status_code == 403
+    data = {"action": "send_approved_letters", "_selected_action": [campaign.pk], "confirm": "yes"}
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(url, data)
+    assert response.status_code in {200, 403}
+    assert queued == []
+    assert b"Sending started" not in response.content
 
 
 def test_the_progress_page_counts_letters_and_is_scoped(client, campaign):

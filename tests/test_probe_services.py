@@ -38,11 +38,14 @@ def lab_hosts(lab, settings, tmp_path):
     # verify_relays probes in-process here; the Redis path is in test_probe_tasks.
     settings.REDIS_URL = ""
     mapping: dict[str, str] = {}
+    # Addresses of our own in 203.0.113/24: the factory's sequence turns to
+    # IPv6 once earlier tests in the run have made 250 hosts.
+    addresses = (f"203.0.113.{n}" for n in range(1, 255))
 
     def make(behaviours: list[str], **fields) -> list[tuple[Host, object]]:
         made = []
         for lab_host in lab.hosts_add(behaviours):
-            host = HostFactory(**fields)
+            host = HostFactory(**{"ip": next(addresses), **fields})
             mapping[host.ip] = lab_host.endpoint
             made.append((host, lab_host))
         (tmp_path / "lab-map.json").write_text(json.dumps(mapping))

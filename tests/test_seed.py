@@ -31,5 +31,7 @@ def test_it_prepares_a_demo_campaign_and_prints_a_working_login(client, capsys):
     assert campaign.lead_agency.code == "ftc"
     assert campaign.partners.count() == 13
     assert Membership.objects.get(user__username="investigator").role == "investigator"
-    assert client.login(username="investigator", password=password)
+    # Through the real login form, so axes and the two-factor step take part.
+    login = client.post("/admin/login/", {"username": "investigator", "password": password})
+    assert login.status_code == 302
     assert client.get("/admin/outreach/agency/").status_code == 200

@@ -1,0 +1,83 @@
+"""The recipient page's forms: plain text only, every field bounded."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+MESSAGE_MAX = 5000
+REASON_MAX = 500
+# Something that looks like a tag, a comment or a doctype. Such input is
+# refused rather than stripped: silently changing what an owner wrote would
+# turn their words into ours.
+HTML_LIKE = re.compile(r"<\s*[a-zA-Z/!?]")
+# Control characters other than tab, newline and carriage return.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def plain_text(value: str) -> str:
+    if HTML_LIKE.search(value):
+        raise ValidationError(_("Please write plain text: HTML is not accepted."), code="html")
+    if CONTROL.search(value):
+        raise ValidationError(_("The text contains control characters."), code="control")
+    return value
+
+
+class PlainTextField(forms.CharField):
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("strip", True)
+        super().__init__(**kwargs)
+        self.validators.append(plain_text)
+
+
+class PageForm(forms.Form):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        # The labels are whole sentences, some of them questions: no "?:".
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class AnswerForm(PageForm):
+    message = PlainTextField(
+        label=_("Your answer"), max_length=MESSAGE_MAX, widget=forms.Textarea(attrs={"rows": 6})
+    )
+
+
+class FixedForm(PageForm):
+    message = PlainTextField(
+        label=_("What did you change? (optional)"),
+        max_length=MESSAGE_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class DisputeForm(PageForm):
+    REASONS = {
+        "not_our_network": _("This is not our network"),
+        "wrong_contact": _("We are the wrong contact for this network"),
+    }
+
+    reason = forms.ChoiceField(
+        label=_("Reason"), choices=list(REASONS.items()), widget=forms.RadioSelect
+    )
+    better_contact = forms.EmailField(
+        label=_("A better contact (optional)"), max_length=254, required=False
+    )
+    message = PlainTextField(
+        label=_("Anything else (optional)"),
+        max_length=MESSAGE_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class OptOutForm(PageForm):
+    reason = PlainTextField(
+        label=_("Why do you no longer want these letters?"),
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -1,0 +1,14 @@
+"""Public URLs of the recipient page, mounted at /r/ by outreach.urls."""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+
+from letters import views
+
+app_name = "recipient"
+
+urlpatterns = [
+    path("<str:token>/", views.page, name="page"),
+    re_path(r"^(?P<token>[^/]+)/(?P<action>answer|fixed|dispute|optout)/$", views.act, name="act"),
+]

@@ -1,0 +1,226 @@
+"""The public recipient page: /r/<token>/ and the four actions it offers.
+
+No login: the token is the only key, and it opens exactly one letter. Every
+response carries a strict CSP, is never cached and leaks no referrer, and
+every request counts against per-IP and per-token limits.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django import forms
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST, require_safe
+
+from letters import recipient
+from letters.forms import AnswerForm, DisputeForm, FixedForm, OptOutForm
+from letters.models import RecipientToken
+
+# The body of a form post: a few fields of at most 5000 characters each.
+MAX_BODY_BYTES = 64 * 1024
+CSS_PATH = Path(settings.BASE_DIR) / "templates" / "recipient" / "page.css"
+
+FORMS: dict[str, type[forms.Form]] = {
+    "answer": AnswerForm,
+    "fixed": FixedForm,
+    "dispute": DisputeForm,
+    "optout": OptOutForm,
+}
+
+
+@lru_cache(maxsize=1)
+def page_css() -> tuple[str, str]:
+    """The page's only style sheet, inlined, and its CSP hash."""
+    css = CSS_PATH.read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    return css, f"'sha256-{digest}'"
+
+
+def _secure(response: HttpResponse) -> HttpResponse:
+    # No scripts, no third-party anything; forms post only back to us.
+    response["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src {page_css()[1]}; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+    # The token is in the URL: keep it out of caches and of the Referer sent
+    # to other sites. Not "no-referrer": browsers then send "Origin: null" with
+    # the page's own forms, and the CSRF check rightly refuses them.
+    response["Referrer-Policy"] = "same-origin"
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _plain(request: HttpRequest, template: str, status: int) -> HttpResponse:
+    css, _hash = page_css()
+    return _secure(render(request, template, {"css": css}, status=status))
+
+
+def recipient_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Limits, token lookup, language and headers shared by every view."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str, **kwargs: object) -> HttpResponse:
+        ip = recipient.client_ip(request)
+        if recipient.limit_hit(
+            scope="ip", key=ip, limit=settings.OUTREACH_RECIPIENT_IP_PER_HOUR
+        ) or recipient.limit_reached(
+            scope="miss", key=ip, limit=settings.OUTREACH_RECIPIENT_MISSES_PER_HOUR
+        ):
+            return _too_many(request)
+        found = recipient.recipient_token_find(token)
+        if found is None:
+            recipient.limit_hit(
+                scope="miss", key=ip, limit=settings.OUTREACH_RECIPIENT_MISSES_PER_HOUR
+            )
+            return _plain(request, "recipient/not_found.html", 404)
+        language = _language(request, found)
+        with translation.override(language):
+            response = view(request, found, language, ip, **kwargs)
+            response["Content-Language"] = language
+        return _secure(response)
+
+    return wrapper
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    response = _plain(request, "recipient/too_many.html", 429)
+    response["Retry-After"] = "3600"
+    return response
+
+
+def _language(request: HttpRequest, token: RecipientToken) -> str:
+    codes = {code for code, _name in settings.LANGUAGES}
+    asked = request.GET.get("lang", "")
+    if asked in codes:
+        return asked
+    return token.letter.language if token.letter.language in codes else settings.LANGUAGE_CODE
+
+
+def _page_url(token: str, language: str, **extra: str) -> str:
+    query = urlencode({"lang": language, **extra})
+    return f"{reverse('recipient:page', kwargs={'token': token})}?{query}"
+
+
+@require_safe
+@recipient_view
+def page(request: HttpRequest, token: RecipientToken, language: str, ip: str) -> HttpResponse:
+    recipient.recipient_token_viewed(token=token)
+    return _render_page(request, token, language, {})
+
+
+def _render_page(
+    request: HttpRequest,
+    token: RecipientToken,
+    language: str,
+    bound: dict[str, forms.Form],
+    status: int = 200,
+) -> HttpResponse:
+    letter = token.letter
+    evidence, total = recipient.recipient_evidence(letter=letter)
+    done = request.GET.get("done", "")
+    context = {
+        "css": page_css()[0],
+        "letter": letter,
+        "campaign": letter.campaign,
+        "agency": letter.agency,
+        "agencies": list(letter.campaign.agencies()),
+        "instructions_url": letter.campaign.instructions_url or letter.agency.instructions_url,
+        "hosts": evidence,
+        "hosts_total": total,
+        "forms": {name: bound.get(name) or form(prefix=name) for name, form in FORMS.items()},
+        "done": done if done in {*FORMS, "retest", "retest_refused"} else "",
+        "retests_left": recipient.retests_left(letter_id=letter.pk),
+        "retest_pending": recipient.retest_pending(letter_id=letter.pk),
+        "opted_out": letter.contact.do_not_contact,
+        "language": language,
+        "bidi": translation.get_language_info(language)["bidi"],
+        "languages": settings.LANGUAGES,
+        "path": reverse("recipient:page", kwargs={"token": request.resolver_match.kwargs["token"]}),
+    }
+    return render(request, "recipient/page.html", context, status=status)
+
+
+def body_bounded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Refuses an oversized post before anything reads its body.
+
+    The CSRF check reads the body, so it runs after this one, inside.
+    """
+    protected = csrf_protect(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = MAX_BODY_BYTES + 1
+        if length > MAX_BODY_BYTES:
+            return _plain(request, "recipient/too_large.html", 413)
+        return protected(request, *args, **kwargs)
+
+    return csrf_exempt(wrapper)
+
+
+@require_POST
+@body_bounded
+@recipient_view
+def act(
+    request: HttpRequest, token: RecipientToken, language: str, ip: str, action: str
+) -> HttpResponse:
+    if recipient.limit_hit(
+        scope="token", key=token.token_hash, limit=settings.OUTREACH_RECIPIENT_POSTS_PER_HOUR
+    ):
+        return _too_many(request)
+    form = FORMS[action](request.POST, prefix=action)
+    if not form.is_valid():
+        return _render_page(request, token, language, {action: form}, status=400)
+    visitor = recipient.Visitor(
+        token=token, ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", "")
+    )
+    done = ACTIONS[action](visitor, form.cleaned_data)
+    raw = request.resolver_match.kwargs["token"]
+    return HttpResponseRedirect(_page_url(raw, language, done=done), status=303)
+
+
+def _answer(visitor: recipient.Visitor, data: dict) -> str:
+    recipient.recipient_answer(visitor=visitor, message=data["message"])
+    return "answer"
+
+
+def _fixed(visitor: recipient.Visitor, data: dict) -> str:
+    queued = recipient.recipient_fixed_claim(visitor=visitor, message=data["message"])
+    return "retest" if queued else "retest_refused"
+
+
+def _dispute(visitor: recipient.Visitor, data: dict) -> str:
+    recipient.recipient_dispute(
+        visitor=visitor,
+        reason=data["reason"],
+        message=data["message"],
+        better_contact=data["better_contact"],
+    )
+    return "dispute"
+
+
+def _opt_out(visitor: recipient.Visitor, data: dict) -> str:
+    recipient.recipient_opt_out(visitor=visitor, reason=data["reason"])
+    return "optout"
+
+
+ACTIONS: dict[str, Callable[[recipient.Visitor, dict], str]] = {
+    "answer": _answer,
+    "fixed": _fixed,
+    "dispute": _dispute,
+    "optout": _opt_out,
+}

@@ -1,0 +1,125 @@
+"""What each agency role may do, as Django permissions.
+
+A user's permissions follow from their memberships, so nobody has to keep
+groups in step with roles:
+
+- investigator (the lead agency's staff): every permission of the campaign's
+  apps, the user admin and the audit log;
+- coordinator: reads its agency's part, approves and sends its letters,
+  handles its responses and contacts, and manages its agency's users;
+- viewer: reads its agency's part, nothing else.
+
+What rows a permission applies to is decided by ``outreach.scoping``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.models import Permission
+
+if TYPE_CHECKING:
+    from outreach.scoping import AnyUser
+
+# Apps whose models the roles cover. A model a later stage adds to one of
+# these apps is readable by partners at once; scoping decides which rows.
+CAMPAIGN_APPS = ("outreach", "probes", "letters")
+# Beyond reading, what a coordinator may do.
+COORDINATOR_EXTRA = frozenset(
+    {
+        "letters.change_letter",
+        "letters.approve_letter",
+        "letters.send_letter",
+        "outreach.add_response",
+        "outreach.change_response",
+        "outreach.change_contact",
+        "outreach.add_membership",
+        "outreach.change_membership",
+        "outreach.delete_membership",
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auditlog.view_logentry",
+    }
+)
+# Investigators additionally run the security side.
+INVESTIGATOR_APPS = (*CAMPAIGN_APPS, "auth", "auditlog", "otp_totp", "axes")
+_CACHE = "_outreach_role_perms"
+_ROLES_CACHE = "_outreach_roles"
+
+
+def user_roles(user: AnyUser) -> set[str]:
+    """The roles this user holds in active agencies (cached on the user object,
+    which lives for one request)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    cached = getattr(user, _ROLES_CACHE, None)
+    if cached is None:
+        from outreach.models import Membership
+
+        cached = set(
+            Membership.objects.filter(user_id=user.pk, agency__is_active=True).values_list(
+                "role", flat=True
+            )
+        )
+        setattr(user, _ROLES_CACHE, cached)
+    return cached
+
+
+def user_is_read_only(user: AnyUser) -> bool:
+    """True for viewers, whatever permissions they were given by hand."""
+    if getattr(user, "is_superuser", False):
+        return False
+    from outreach.models import Membership
+
+    return not user_roles(user) & {Membership.Role.INVESTIGATOR, Membership.Role.COORDINATOR}
+
+
+def user_is_investigator(user: AnyUser) -> bool:
+    from outreach.models import Membership
+
+    return getattr(user, "is_superuser", False) or Membership.Role.INVESTIGATOR in user_roles(user)
+
+
+def _perms_of_apps(apps: tuple[str, ...]) -> set[str]:
+    rows = Permission.objects.filter(content_type__app_label__in=apps).values_list(
+        "content_type__app_label", "codename"
+    )
+    return {f"{app}.{codename}" for app, codename in rows}
+
+
+def role_permissions(roles: set[str]) -> set[str]:
+    """The permission names ("app.codename") these roles grant together."""
+    from outreach.models import Membership
+
+    if Membership.Role.INVESTIGATOR in roles:
+        return _perms_of_apps(INVESTIGATOR_APPS)
+    if not roles:
+        return set()
+    readable = {p for p in _perms_of_apps(CAMPAIGN_APPS) if p.split(".")[1].startswith("view_")}
+    if Membership.Role.COORDINATOR in roles:
+        return readable | COORDINATOR_EXTRA
+    return readable
+
+
+class RolePermissionBackend:
+    """An authentication backend that authenticates nobody and grants by role."""
+
+    def authenticate(self, request: Any, **credentials: Any) -> None:
+        return None
+
+    def get_user(self, user_id: Any) -> None:
+        return None
+
+    def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        if obj is not None or not user_obj.is_active or user_obj.is_anonymous:
+            return set()
+        if not hasattr(user_obj, _CACHE):
+            setattr(user_obj, _CACHE, role_permissions(user_roles(user_obj)))
+        return getattr(user_obj, _CACHE)
+
+    def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
+        return perm in self.get_all_permissions(user_obj, obj)
+
+    def has_module_perms(self, user_obj: Any, app_label: str) -> bool:
+        return any(p.startswith(f"{app_label}.") for p in self.get_all_permissions(user_obj))

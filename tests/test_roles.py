@@ -1,0 +1,220 @@
+"""Roles: what investigators, coordinators and viewers may do in the admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import RequestFactory
+
+from outreach.admin_base import ScopedAdmin
+from outreach.models import Contact, Membership
+from outreach.roles import role_permissions
+from probes.models import Listing
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+
+
+def request_for(user):
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    return request
+
+
+@pytest.fixture
+def alpha():
+    return f.AgencyFactory(code="alpha", name="Alpha Agency")
+
+
+@pytest.fixture
+def bravo():
+    return f.AgencyFactory(code="bravo", name="Bravo Agency")
+
+
+def member(agency, role, username):
+    return f.MembershipFactory(agency=agency, role=role, user__username=username).user
+
+
+def test_it_grants_permissions_by_role():
+    viewer = role_permissions({Membership.Role.VIEWER})
+    coordinator = role_permissions({Membership.Role.COORDINATOR})
+    investigator = role_permissions({Membership.Role.INVESTIGATOR})
+    assert "outreach.view_host" in viewer
+    assert all(p.split(".")[1].startswith("view_") for p in viewer)
+    assert {"letters.approve_letter", "letters.send_letter", "auth.add_user"} <= coordinator
+    assert "outreach.change_host" not in coordinator
+    assert {"outreach.change_host", "probes.add_feed", "auth.change_user"} <= investigator
+    assert role_permissions(set()) == set()
+
+
+def test_a_viewer_never_writes_even_with_every_permission_given_by_hand(alpha):
+    viewer = member(alpha, Membership.Role.VIEWER, "alpha-viewer")
+    viewer.user_permissions.set(Permission.objects.all())
+    viewer = User.objects.get(pk=viewer.pk)
+    request = request_for(viewer)
+    for model, model_admin in admin.site._registry.items():
+        assert not model_admin.has_add_permission(request), model
+        assert not model_admin.has_change_permission(request), model
+        assert not model_admin.has_delete_permission(request), model
+        actions = model_admin.get_actions(request)
+        assert all(getattr(a[0], "allowed_permissions", ()) == ("view",) for a in actions.values())
+
+
+def test_partners_never_see_investigator_only_models(alpha):
+    coordinator = member(alpha, Membership.Role.COORDINATOR, "alpha-coord")
+    request = request_for(coordinator)
+    feeds = admin.site._registry[f.FeedFactory._meta.model]
+    assert not feeds.has_module_permission(request)
+    assert not feeds.has_view_permission(request)
+
+
+def test_it_offers_only_related_values_in_scope_as_list_filters(alpha):
+    listing_admin = admin.site._registry[Listing]
+    filters = listing_admin.get_list_filter(request_for(member(alpha, "viewer", "v")))
+    assert ("feed", RelatedOnlyFieldListFilter) in filters
+
+
+def user_add_data(agency, role, username="alpha-new"):
+    return {
+        "username": username,
+        "usable_password": "true",
+        "password1": "a long and unusual passphrase",
+        "password2": "a long and unusual passphrase",
+        "membership_set-TOTAL_FORMS": "1",
+        "membership_set-INITIAL_FORMS": "0",
+        "membership_set-MIN_NUM_FORMS": "1",
+        "membership_set-MAX_NUM_FORMS": "1000",
+        "membership_set-0-agency": str(agency.pk),
+        "membership_set-0-role": role,
+    }
+
+
+def test_a_coordinator_adds_a_user_to_its_own_agency(client, alpha):
+    client.force_login(member(alpha, Membership.Role.COORDINATOR, "alpha-coord"))
+    response = client.post("/admin/auth/user/add/", user_add_data(alpha, "viewer"))
+    assert response.status_code == 302, response.content
+    user = User.objects.get(username="alpha-new")
+    assert user.is_staff and not user.is_superuser
+    assert Membership.objects.get(user=user).agency == alpha
+
+
+def test_a_coordinator_cannot_make_investigators_or_users_of_another_agency(client, alpha, bravo):
+    client.force_login(member(alpha, Membership.Role.COORDINATOR, "alpha-coord"))
+    client.post("/admin/auth/user/add/", user_add_data(alpha, "investigator", "would-be-inv"))
+    client.post("/admin/auth/user/add/", user_add_data(bravo, "viewer", "would-be-bravo"))
+    no_membership = user_add_data(alpha, "viewer", "orphan") | {"membership_set-TOTAL_FORMS": "0"}
+    client.post("/admin/auth/user/add/", no_membership)
+    assert not User.objects.filter(username__in=["would-be-inv", "would-be-bravo", "orphan"])
+
+
+def test_a_coordinator_cannot_edit_an_investigator_in_its_agency(client, alpha):
+    investigator = member(alpha, Membership.Role.INVESTIGATOR, "alpha-inv")
+    client.force_login(member(alpha, Membership.Role.COORDINATOR, "alpha-coord"))
+    url = f"/admin/auth/user/{investigator.pk}/change/"
+    response = client.post(url, {"username": "renamed", "is_active": ""})
+    assert response.status_code == 403
+    assert client.get(f"/admin/auth/user/{investigator.pk}/password/").status_code == 403
+    membership = Membership.objects.get(user=investigator)
+    assert (
+        client.post(
+            f"/admin/outreach/membership/{membership.pk}/delete/", {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    investigator.refresh_from_db()
+    assert investigator.username == "alpha-inv" and investigator.is_active
+
+
+def contact_data(contact, agency_id):
+    return {
+        "email": contact.email,
+        "organisation": contact.organisation,
+        "language": "",
+        "country": "US",
+        "agency": agency_id,
+        "do_not_contact": "",
+        "do_not_contact_reason": "",
+        "bounce_score": "0",
+    }
+
+
+def test_it_rejects_a_posted_foreign_key_of_another_agency(client, alpha, bravo):
+    contact = f.ContactFactory(agency=alpha)
+    client.force_login(member(alpha, Membership.Role.COORDINATOR, "alpha-coord"))
+    url = f"/admin/outreach/contact/{contact.pk}/change/"
+    response = client.post(url, contact_data(contact, str(bravo.pk)))
+    assert response.status_code == 200
+    assert "agency" in response.context["adminform"].form.errors
+    contact.refresh_from_db()
+    assert contact.agency == alpha
+
+
+def test_it_refuses_a_save_that_moves_a_row_out_of_the_users_scope(client, alpha):
+    contact = f.ContactFactory(agency=alpha)
+    client.force_login(member(alpha, Membership.Role.COORDINATOR, "alpha-coord"))
+    response = client.post(
+        f"/admin/outreach/contact/{contact.pk}/change/", contact_data(contact, "")
+    )
+    assert response.status_code == 403
+    assert Contact.objects.get(pk=contact.pk).agency == alpha
+
+
+def test_it_escapes_hostile_strings_from_whois_and_feeds(admin_client):
+    hostile = '<script>alert("x")</script>'
+    contact = f.ContactFactory(organisation=hostile)
+    network = f.NetworkFactory(name=hostile)
+    for url in (
+        "/admin/outreach/contact/",
+        f"/admin/outreach/contact/{contact.pk}/change/",
+        f"/admin/outreach/network/{network.pk}/change/",
+    ):
+        content = admin_client.get(url).content
+        assert b"<script>alert" not in content, url
+        assert b"&lt;script&gt;alert" in content, url
+
+
+def test_every_admin_of_the_site_is_scoped():
+    for model, model_admin in admin.site._registry.items():
+        assert isinstance(model_admin, ScopedAdmin), model
+
+
+def test_custom_actions_can_ask_for_a_role_permission(alpha):
+    from letters.models import Letter
+
+    letters = admin.site._registry[Letter]
+    coordinator = member(alpha, Membership.Role.COORDINATOR, "alpha-coord")
+    viewer = member(alpha, Membership.Role.VIEWER, "alpha-viewer")
+    assert letters.has_model_perm(request_for(coordinator), "approve_letter")
+    assert not letters.has_model_perm(request_for(viewer), "approve_letter")
+    assert not letters.has_model_perm(request_for(coordinator), "change_host")
+
+
+def test_it_adds_an_agency_login_from_the_command_line(client, alpha, capsys):
+    from django.core.management import call_command
+
+    call_command("agency_user_add", "alpha", "alpha-boss", "--email", "boss@alpha.example")
+    password = capsys.readouterr().out.split("Login: alpha-boss / ")[1].split()[0]
+    membership = Membership.objects.get(user__username="alpha-boss")
+    assert (membership.agency, membership.role) == (alpha, Membership.Role.COORDINATOR)
+    login = client.post("/admin/login/", {"username": "alpha-boss", "password": password})
+    assert login.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope", "x"], "No agency"),
+        (["alpha", "x", "--role", "boss"], "invalid choice"),
+        (["alpha", "taken"], "taken"),
+    ],
+)
+def test_it_refuses_a_bad_agency_login_request(alpha, args, message):
+    from django.core.management import CommandError, call_command
+
+    f.UserFactory(username="taken")
+    with pytest.raises(CommandError, match=message):
+        call_command("agency_user_add", *args)
