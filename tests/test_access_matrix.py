@@ -54,6 +54,8 @@ def registered() -> list[str]:
 def admin_for(model_label: str) -> tuple[type[models.Model], ModelAdmin]:
     for model, model_admin in admin.site._registry.items():
         if label(model) == model_label:
+            if model not in ROW_FOR:
+                pytest.fail(f"add a builder to tests/agency_rows.py for {model_label}")
             return model, model_admin
     raise LookupError(model_label)
 
