@@ -23,6 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
@@ -79,7 +80,9 @@ class OutreachAdminSite(admin.AdminSite):
         return super().login(request, extra_context)
 
     def get_urls(self) -> list[URLPattern]:
-        own = [path("two-factor/", login_required(self.two_factor), name="two_factor")]
+        # Never cached: the page shows the new secret.
+        view = never_cache(login_required(self.two_factor))
+        own = [path("two-factor/", view, name="two_factor")]
         return own + super().get_urls()
 
     def two_factor(self, request: HttpRequest) -> HttpResponse:

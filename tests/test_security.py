@@ -119,6 +119,7 @@ def test_it_sends_an_investigator_without_a_device_to_set_one_up(client, setting
     assert client.get(LOGIN).url == "/admin/two-factor/"
     page = client.get("/admin/two-factor/")
     assert page.status_code == 200 and b"data:image/svg+xml;base64," in page.content
+    assert "no-store" in page.headers["Cache-Control"]
     device = TOTPDevice.objects.get(user=investigator, confirmed=False)
     assert client.post("/admin/two-factor/", {"token": _code(device)}).status_code == 302
     device.refresh_from_db()
