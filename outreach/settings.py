@@ -265,7 +265,8 @@ INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "axes", "auditlo
 _AUTH_AT = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
 MIDDLEWARE[_AUTH_AT:_AUTH_AT] = [
     "django_otp.middleware.OTPMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    # auditlog's, recording the client address the way axes reads it.
+    "outreach.security.AuditlogMiddleware",
 ]
 MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
 # Axes wants to be last so it sees every failed login and answers lockouts.

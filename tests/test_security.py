@@ -214,3 +214,9 @@ def test_nobody_reads_another_users_totp_secret_in_the_admin(admin_client, inves
     assert page.status_code == 200 and device.key.encode() not in page.content
     assert admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/").status_code == 403
     assert admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/qrcode/").status_code == 403
+
+
+@override_settings(OUTREACH_PROXY_COUNT=1)
+def test_it_ignores_a_forwarded_value_that_is_not_an_address(rf):
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="<script>", REMOTE_ADDR="127.0.0.1")
+    assert client_ip(request) == "127.0.0.1"
