@@ -220,3 +220,8 @@ def test_nobody_reads_another_users_totp_secret_in_the_admin(admin_client, inves
 def test_it_ignores_a_forwarded_value_that_is_not_an_address(rf):
     request = rf.get("/", HTTP_X_FORWARDED_FOR="<script>", REMOTE_ADDR="127.0.0.1")
     assert client_ip(request) == "127.0.0.1"
+
+
+@pytest.mark.django_db
+def test_every_admin_page_links_to_the_two_factor_set_up(admin_client):
+    assert b'href="/admin/two-factor/"' in admin_client.get("/admin/").content
