@@ -8,7 +8,9 @@ file. The only thing to add for a new model is a builder in
 tests/agency_rows.py, and the first test below fails until there is one.
 
 For each role of agency A (viewer, coordinator, a staff user of no agency):
-- every URL naming one of B's rows answers 403, 404 or 405, to GET and POST;
+- every URL naming one of B's rows answers 403, 404 or 405, to GET and POST,
+  and every other URL is also POSTed B's id (as ``_selected_action``, ``ids``,
+  ``pk`` and ``id``);
 - no response, whatever its status, contains any of B's rows' text;
 - no action, posted with B's ids, changes or deletes anything of B's;
 - no autocomplete answer and no form choice offers one of B's rows.
@@ -211,12 +213,13 @@ def sweep_urls(
     client: Any, world: World, model: Any, model_admin: Any, pk: Any, role: str
 ) -> list[str]:
     problems = []
+    # List-level views (exports, previews of a selection) get B's id in the body.
+    smuggled = {"_selected_action": [str(pk)], "ids": [str(pk)], "pk": str(pk), "id": str(pk)}
     for url, names_object in admin_urls(model, model_admin, pk):
         for method in ("get", "post"):
-            if method == "post" and not names_object:
-                continue
+            data = smuggled if method == "post" and not names_object else {}
             # Follow redirects: "<id>/" redirects every id to "<id>/change/", harmlessly.
-            response = getattr(client, method)(url, follow=True)
+            response = getattr(client, method)(url, data, follow=True)
             if names_object and response.status_code not in DENIED:
                 problems.append(f"{role} {method.upper()} {url} -> {response.status_code}")
             if found := leaks(response.content, world.markers):
