@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from outreach.admin_base import ScopedAdmin, ScopedInline
+from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_security import MembershipRules
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
 
@@ -63,11 +63,13 @@ class ContactAdmin(ScopedAdmin):
 
 
 @admin.register(Host)
-class HostAdmin(ScopedAdmin):
+class HostAdmin(IPSearchMixin, ScopedAdmin):
     list_display = ["ip", "status", "last_verdict", "last_probed_at", "country", "asn", "agency"]
-    list_filter = ["status", "last_verdict", ("agency", admin.RelatedOnlyFieldListFilter)]
-    # "=ip" is an exact, indexed match: a substring search over 1M rows is not.
-    search_fields = ["=ip", "ptr"]
+    # Only filters whose choices need no scan of the host table.
+    list_filter = ["status", ("agency", ScopedRelatedFilter)]
+    # An IP query is an exact, indexed match (IPSearchMixin); other text
+    # searches the PTR name.
+    search_fields = ["ptr"]
     raw_id_fields = ["network", "contact"]
     autocomplete_fields = ["agency"]
     list_select_related = ["agency"]

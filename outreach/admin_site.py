@@ -68,6 +68,8 @@ class OutreachAdminSite(admin.AdminSite):
     login_form = OutreachLoginForm
     login_template = "otp/admin111/login.html"
     site_header = site_title = "Outreach"
+    # There is no public site to "view": the recipient pages are per-letter links.
+    site_url = None
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and not otp_missing(request)

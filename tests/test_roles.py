@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib import admin
-from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import RequestFactory
 
-from outreach.admin_base import ScopedAdmin
+from outreach.admin_base import ScopedAdmin, ScopedRelatedFilter
 from outreach.models import Contact, Membership
 from outreach.roles import role_permissions
 from probes.models import Listing
@@ -82,9 +81,9 @@ def test_it_offers_only_related_values_in_scope_as_list_filters(alpha):
     ]  # fmt: skip
     filters = listing_admin.get_list_filter(request_for(member(alpha, "viewer", "v")))
     assert filters == [
-        ("feed", RelatedOnlyFieldListFilter),
-        ("host__agency", RelatedOnlyFieldListFilter),
-        ("host", RelatedOnlyFieldListFilter),
+        ("feed", ScopedRelatedFilter),
+        ("host__agency", ScopedRelatedFilter),
+        ("host", ScopedRelatedFilter),
         "reason",
     ]
 
