@@ -330,3 +330,22 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+
+# --- Feed import ----------------------------------------------------------
+# A feed bigger than this (after gunzip) is refused with a clear error.
+FEED_MAX_BYTES = env_int("FEED_MAX_BYTES", 1024**3, minimum=1024)
+# URL fetches: connect/read timeout in seconds.
+FEED_FETCH_TIMEOUT = env_int("FEED_FETCH_TIMEOUT", 30, minimum=1)
+# A listed network is expanded into hosts (feeds marked "host list" only)
+# when it holds at most this many addresses: 256 is a /24.
+FEED_EXPAND_MAX_ADDRESSES = env_int("FEED_EXPAND_MAX_ADDRESSES", 256, minimum=1)
+# Networks shorter than these prefixes are refused as too large to be evidence.
+FEED_NETWORK_MIN_PREFIX_V4 = env_int("FEED_NETWORK_MIN_PREFIX_V4", 8, minimum=0)
+FEED_NETWORK_MIN_PREFIX_V6 = env_int("FEED_NETWORK_MIN_PREFIX_V6", 16, minimum=0)
+# Celery beat re-imports every feed that has a URL this often; 0 turns it off.
+FEED_REFRESH_MINUTES = env_int("FEED_REFRESH_MINUTES", 360, minimum=0)
+if FEED_REFRESH_MINUTES:
+    CELERY_BEAT_SCHEDULE["feeds-refresh"] = {
+        "task": "probes.feeds_refresh",
+        "schedule": FEED_REFRESH_MINUTES * 60.0,
+    }

@@ -1,11 +1,47 @@
-"""Investigator admin for feeds, listings and probe evidence."""
+"""Investigator admin for feeds, listings and probe evidence.
+
+A feed's page links to an upload view: the file is stored, previewed
+(detected format, first rows, counts) and only imported when the user
+commits; the import then runs as a task and its page shows the progress.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from functools import partial
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext_lazy as _
 
 from outreach.admin_base import ScopedAdmin
+from outreach.models import Campaign
+from probes import tasks, uploads
+from probes.feeds import FORMATS, FeedError
 from probes.models import Feed, Listing, Probe
+
+
+class FeedUploadForm(forms.Form):
+    file = forms.FileField(required=False, help_text=_("Plain text, CSV or gzip."))
+    format = forms.ChoiceField(
+        choices=[("", _("The feed's format")), ("auto", _("Detect"))] + [(f, f) for f in FORMATS],
+        required=False,
+    )
+    ip_column = forms.CharField(
+        required=False, max_length=64, help_text=_("CSV only: column name, or number.")
+    )
+    campaign = forms.ModelChoiceField(queryset=Campaign.objects.none(), required=False)
+    token = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args: Any, campaigns: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Scoped: a posted id outside the user's campaigns is a form error.
+        self.fields["campaign"].queryset = campaigns
 
 
 @admin.register(Feed)
@@ -13,6 +49,98 @@ class FeedAdmin(ScopedAdmin):
     list_display = ["name", "format", "is_host_list", "url", "last_imported_at"]
     list_filter = ["format", "is_host_list"]
     search_fields = ["name", "url"]
+    change_form_template = "admin/probes/feed/change_form.html"
+    actions = ["import_now"]
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/upload/", view(self.upload_view), name="probes_feed_upload"),
+            path(
+                "<path:object_id>/upload/<str:token>/",
+                view(self.upload_status_view),
+                name="probes_feed_upload_status",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _feed(self, request: HttpRequest, object_id: str) -> Feed:
+        feed = Feed.objects.for_user(request.user).filter(pk=object_id).first()
+        if feed is None:
+            raise Http404("No such feed.")
+        if not self.has_change_permission(request, feed):
+            raise PermissionDenied
+        return feed
+
+    def upload_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        feed = self._feed(request, object_id)
+        campaigns = Campaign.objects.for_user(request.user)
+        form = FeedUploadForm(request.POST or None, request.FILES or None, campaigns=campaigns)
+        context = {**self.admin_site.each_context(request), "feed": feed, "form": form}
+        context["opts"], context["title"] = self.model._meta, _("Import a file into %s") % feed
+        if request.method == "POST" and form.is_valid():
+            try:
+                if "commit" in request.POST:
+                    return self._upload_commit(request, feed, form.cleaned_data)
+                context.update(self._upload_preview(feed, form))
+            except FeedError as exc:
+                form.add_error(None, str(exc))
+        return render(request, "admin/probes/feed/upload.html", context)
+
+    def _upload_preview(self, feed: Feed, form: FeedUploadForm) -> dict:
+        data = form.cleaned_data
+        if not data["file"]:
+            raise FeedError("choose a file to upload")
+        token = uploads.upload_save(chunks=data["file"].chunks())
+        preview = uploads.upload_preview(
+            token=token, feed=feed, fmt=data["format"], ip_column=data["ip_column"]
+        )
+        campaign = data["campaign"]
+        return {
+            "preview": preview,
+            "token": token,
+            "commit_format": data["format"],
+            "commit_ip_column": data["ip_column"],
+            "commit_campaign": campaign.pk if campaign else "",
+        }
+
+    def _upload_commit(self, request: HttpRequest, feed: Feed, data: dict) -> HttpResponse:
+        token = data["token"]
+        if not uploads.upload_exists(token):
+            raise FeedError("this upload has expired or was already imported: upload it again")
+        campaign = data["campaign"]
+        job = partial(
+            tasks.feed_upload_import.delay,
+            feed.pk,
+            token,
+            data["format"],
+            data["ip_column"],
+            campaign.pk if campaign else None,
+        )
+        transaction.on_commit(job)
+        url = reverse("admin:probes_feed_upload_status", args=[feed.pk, token])
+        return HttpResponseRedirect(url)
+
+    def upload_status_view(self, request: HttpRequest, object_id: str, token: str) -> HttpResponse:
+        feed = self._feed(request, object_id)
+        status = uploads.upload_status(token)
+        if status is None and not uploads.upload_exists(token):
+            raise Http404("No such upload.")
+        context = {
+            **self.admin_site.each_context(request),
+            "feed": feed,
+            "opts": self.model._meta,
+            "title": _("Import into %s") % feed,
+            "status": status or {"state": "queued", "lines": 0},
+        }
+        return render(request, "admin/probes/feed/upload_status.html", context)
+
+    @admin.action(description=_("Import now from the feed's URL"))
+    def import_now(self, request: HttpRequest, queryset: Any) -> None:
+        ids = list(queryset.exclude(url="").values_list("pk", flat=True))
+        for pk in ids:
+            transaction.on_commit(partial(tasks.feed_refresh.delay, pk))
+        self.message_user(request, _("Queued %d feed imports.") % len(ids), messages.SUCCESS)
 
 
 @admin.register(Listing)

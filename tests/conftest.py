@@ -17,6 +17,14 @@ IN_CI = env_bool("CI", False)
 SERVICE_MARKERS = {"postgres", "redis", "browser"}
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # The test client and the live server speak plain HTTP. Middleware reads
+    # this once when the first handler is built, so set it before any is.
+    settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -58,3 +66,14 @@ def redis_url() -> str:
 @pytest.fixture
 def postgres_url() -> str:
     return service_url("DATABASE_URL")
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process even when REDIS_URL points at a real broker."""
+    from outreach.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

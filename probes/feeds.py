@@ -1,0 +1,700 @@
+"""Blocklist parsers: bytes in, records out. Pure: no ORM, no network.
+
+``open_feed(stream, fmt=..., ip_column=...)`` detects the format (or takes
+the one forced), and returns a :class:`ParsedFeed` whose ``records`` yields,
+line by line, either :class:`Entry` (an address or a network, with the
+feed's own reason and evidence) or :class:`Rejected` (a line we could not
+use, with the reason). Problems that make the whole file unusable (binary
+data, an HTML page served in place of a list, a truncated gzip, a file over
+the size cap, a CSV without the named column) raise :class:`FeedError`,
+which names the problem and the line.
+
+Every read is bounded: lines over ``MAX_LINE`` bytes are rejected without
+being held in memory, and the whole stream is capped at ``max_bytes``.
+Formats are described in the README ("Feed import").
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import ipaddress
+import json
+import re
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from socket import AF_INET, inet_pton
+from typing import BinaryIO
+
+from outreach.iputil import IPAddress, IPNetwork
+from probes import addresses
+
+MAX_LINE = 4096
+CHUNK = 1 << 20
+DETECT_BYTES = 64 * 1024
+FORMATS = ("plain", "cidr", "spamhaus", "dshield", "dataplane", "rbldnsd", "csv")
+# Evidence values are strangers' text: keep them short.
+MAX_EVIDENCE_VALUE = 1000
+
+# Rejection reasons counted in the import summary.
+UNPARSABLE = "unparsable"
+TOO_LONG = "line_too_long"
+EXCLUDED = "rbldnsd_exclusion"
+
+
+class FeedError(ValueError):
+    """The file as a whole cannot be imported; the message names the line."""
+
+    def __init__(self, message: str, line: int = 0) -> None:
+        self.line = line
+        super().__init__(f"line {line}: {message}" if line else message)
+
+
+@dataclass(slots=True)
+class Entry:
+    line: int
+    address: IPAddress | None = None
+    network: IPNetwork | None = None
+    reason: str = ""
+    evidence: dict | None = None
+    # The address as the feed spelled it, when that spelling is canonical
+    # (a dotted quad that inet_pton accepted): saves formatting it again.
+    text: str = ""
+
+
+@dataclass(slots=True)
+class Rejected:
+    line: int
+    reason: str
+    text: str = ""
+
+
+Record = Entry | Rejected
+
+
+@dataclass
+class ParsedFeed:
+    format: str
+    records: Iterator[Record]
+    counter: _Counter
+
+    @property
+    def lines(self) -> int:
+        """Lines read so far (all of them once ``records`` is exhausted)."""
+        return self.counter.line
+
+
+# --- Reading bytes safely ---------------------------------------------------
+
+
+class _Counter:
+    """Counts the lines handed out, so errors can name the line."""
+
+    def __init__(self) -> None:
+        self.line = 0
+
+
+def _open_stream(stream: BinaryIO) -> tuple[BinaryIO, bytes]:
+    """Undo gzip if the magic bytes say so; return the stream and its first bytes."""
+    head = _read_or_fail(stream, DETECT_BYTES, 0)
+    if head[:2] == b"\x1f\x8b":
+        stream = gzip.GzipFile(fileobj=_Replay(head, stream), mode="rb")  # type: ignore[assignment]
+        head = _read_or_fail(stream, DETECT_BYTES, 0)
+    return stream, head
+
+
+def _read_or_fail(stream: BinaryIO, size: int, line: int) -> bytes:
+    try:
+        return stream.read(size)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise FeedError(f"truncated or corrupt gzip data ({exc})", line + 1) from None
+
+
+class _Replay:
+    """A read-only stream that first gives back bytes already read."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head = head
+        self.rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head:
+            return self.rest.read(size)
+        if size < 0:
+            out, self.head = self.head + self.rest.read(), b""
+            return out
+        out, self.head = self.head[:size], self.head[size:]
+        return out
+
+
+def iter_lines(
+    stream: BinaryIO, head: bytes, counter: _Counter, *, max_bytes: int
+) -> Iterator[bytes | None]:
+    """Yield each line's bytes (without the newline), or None for a line over MAX_LINE."""
+    total = len(head)
+    tail = b""
+    skipping = False
+    chunk = head
+    while chunk:
+        parts = chunk.split(b"\n")
+        if skipping:
+            if len(parts) == 1:
+                chunk = _next_chunk(stream, counter)
+                total = _count(total, len(chunk), max_bytes, counter)
+                continue
+            parts[0], skipping = b"", False
+            counter.line += 1
+            yield None
+            parts = parts[1:]
+        parts[0] = tail + parts[0]
+        tail = parts.pop()
+        for part in parts:
+            counter.line += 1
+            yield part if len(part) <= MAX_LINE else None
+        if len(tail) > MAX_LINE:
+            tail, skipping = b"", True
+        chunk = _next_chunk(stream, counter)
+        total = _count(total, len(chunk), max_bytes, counter)
+    if skipping or tail:
+        counter.line += 1
+        yield None if skipping else tail
+
+
+def _next_chunk(stream: BinaryIO, counter: _Counter) -> bytes:
+    return _read_or_fail(stream, CHUNK, counter.line)
+
+
+def _count(total: int, more: int, max_bytes: int, counter: _Counter) -> int:
+    total += more
+    if total > max_bytes:
+        raise FeedError(
+            f"the file is larger than the {max_bytes:,} byte limit (FEED_MAX_BYTES)",
+            counter.line + 1,
+        )
+    return total
+
+
+def _decoded(raw: Iterator[bytes | None], counter: _Counter) -> Iterator[str | None]:
+    """Decode lines, refusing binary data and HTML pages served in place of a list."""
+    for data in raw:
+        if data is None:
+            yield None
+            continue
+        if b"\x00" in data:
+            raise FeedError("binary data (NUL byte): this is not a text list", counter.line)
+        text = data.decode("utf-8", "replace").strip()
+        # No list format has a line starting with "<": a proxy's error page has.
+        if text[:1] == "<" and _looks_like_html(text):
+            raise FeedError("an HTML page was served instead of a list", counter.line)
+        yield text
+
+
+_HTML = re.compile(r"<(!doctype\s+html|html|head|body|title)\b", re.IGNORECASE)
+
+
+def _looks_like_html(text: str) -> bool:
+    return text.startswith("<") and bool(_HTML.match(text))
+
+
+# --- Format detection --------------------------------------------------------
+
+_IPV4ISH = re.compile(r"^\d{1,3}(\.\d{1,3}){0,3}")
+_RBL_RANGE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}-\d")
+
+
+def detect_format(head: bytes) -> str:
+    """Guess the format from the first bytes of the (decompressed) file."""
+    lines = [ln.strip() for ln in head.decode("utf-8", "replace").splitlines()]
+    lines = [ln for ln in lines if ln][:200]
+    joined = "\n".join(lines)
+    data = [ln for ln in lines if not ln.startswith(("#", ";"))]
+    if any(ln.startswith('{"cidr"') for ln in data[:5]):
+        return "spamhaus"
+    if any(re.search(r"\s;\s*SBL\d+", ln) for ln in data[:20]):
+        return "spamhaus"
+    if any(ln.lower().startswith("start\tend\tnetblock") for ln in data[:5]):
+        return "dshield"
+    if "DataPlane.org" in joined or any(ln.count("|") == 4 for ln in data[:5]):
+        return "dataplane"
+    if any(_is_rbldnsd_directive(ln) for ln in data[:50]):
+        return "rbldnsd"
+    if any(_RBL_RANGE.match(ln) for ln in data[:50]):
+        return "rbldnsd"
+    if data and (_looks_like_csv_header(data[0]) or len(re.split(r"[,\t;]", data[0])) >= 3):
+        return "csv"
+    if any("/" in ln.split()[0] for ln in data[:200] if ln.split()):
+        return "cidr"
+    return "plain"
+
+
+def _is_rbldnsd_directive(line: str) -> bool:
+    # ":127.0.0.2:text" sets a default; "::1" is an IPv6 address, not one.
+    if line.startswith(":"):
+        return not line.startswith("::")
+    return line.startswith(("$SOA", "$NS", "$TTL", "!"))
+
+
+def _looks_like_csv_header(line: str) -> bool:
+    cells = [c.strip().strip('"').lower() for c in re.split(r"[,\t;]", line)]
+    return len(cells) > 1 and any(c in CSV_IP_COLUMNS for c in cells)
+
+
+# --- Parsers -------------------------------------------------------------------
+
+Parser = Callable[[Iterator[str | None], _Counter, dict], Iterator[Record]]
+
+
+def parse_address_or_network(token: str) -> IPAddress | IPNetwork:
+    """One address, or a network (a /32 or /128 is the address itself). Raises ValueError."""
+    if "/" not in token:
+        return ipaddress.ip_address(token)
+    network = ipaddress.ip_network(token, strict=False)
+    if network.num_addresses == 1:
+        return network.network_address
+    return network
+
+
+def _entry(
+    line: int, value: IPAddress | IPNetwork, reason: str = "", evidence: dict | None = None
+) -> Entry:
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return Entry(line, network=value, reason=reason, evidence=evidence)
+    return Entry(line, address=value, reason=reason, evidence=evidence)
+
+
+def _lines(lines: Iterator[str | None], counter: _Counter) -> Iterator[tuple[int, str] | Rejected]:
+    """Non-blank, non-comment lines with their number; too-long lines as Rejected."""
+    for text in lines:
+        if text is None:
+            yield Rejected(counter.line, TOO_LONG)
+        elif text and text[0] not in "#;":
+            yield counter.line, text
+
+
+def parse_plain(lines: Iterator[str | None], counter: _Counter, options: dict) -> Iterator[Record]:
+    """One IP (or CIDR) per line, '#' and ';' comments, anything after the first word ignored."""
+    for item in _lines(lines, counter):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        number, text = item
+        token = text.split(None, 1)[0]
+        try:
+            # The fast path: most lines are one dotted quad.
+            yield Entry(number, IPv4Address(inet_pton(AF_INET, token)), text=token)
+            continue
+        except OSError:
+            pass
+        try:
+            yield _entry(number, parse_address_or_network(token))
+        except ValueError:
+            yield Rejected(number, UNPARSABLE, text[:200])
+
+
+def parse_spamhaus(
+    lines: Iterator[str | None], counter: _Counter, options: dict
+) -> Iterator[Record]:
+    """Spamhaus DROP: ``CIDR ; SBLnnn`` text, or JSON lines ``{"cidr":…,"sblid":…,"rir":…}``."""
+    for item in _lines(lines, counter):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        number, text = item
+        if text.startswith("{"):
+            yield from _spamhaus_json(number, text)
+            continue
+        cidr, _, sbl = text.partition(";")
+        try:
+            yield _entry(number, parse_address_or_network(cidr.strip()), sbl.strip()[:64])
+        except ValueError:
+            yield Rejected(number, UNPARSABLE, text[:200])
+
+
+def _spamhaus_json(number: int, text: str) -> Iterator[Record]:
+    try:
+        row = json.loads(text)
+    except (ValueError, RecursionError):  # a 4 KiB line can nest deeper than json recurses
+        yield Rejected(number, UNPARSABLE, text[:200])
+        return
+    if not isinstance(row, dict):
+        yield Rejected(number, UNPARSABLE, text[:200])
+        return
+    if row.get("type") == "metadata":
+        return
+    try:
+        value = parse_address_or_network(str(row.get("cidr", "")))
+    except ValueError:
+        yield Rejected(number, UNPARSABLE, text[:200])
+        return
+    evidence = {"rir": _short(row.get("rir"))} if row.get("rir") else None
+    yield _entry(number, value, _short(row.get("sblid", ""))[:64], evidence)
+
+
+def parse_dshield(
+    lines: Iterator[str | None], counter: _Counter, options: dict
+) -> Iterator[Record]:
+    """DShield block.txt: tab-separated start, end, netblock, attacks, name, country, email."""
+    for item in _lines(lines, counter):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        number, text = item
+        cells = [c.strip() for c in text.split("\t")]
+        if cells[0].lower() == "start":
+            continue
+        try:
+            yield from _dshield_row(number, cells)
+        except (ValueError, IndexError):
+            yield Rejected(number, UNPARSABLE, text[:200])
+
+
+def _dshield_row(number: int, cells: list[str]) -> Iterator[Entry]:
+    start = ipaddress.ip_address(cells[0])
+    end = ipaddress.ip_address(cells[1])
+    names = ("attacks", "name", "country", "email")
+    evidence = {k: _short(v) for k, v in zip(names, cells[3:7], strict=False) if v}
+    if "attacks" in evidence:
+        evidence["attacks"] = int(evidence["attacks"])
+    for network in ipaddress.summarize_address_range(start, end):
+        yield _entry(number, parse_address_or_network(str(network)), "", evidence or None)
+
+
+def parse_dataplane(
+    lines: Iterator[str | None], counter: _Counter, options: dict
+) -> Iterator[Record]:
+    """dataplane.org: ``ASN | ASname | ipaddr | lastseen | category``."""
+    for item in _lines(lines, counter):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        number, text = item
+        cells = [c.strip() for c in text.split("|")]
+        try:
+            value = parse_address_or_network(cells[2])
+        except (ValueError, IndexError):
+            yield Rejected(number, UNPARSABLE, text[:200])
+            continue
+        evidence = {
+            "as_name": _short(cells[1]),
+            "lastseen": _short(cells[3] if len(cells) > 3 else ""),
+        }
+        if cells[0].isdecimal() and cells[0].isascii():
+            evidence["asn"] = int(cells[0])
+        yield _entry(number, value, _short(cells[4] if len(cells) > 4 else "")[:255], evidence)
+
+
+def parse_rbldnsd(
+    lines: Iterator[str | None], counter: _Counter, options: dict
+) -> Iterator[Record]:
+    """rbldnsd ip4set / ip4tset zone data.
+
+    ``:A:TXT`` sets the default value, ``!entry`` is an exclusion, ``$``
+    lines are directives; entries are addresses, CIDRs, partial prefixes
+    (``127.0.0`` is a /24) and ranges (``1.2.3.4-10``, ``1.2.3.4-1.2.3.10``),
+    optionally followed by their own ``:A:TXT``.
+    """
+    default = ("127.0.0.2", "")
+    for item in _lines(lines, counter):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        number, text = item
+        if text.startswith("$"):
+            continue
+        if text.startswith(":") and not text.startswith("::"):
+            default = _rbl_value(text, default)
+            continue
+        if text.startswith("!"):
+            yield Rejected(number, EXCLUDED, text[:200])
+            continue
+        token, _, value = text.partition(" ")
+        a, txt = _rbl_value(value.strip(), default) if value.strip() else default
+        try:
+            networks = _rbl_networks(token)
+        except ValueError:
+            yield Rejected(number, UNPARSABLE, text[:200])
+            continue
+        for network in networks:
+            value_ip = parse_address_or_network(str(network))
+            shown = txt.replace("$", str(value_ip))[:255]
+            yield _entry(number, value_ip, shown, {"a": a})
+
+
+def _rbl_value(text: str, default: tuple[str, str]) -> tuple[str, str]:
+    # ":127.0.0.2:Listed $", ":5:text" (A = 127.0.0.5), or "text" alone.
+    if not text.startswith(":"):
+        return default[0], _short(text)
+    a, _, txt = text[1:].partition(":")
+    a = a.strip()
+    if a.isdigit():
+        a = f"127.0.0.{a}"
+    return (_short(a) or default[0]), _short(txt.strip() or default[1])
+
+
+def _rbl_networks(token: str) -> list[IPNetwork]:
+    if ":" in token:
+        return [ipaddress.ip_network(token, strict=False)]
+    if "-" in token:
+        first, _, last = token.partition("-")
+        start = ipaddress.IPv4Address(_pad(first)[0])
+        if "." not in last:
+            last = ".".join([*str(start).split(".")[:3], last])
+        end = ipaddress.IPv4Address(last)
+        if end < start:
+            raise ValueError("range ends before it starts")
+        return list(ipaddress.summarize_address_range(start, end))
+    prefix, _, length = token.partition("/")
+    address, implied = _pad(prefix)
+    return [ipaddress.IPv4Network(f"{address}/{length or implied}", strict=False)]
+
+
+def _pad(prefix: str) -> tuple[str, int]:
+    """'127.0.0' → ('127.0.0.0', 24): rbldnsd's partial prefixes."""
+    parts = prefix.split(".")
+    if not 1 <= len(parts) <= 4 or not all(p.isdigit() and len(p) <= 3 for p in parts):
+        raise ValueError(f"not an IPv4 prefix: {prefix!r}")
+    return ".".join(parts + ["0"] * (4 - len(parts))), 8 * len(parts)
+
+
+# Names an IP column goes by, tried in order when --ip-column is not given.
+CSV_IP_COLUMNS = ("ip", "ipaddr", "ip_address", "source.ip", "src_ip", "address", "addr")
+# Shadowserver scan_smtp and friends: what we keep as evidence.
+CSV_EVIDENCE = (
+    "timestamp", "port", "protocol", "hostname", "tag", "asn", "geo", "region", "city",
+    "sector", "banner", "severity", "naics",
+)  # fmt: skip
+
+
+def parse_csv(lines: Iterator[str | None], counter: _Counter, options: dict) -> Iterator[Record]:
+    """A CSV with a header row; the IP column is named by ``ip_column``.
+
+    ``ip_column`` may also be a 1-based column number, for files without a
+    header (then no row is taken as the header).
+    """
+    wanted = str(options.get("ip_column") or "").strip()
+    texts = _csv_texts(lines, counter)
+    first = next(texts, None)
+    if first is None:
+        return
+    delimiter = _sniff_delimiter(first[1])
+    if wanted.isdecimal() and wanted.isascii():
+        header: list[str] = []
+        index = int(wanted) - 1
+        if index < 0:
+            raise FeedError("CSV column numbers start at 1")
+        yield from _csv_rows(_chain_first(first, texts), delimiter, header, index, counter)
+        return
+    try:
+        header = [c.strip().lower() for c in _split_csv(first[1] or "", delimiter)]
+    except csv.Error as exc:
+        raise FeedError(f"unreadable CSV header ({exc})", first[0]) from None
+    index = _csv_ip_index(header, wanted, first[0])
+    yield from _csv_rows(texts, delimiter, header, index, counter)
+
+
+def _csv_texts(lines: Iterator[str | None], counter: _Counter) -> Iterator[tuple[int, str | None]]:
+    for text in lines:
+        if text is None:
+            yield counter.line, None
+        elif text and not text.startswith("#"):
+            yield counter.line, text
+
+
+def _chain_first(first: tuple[int, str | None], rest: Iterator) -> Iterator:
+    yield first
+    yield from rest
+
+
+def _sniff_delimiter(line: str | None) -> str:
+    line = line or ""
+    return max(",\t;|", key=line.count)
+
+
+def _split_csv(text: str, delimiter: str) -> list[str]:
+    return next(csv.reader([text], delimiter=delimiter), [])
+
+
+def _csv_ip_index(header: list[str], wanted: str, line: int) -> int:
+    names = [wanted.lower()] if wanted else list(CSV_IP_COLUMNS)
+    for name in names:
+        if name in header:
+            return header.index(name)
+    shown = ", ".join(header[:20])[:300]
+    hint = (
+        ""
+        if wanted
+        else " (name it with --ip-column, or give its number for a file without header)"
+    )
+    raise FeedError(
+        f"the CSV header has no column {' or '.join(map(repr, names))}{hint}; columns: {shown}",
+        line,
+    )
+
+
+def _csv_rows(
+    texts: Iterator[tuple[int, str | None]],
+    delimiter: str,
+    header: list[str],
+    index: int,
+    counter: _Counter,
+) -> Iterator[Record]:
+    keep = [(i, name) for i, name in enumerate(header) if name in CSV_EVIDENCE]
+    for number, text in texts:
+        if text is None:
+            yield Rejected(number, TOO_LONG)
+            continue
+        try:
+            cells = _split_csv(text, delimiter)
+            value = parse_address_or_network(cells[index].strip())
+        except (ValueError, IndexError, csv.Error):
+            yield Rejected(number, UNPARSABLE, text[:200])
+            continue
+        evidence = {name: _short(cells[i]) for i, name in keep if i < len(cells) and cells[i]}
+        yield _entry(number, value, _short(evidence.get("tag", ""))[:255], evidence or None)
+
+
+def _short(value: object) -> str:
+    return str(value if value is not None else "")[:MAX_EVIDENCE_VALUE]
+
+
+PARSERS: dict[str, Parser] = {
+    "plain": parse_plain,
+    "cidr": parse_plain,
+    "spamhaus": parse_spamhaus,
+    "dshield": parse_dshield,
+    "dataplane": parse_dataplane,
+    "rbldnsd": parse_rbldnsd,
+    "csv": parse_csv,
+}
+
+
+def open_feed(
+    stream: BinaryIO,
+    *,
+    fmt: str = "auto",
+    ip_column: str = "",
+    max_bytes: int = 2 * 1024**3,
+) -> ParsedFeed:
+    """Open a (possibly gzipped) feed stream and return its format and records."""
+    if fmt not in ("auto", *FORMATS):
+        raise FeedError(f"unknown format {fmt!r}; use auto or one of {', '.join(FORMATS)}")
+    stream, head = _open_stream(stream)
+    if b"\x00" in head[:DETECT_BYTES]:
+        first_nul = head.count(b"\n", 0, head.index(b"\x00")) + 1
+        raise FeedError("binary data (NUL byte): this is not a text list", first_nul)
+    if fmt == "auto":
+        fmt = detect_format(head)
+    counter = _Counter()
+    lines = _decoded(iter_lines(stream, head, counter, max_bytes=max_bytes), counter)
+    records = PARSERS[fmt](lines, counter, {"ip_column": ip_column})
+    return ParsedFeed(format=fmt, records=records, counter=counter)
+
+
+# --- Screening: what may become a host or a listed network -------------------
+
+NETWORK_TOO_LARGE = "network_too_large"
+HOST = "host"
+NETWORK = "network"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the operator allows in; built from settings by the service."""
+
+    never_contact: tuple[IPNetwork, ...] = ()
+    allowed: tuple[IPNetwork, ...] = ()
+    expand_networks: bool = False
+    expand_max_addresses: int = 256
+    min_prefix_v4: int = 8
+    min_prefix_v6: int = 16
+
+
+@dataclass
+class Tally:
+    accepted: int = 0
+    duplicates: int = 0
+    networks: int = 0
+    expanded_networks: int = 0
+    expanded_hosts: int = 0
+    rejected: dict[str, int] | None = None
+
+    def reject(self, reason: str) -> None:
+        self.rejected = self.rejected or {}
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+
+
+def screen(
+    records: Iterator[Record], policy: Policy, tally: Tally
+) -> Iterator[tuple[str, str, Entry]]:
+    """Keep what may be stored, once each: yields (HOST or NETWORK, key, entry).
+
+    The key is the canonical address or CIDR text. Refusals and duplicates
+    are counted in ``tally``; nothing refused is ever yielded.
+    """
+    seen: set[str] = set()
+    for record in records:
+        if isinstance(record, Rejected):
+            tally.reject(record.reason)
+        elif record.address is not None:
+            yield from _screen_address(record, record.address, policy, tally, seen)
+        elif record.network is not None:
+            yield from _screen_network(record, record.network, policy, tally, seen)
+
+
+def _screen_address(
+    entry: Entry, address: IPAddress, policy: Policy, tally: Tally, seen: set[str]
+) -> Iterator[tuple[str, str, Entry]]:
+    if entry.text and not policy.never_contact and not policy.allowed:
+        refusal = None if addresses.is_global(address) else addresses.NON_GLOBAL
+    else:
+        refusal = addresses.refusal_reason(
+            address, never_contact=policy.never_contact, allowed=policy.allowed
+        )
+    if refusal:
+        tally.reject(refusal)
+        return
+    tally.accepted += 1
+    key = entry.text or str(addresses.canonical_address(address))
+    if key in seen:
+        tally.duplicates += 1
+        return
+    seen.add(key)
+    yield HOST, key, entry
+
+
+def _screen_network(
+    entry: Entry, network: IPNetwork, policy: Policy, tally: Tally, seen: set[str]
+) -> Iterator[tuple[str, str, Entry]]:
+    limit = policy.min_prefix_v4 if network.version == 4 else policy.min_prefix_v6
+    refusal = addresses.network_refusal_reason(
+        network, never_contact=policy.never_contact, allowed=policy.allowed
+    )
+    if refusal or network.prefixlen < limit:
+        tally.reject(refusal or NETWORK_TOO_LARGE)
+        return
+    tally.accepted += 1
+    key = str(network)
+    if key in seen:
+        tally.duplicates += 1
+        return
+    seen.add(key)
+    tally.networks += 1
+    yield NETWORK, key, entry
+    if policy.expand_networks and network.num_addresses <= policy.expand_max_addresses:
+        tally.expanded_networks += 1
+        yield from _expand(entry, network, policy, tally, seen)
+
+
+def _expand(
+    entry: Entry, network: IPNetwork, policy: Policy, tally: Tally, seen: set[str]
+) -> Iterator[tuple[str, str, Entry]]:
+    # The hosts of a listed network were not listed one by one: they are
+    # neither counted as accepted lines nor as duplicates.
+    for address in network:
+        key = str(address)
+        if key not in seen:
+            seen.add(key)
+            tally.expanded_hosts += 1
+            yield HOST, key, entry

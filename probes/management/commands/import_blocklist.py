@@ -1,0 +1,114 @@
+"""python manage.py import_blocklist PATH_OR_URL [...] --feed NAME [--json]
+
+Each file is imported in its own transaction: a file that fails is reported
+and commits nothing, and the others still import. The exit status is 1 when
+any file failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from outreach.models import Campaign
+from probes.feeds import FORMATS, FeedError
+from probes.models import Feed
+from probes.services import ImportSummary, feed_import_source
+
+
+class Command(BaseCommand):
+    help = "Import suspected relays from blocklist files or http(s) URLs."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("sources", nargs="+", metavar="PATH_OR_URL")
+        parser.add_argument("--feed", required=True, help="Feed name (created if new).")
+        parser.add_argument("--format", default="", choices=["", "auto", *FORMATS])
+        parser.add_argument("--ip-column", default="", help="CSV column name or 1-based number.")
+        parser.add_argument("--campaign", default="", help="Add the hosts to this campaign (slug).")
+        parser.add_argument(
+            "--host-list",
+            action="store_true",
+            help="Mark a new feed as a host list (small networks expand into hosts).",
+        )
+        parser.add_argument("--json", action="store_true", help="Print one JSON summary per file.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        feed = self._feed(options)
+        campaign = self._campaign(options["campaign"])
+        failed = 0
+        for source in options["sources"]:
+            try:
+                summary = self._import(feed, source, campaign, options)
+            except FeedError as exc:
+                failed += 1
+                self._report_error(source, exc, options["json"])
+                continue
+            self._report(summary, options["json"])
+        if failed:
+            raise CommandError(f"{failed} of {len(options['sources'])} files failed", returncode=1)
+
+    def _feed(self, options: dict) -> Feed:
+        name = options["feed"]
+        feed, created = Feed.objects.get_or_create(
+            name=name,
+            defaults={"format": options["format"] or "auto", "is_host_list": options["host_list"]},
+        )
+        if created and not options["json"]:
+            self.stdout.write(f"Created feed {name!r}.")
+        return feed
+
+    def _campaign(self, slug: str) -> Campaign | None:
+        if not slug:
+            return None
+        try:
+            return Campaign.objects.get(slug=slug)
+        except Campaign.DoesNotExist:
+            raise CommandError(f"No campaign with slug {slug!r}.") from None
+
+    def _import(self, feed: Feed, source: str, campaign: Campaign | None, options: dict) -> Any:
+        bar = self._progress_bar(source, options["json"])
+        try:
+            return feed_import_source(
+                feed=feed,
+                source=source,
+                fmt=options["format"],
+                ip_column=options["ip_column"],
+                campaign=campaign,
+                progress=(lambda lines: bar.update(lines - bar.n)) if bar else None,
+            )
+        finally:
+            if bar:
+                bar.close()
+
+    def _progress_bar(self, source: str, quiet: bool) -> Any:
+        if quiet or not sys.stderr.isatty():
+            return None
+        from tqdm import tqdm
+
+        return tqdm(desc=source[-40:], unit=" lines", unit_scale=True, file=sys.stderr)
+
+    def _report(self, summary: ImportSummary, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(summary.as_dict()))
+            return
+        if summary.not_modified:
+            self.stdout.write(f"{summary.source}: not modified since the last import.")
+            return
+        rejected = ", ".join(f"{k} {v}" for k, v in summary.rejected.items()) or "none"
+        self.stdout.write(
+            f"{summary.source} ({summary.format}): {summary.lines} lines, "
+            f"{summary.accepted} accepted, {summary.new_hosts} new hosts, "
+            f"{summary.updated_hosts} updated, {summary.duplicates} duplicates, "
+            f"{summary.networks} networks ({summary.expanded_networks} expanded into "
+            f"{summary.expanded_hosts} hosts), {summary.removed_listings} listings removed; "
+            f"rejected: {rejected}; {summary.seconds:.2f} s"
+        )
+
+    def _report_error(self, source: str, exc: FeedError, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps({"source": source, "error": str(exc)}))
+        else:
+            self.stderr.write(f"{source}: {exc} (nothing from this file was imported)")

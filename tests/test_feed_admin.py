@@ -1,0 +1,163 @@
+"""The admin upload: preview first, commit second, progress page, scoping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from outreach.models import Host, Membership
+from probes import uploads
+from probes.models import Feed, Listing
+from tests import factories
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
+FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
+
+
+@pytest.fixture
+def investigator(client):
+    membership = factories.MembershipFactory(role=Membership.Role.INVESTIGATOR)
+    user = membership.user
+    user.is_staff = True
+    user.save()
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="probes"))
+    client.force_login(user)
+    return user
+
+
+def upload_url(feed):
+    return reverse("admin:probes_feed_upload", args=[feed.pk])
+
+
+def preview(client, feed, data: bytes, name="list.txt", **fields):
+    upload = SimpleUploadedFile(name, data, content_type="text/plain")
+    return client.post(upload_url(feed), {"file": upload, "preview": "1", **fields})
+
+
+def test_it_previews_an_upload_without_importing_anything(admin_client):
+    feed = factories.FeedFactory(format="auto")
+    response = preview(admin_client, feed, (FIXTURES / "blocklist_de_mail.ipset").read_bytes())
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="preview-format">plain<' in page
+    assert 'id="preview-lines">34<' in page
+    assert 'id="preview-accepted">11<' in page
+    assert "1.10.240.209" in page
+    assert "not-an-ip" in page  # the refused line is shown with its number
+    assert "INVALID_TEMPLATE_VARIABLE" not in page
+    assert not Host.objects.exists()
+    assert not Listing.objects.exists()
+
+
+def test_it_imports_on_commit_and_shows_the_summary(
+    admin_client, django_capture_on_commit_callbacks
+):
+    feed = factories.FeedFactory(format="auto")
+    campaign = factories.CampaignFactory()
+    response = preview(
+        admin_client,
+        feed,
+        (FIXTURES / "spamhaus_drop.txt").read_bytes(),
+        campaign=str(campaign.pk),
+    )
+    token = response.context["token"]
+    assert f'name="campaign" value="{campaign.pk}"' in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            upload_url(feed),
+            {"token": token, "commit": "1", "format": "", "ip_column": "", "campaign": campaign.pk},
+        )
+    response = admin_client.get(response["Location"])
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="import-state">Imported.<' in page
+    assert "INVALID_TEMPLATE_VARIABLE" not in page
+    assert set(Listing.objects.filter(feed=feed).values_list("cidr", flat=True)) == {
+        "1.4.0.0/17",
+        "2a06:e480::/29",
+    }
+    assert not uploads.upload_exists(token)
+    assert campaign.hosts.count() == 0  # DROP lists networks only, no hosts
+    # A second commit of the same upload is refused clearly.
+    response = admin_client.post(upload_url(feed), {"token": token, "commit": "1"})
+    assert "already imported" in response.content.decode()
+
+
+def test_it_shows_progress_while_running_and_the_error_when_failed(admin_client):
+    feed = factories.FeedFactory()
+    token = uploads.upload_save(chunks=[b"8.8.4.4\n"])
+    url = reverse("admin:probes_feed_upload_status", args=[feed.pk, token])
+    uploads._status_write(token, {"state": "running", "lines": 50000, "feed": feed.name})
+    page = admin_client.get(url).content.decode()
+    assert "50,000 lines read so far" in page
+    assert 'http-equiv="refresh"' in page
+    uploads._status_write(token, {"state": "failed", "error": "line 3: binary data"})
+    page = admin_client.get(url).content.decode()
+    assert "line 3: binary data" in page
+    assert 'http-equiv="refresh"' not in page
+
+
+def test_it_reports_a_bad_upload_in_the_form(admin_client):
+    feed = factories.FeedFactory()
+    response = preview(admin_client, feed, b"<html><body>Forbidden</body></html>")
+    assert "an HTML page was served instead of a list" in response.content.decode()
+    assert not Host.objects.exists()
+
+
+def test_it_refuses_a_token_that_names_another_file(admin_client):
+    feed = factories.FeedFactory()
+    url = reverse("admin:probes_feed_upload_status", args=[feed.pk, "..%2F..%2Fsecret_key"])
+    assert admin_client.get(url).status_code == 404
+    response = admin_client.post(upload_url(feed), {"token": "../../x", "commit": "1"})
+    assert "already imported" in response.content.decode() or response.status_code == 200
+    assert not Host.objects.exists()
+
+
+def test_it_hides_the_upload_from_a_partner_agency(client):
+    membership = factories.MembershipFactory(role=Membership.Role.COORDINATOR)
+    membership.user.is_staff = True
+    membership.user.save()
+    client.force_login(membership.user)
+    feed = factories.FeedFactory()
+    assert client.get(upload_url(feed)).status_code in (403, 404)
+    upload = SimpleUploadedFile("x.txt", b"8.8.4.4\n")
+    assert client.post(upload_url(feed), {"file": upload}).status_code in (403, 404)
+    assert not Host.objects.exists()
+
+
+def test_it_offers_only_the_users_campaigns(investigator, client):
+    feed = Feed.objects.create(name="mine")
+    factories.CampaignFactory()
+    upload = SimpleUploadedFile("x.txt", b"8.8.4.4\n")
+    response = client.post(upload_url(feed), {"file": upload, "campaign": 999999})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_the_feed_page_links_to_the_upload(admin_client):
+    feed = factories.FeedFactory()
+    page = admin_client.get(reverse("admin:probes_feed_change", args=[feed.pk])).content.decode()
+    assert upload_url(feed) in page
+
+
+def test_the_import_now_action_queues_the_feeds_with_a_url(
+    admin_client, tmp_path, django_capture_on_commit_callbacks
+):
+    path = tmp_path / "list.txt"
+    path.write_bytes(b"8.8.4.4\n")
+    feed = factories.FeedFactory(url=str(path))
+    factories.FeedFactory(url="")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:probes_feed_changelist"),
+            {"action": "import_now", "_selected_action": [f.pk for f in Feed.objects.all()]},
+            follow=True,
+        )
+    assert "Queued 1 feed imports" in response.content.decode()
+    assert list(Host.objects.values_list("ip", flat=True)) == ["8.8.4.4"]
+    assert Listing.objects.filter(feed=feed).count() == 1
