@@ -306,6 +306,20 @@ def test_the_investigator_sees_agency_b_rows_through_the_same_urls(client, world
         response = client.get(url, follow=True)
         assert response.status_code < 500, url
         assert b"INVALID_TEMPLATE_VARIABLE" not in response.content, url
+        assert not csp_violations(response), f"{url}: {csp_violations(response)}"
+
+
+# The policy (settings.CONTENT_SECURITY_POLICY) allows no inline script or
+# style: a page that has some works in tests and breaks in the browser.
+INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)(?![^>]*application/(?:ld\+)?json)[^>]*>")
+INLINE_STYLE = re.compile(rb"<style\b|\sstyle=|\son[a-z]+=\s*[\"']")
+
+
+def csp_violations(response: Any) -> list[str]:
+    if not response.get("Content-Type", "").startswith("text/html"):
+        return []
+    found = INLINE_SCRIPT.findall(response.content) + INLINE_STYLE.findall(response.content)
+    return [match.decode(errors="replace") for match in found]
 
 
 @pytest.mark.parametrize("model_label", registered())
@@ -357,3 +371,16 @@ def _b_content_objects(world: World) -> list[tuple[int, Any]]:
     from django.contrib.contenttypes.models import ContentType
 
     return [(ContentType.objects.get_for_model(m).pk, o.pk) for m, o in world.rows_b.items()]
+
+
+def test_it_spots_inline_code_the_policy_would_block():
+    from django.http import HttpResponse
+
+    def page(html: str) -> HttpResponse:
+        return HttpResponse(html.encode(), content_type="text/html")
+
+    assert csp_violations(page('<script src="/static/a.js"></script>')) == []
+    assert csp_violations(page('<script type="application/json" id="d">{}</script>')) == []
+    assert csp_violations(page("<script>alert(1)</script>"))
+    assert csp_violations(page('<p style="color:red">x</p>'))
+    assert csp_violations(page("<a onclick='go()'>x</a>"))
