@@ -225,3 +225,19 @@ def test_it_ignores_a_forwarded_value_that_is_not_an_address(rf):
 @pytest.mark.django_db
 def test_every_admin_page_links_to_the_two_factor_set_up(admin_client):
     assert b'href="/admin/two-factor/"' in admin_client.get("/admin/").content
+
+
+def test_a_view_can_allow_inline_styles_for_itself_only(rf):
+    from csp.decorators import csp_update
+    from csp.middleware import CSPMiddleware
+    from django.http import HttpResponse
+
+    @csp_update({"style-src": ["'self'", "'unsafe-inline'"]})
+    def preview(request):
+        return HttpResponse("<p style='x'>letter</p>")
+
+    special = CSPMiddleware(preview)(rf.get("/"))["Content-Security-Policy"]
+    plain = CSPMiddleware(lambda r: HttpResponse("x"))(rf.get("/"))["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in special
+    assert "unsafe-inline" not in plain
+    assert "script-src 'self';" in special + ";"
