@@ -113,6 +113,8 @@ class OutreachAdminSite(admin.AdminSite):
             "admin/two_factor.html",
             {
                 **self.each_context(request),
+                # Until the second factor is on, no menu: nothing there would open.
+                "available_apps": [] if otp_missing(request) else self.get_app_list(request),
                 "form": form,
                 "qr": _qr_svg(device.config_url),
                 "title": _("Two-factor authentication"),

@@ -120,6 +120,7 @@ def test_it_sends_an_investigator_without_a_device_to_set_one_up(client, setting
     page = client.get("/admin/two-factor/")
     assert page.status_code == 200 and b"data:image/svg+xml;base64," in page.content
     assert "no-store" in page.headers["Cache-Control"]
+    assert page.context["available_apps"] == []
     device = TOTPDevice.objects.get(user=investigator, confirmed=False)
     assert client.post("/admin/two-factor/", {"token": _code(device)}).status_code == 302
     device.refresh_from_db()
