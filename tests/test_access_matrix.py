@@ -403,3 +403,24 @@ def test_it_spots_inline_code_the_policy_would_block():
     assert csp_violations(page('<p style="color:red">x</p>'))
     assert csp_violations(page("<a onclick='go()'>x</a>"))
     assert csp_violations(page('<p style="x">y</p>', "style-src 'self' 'unsafe-inline'")) == []
+
+
+def test_views_outside_the_admin_show_agency_b_rows_to_nobody_of_agency_a(client, world):
+    """Pages a later stage mounts outside /admin/ (say, the recipient page) are
+    walked too, with B's ids in every parameter, anonymously and as A's viewer."""
+    from django.urls import get_resolver
+
+    outside = [p for p in get_resolver().url_patterns if not str(p.pattern).startswith("admin/")]
+    from letters.models import Letter
+
+    pks = {world.b.pk, world.rows_b[Letter].pk}
+    urls = ["/" + PARAM.sub(str(pk), route) for route in _walk(outside) for pk in pks]
+    problems = []
+    for who in ("anonymous", "viewer"):
+        if who == "viewer":
+            client.force_login(world.users["viewer"])
+        for url in urls:
+            response = client.get(url, follow=True)
+            if found := leaks(response.content, world.markers):
+                problems.append(f"{who} GET {url} shows B's {found}")
+    assert not problems, "\n".join(problems)
