@@ -82,7 +82,9 @@ class OutreachAdminSite(admin.AdminSite):
         return super().login(request, extra_context)
 
     def get_urls(self) -> list[URLPattern]:
-        # Never cached: the page shows the new secret.
+        # Not wrapped in admin_view: that needs has_permission, which an
+        # investigator without a second factor cannot have yet. It asks for a
+        # logged-in staff user itself. Never cached: the page shows the secret.
         view = never_cache(login_required(self.two_factor))
         own = [path("two-factor/", view, name="two_factor")]
         return own + super().get_urls()
