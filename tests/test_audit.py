@@ -132,3 +132,15 @@ def test_it_never_records_a_forged_forwarded_address(admin_client):
     updates = entries_for(contact).filter(action=LogEntry.Action.UPDATE)
     addresses = set(updates.values_list("remote_addr", flat=True))
     assert addresses == {"127.0.0.9"}
+
+
+def test_a_bulk_record_made_during_a_request_keeps_its_address():
+    from auditlog.context import set_extra_data
+
+    agency = f.AgencyFactory(code="alpha")
+    user = f.MembershipFactory(agency=agency, role=Membership.Role.COORDINATOR).user
+    host = f.HostFactory(agency=agency)
+    with set_extra_data({"actor": user, "remote_addr": "127.0.0.7", "remote_port": None}):
+        audit_record(actor=user, queryset=type(host).objects.filter(pk=host.pk), event="export")
+    entry = entries_for(host).get(additional_data__event="export")
+    assert (entry.remote_addr, entry.actor_email) == ("127.0.0.7", user.email)
