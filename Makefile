@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # extra ones the tests use (PDF text extraction, a DNSBL server, a browser).
 DEB_RUNTIME := gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
 	fonts-noto-core fonts-noto-cjk fonts-dejavu-core
-DEB_TEST := poppler-utils rbldnsd chromium
+DEB_TEST := poppler-utils rbldnsd chromium openssl
 
 .PHONY: demo test lint bench system-deps system-deps-test venv venv-dev messages clean
 

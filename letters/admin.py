@@ -1,10 +1,28 @@
-"""Investigator admin for letters."""
+"""Investigator admin for letters: preview (HTML and PDF), approve, export."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
-from letters.models import Letter
+from csp.decorators import csp_update
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+
+from letters.exports import export_job_create, export_job_status, export_paths
+from letters.languages import supported_languages
+from letters.models import Letter, Mailbox, Smarthost
+from letters.outbox import letters_requeue_unknown
+from letters.pdf import letter_pdf
+from letters.render import letter_render
+from letters.services import EXPORTABLE, INVESTIGATOR_REASON, letter_approve, letter_filename
 from outreach.admin_base import ScopedAdmin, ScopedInline
 from outreach.models import Response
 
@@ -28,5 +46,189 @@ class LetterAdmin(ScopedAdmin):
     raw_id_fields = ["contact", "hosts"]
     autocomplete_fields = ["campaign", "agency"]
     list_select_related = ["campaign", "agency", "contact"]
-    readonly_fields = ["message_id", "reply_token", "sent_at", "approved_by", "approved_at"]
+    readonly_fields = [
+        "preview_links",
+        "language_reason",
+        "status",
+        "message_id",
+        "reply_token",
+        "sent_at",
+        "approved_by",
+        "approved_at",
+        "claimed_at",
+        "send_attempts",
+        "next_attempt_at",
+        "last_error",
+    ]
+    exclude = ["claim_token"]
     inlines = [ResponseInline]
+    actions = ["approve_selected", "export_selected", "export_selected_merged", "requeue_unknown"]
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/preview/", view(self.preview_view), name="letters_letter_preview"),
+            path("<int:pk>/preview.pdf", view(self.pdf_view), name="letters_letter_pdf"),
+            path("export/<str:export_id>/", view(self.export_view), name="letters_letter_export"),
+            path(
+                "export/<str:export_id>/download/",
+                view(self.download_view),
+                name="letters_letter_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Preview")
+    def preview_links(self, obj: Letter) -> str:
+        if not obj.pk:
+            return "-"
+        return format_html(
+            '<a href="{}">HTML</a> · <a href="{}">PDF</a>',
+            reverse("admin:letters_letter_preview", args=[obj.pk]),
+            reverse("admin:letters_letter_pdf", args=[obj.pk]),
+        )
+
+    def save_model(self, request: HttpRequest, obj: Letter, form: Any, change: bool) -> None:
+        # A language chosen by hand survives later rebuilds of the drafts.
+        if "language" in form.changed_data:
+            obj.language_reason = INVESTIGATOR_REASON
+        super().save_model(request, obj, form, change)
+
+    # --- Preview ------------------------------------------------------------
+
+    def _letter(self, request: HttpRequest, pk: int) -> Letter:
+        letter = get_object_or_404(Letter.objects.for_user(request.user), pk=pk)
+        if not self.has_view_permission(request, letter):
+            raise PermissionDenied
+        return letter
+
+    def _language(self, request: HttpRequest) -> str | None:
+        language = request.GET.get("language", "")
+        return language if language in supported_languages() else None
+
+    # The letter's HTML (in a sandboxed srcdoc iframe, which inherits this
+    # page's CSP) carries inline styles, as e-mail HTML must; scripts stay off.
+    @method_decorator(csp_update({"style-src": ["'self'", "'unsafe-inline'"]}))
+    def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        letter = self._letter(request, pk)
+        rendered = letter_render(letter, language=self._language(request))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "letter": letter,
+            "rendered": rendered,
+            "languages": sorted(supported_languages()),
+            "title": f"Letter {letter.pk}: {rendered.language}",
+        }
+        return TemplateResponse(request, "admin/letters/letter/preview.html", context)
+
+    def pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        letter = self._letter(request, pk)
+        response = HttpResponse(
+            letter_pdf(letter, language=self._language(request)), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = f'inline; filename="{letter_filename(letter)}"'
+        return response
+
+    # --- Actions ------------------------------------------------------------
+
+    @admin.action(description="Approve selected draft letters", permissions=["approve"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        approved, refused = 0, []
+        for letter_id in queryset.values_list("pk", flat=True):
+            try:
+                letter_approve(letter_id=letter_id, user=request.user)
+                approved += 1
+            except (PermissionDenied, ValidationError) as error:
+                refused.append(f"{letter_id}: {error}")
+        self.message_user(request, f"{approved} letter(s) approved.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not approved: " + "; ".join(refused[:20]), messages.WARNING)
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("letters.approve_letter")
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("letters.send_letter")
+
+    @admin.action(
+        description="Export selected approved letters (ZIP of PDFs)", permissions=["export"]
+    )
+    def export_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._export(request, queryset, merged=False)
+
+    @admin.action(
+        description="Export selected approved letters (one PDF to print)", permissions=["export"]
+    )
+    def export_selected_merged(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        return self._export(request, queryset, merged=True)
+
+    def _export(
+        self, request: HttpRequest, queryset: QuerySet, *, merged: bool
+    ) -> HttpResponse | None:
+        from letters.tasks import letters_export_task
+
+        letter_ids = list(queryset.filter(status__in=EXPORTABLE).values_list("pk", flat=True))
+        if not letter_ids:
+            self.message_user(
+                request, "None of the selected letters is approved.", messages.WARNING
+            )
+            return None
+        export_id = export_job_create(user_id=request.user.pk, total=len(letter_ids), merged=merged)
+        kwargs = {"export_id": export_id, "letter_ids": letter_ids, "user_id": request.user.pk}
+        transaction.on_commit(lambda: letters_export_task.delay(**kwargs, merged=merged))
+        return redirect("admin:letters_letter_export", export_id=export_id)
+
+    # --- Export progress and download --------------------------------------
+
+    def _status(self, request: HttpRequest, export_id: str) -> dict:
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        status = export_job_status(export_id=export_id, user_id=request.user.pk)
+        if status is None:
+            raise Http404("No such export")
+        return status
+
+    def export_view(self, request: HttpRequest, export_id: str) -> HttpResponse:
+        status = self._status(request, export_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "status": status,
+            "export_id": export_id,
+            "title": "Letter export",
+        }
+        return TemplateResponse(request, "admin/letters/letter/export.html", context)
+
+    def download_view(self, request: HttpRequest, export_id: str) -> FileResponse:
+        if self._status(request, export_id).get("state") != "done":
+            raise Http404("This export is not finished")
+        zip_path, _progress = export_paths(export_id)
+        return FileResponse(zip_path.open("rb"), as_attachment=True, filename=zip_path.name)
+
+    @admin.action(
+        description="Send again: delivery unknown, checked in the smarthost log",
+        permissions=["export"],  # letters.send_letter: "Can send or export letters"
+    )
+    def requeue_unknown(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
+        count = letters_requeue_unknown(letter_ids=list(queryset.values_list("id", flat=True)))
+        self.message_user(request, f"{count} letter(s) will be sent again.")
+
+
+@admin.register(Smarthost)
+class SmarthostAdmin(ScopedAdmin):
+    list_display = ["agency", "host", "port", "security", "connections", "is_active"]
+    list_filter = ["security", "is_active"]
+    autocomplete_fields = ["agency"]
+    list_select_related = ["agency"]
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(ScopedAdmin):
+    list_display = ["agency", "host", "username", "folder", "is_active", "polled_at"]
+    list_filter = ["is_active"]
+    autocomplete_fields = ["agency"]
+    list_select_related = ["agency"]
+    readonly_fields = ["polled_at"]

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
+from letters.admin_outbox import CampaignOutboxMixin
 from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
+from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.admin_security import MembershipRules
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
+from probes.admin import ProbeInline
+from probes.services import hosts_verify_enqueue
 
 
 class MembershipInline(MembershipRules, ScopedInline):
@@ -32,8 +41,16 @@ class MembershipAdmin(MembershipRules, ScopedAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ScopedAdmin):
-    list_display = ["name", "slug", "lead_agency", "status", "remediation_deadline", "created_at"]
+class CampaignAdmin(CampaignDashboardMixin, CampaignOutboxMixin, ScopedAdmin):
+    list_display = [
+        "name",
+        "slug",
+        "lead_agency",
+        "status",
+        "remediation_deadline",
+        "created_at",
+        "dashboard_link",
+    ]
     list_filter = ["status", ("lead_agency", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -74,12 +91,26 @@ class HostAdmin(IPSearchMixin, ScopedAdmin):
     autocomplete_fields = ["agency"]
     list_select_related = ["agency"]
     readonly_fields = ["created_at"]
+    inlines = [ProbeInline]
+    actions = ["verify_now"]
+
+    @admin.action(
+        description=_("Probe the selected hosts for open relaying"), permissions=["change"]
+    )
+    def verify_now(self, request: HttpRequest, queryset: QuerySet[Host]) -> None:
+        # The queryset is already scoped to what this user may see.
+        ids = list(queryset.values_list("id", flat=True))
+        hosts_verify_enqueue(host_ids=ids)
+        message = ngettext(
+            "%(count)d host sent to the probe.", "%(count)d hosts sent to the probe.", len(ids)
+        )
+        self.message_user(request, message % {"count": len(ids)}, messages.SUCCESS)
 
 
 @admin.register(Response)
-class ResponseAdmin(ScopedAdmin):
+class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
     list_display = ["received_at", "kind", "channel", "sender", "subject", "letter", "handled_by"]
-    list_filter = ["kind", "channel"]
+    list_filter = [MatchedFilter, "kind", "channel"]
     search_fields = ["sender", "subject", "message_id"]
     raw_id_fields = ["letter"]
     autocomplete_fields = ["handled_by"]

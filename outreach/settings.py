@@ -331,14 +331,67 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Letters (rendering, PDF, export) -------------------------------------
+# Seconds one letter's PDF may take before the render is stopped (0: no limit).
+LETTERS_PDF_TIMEOUT = env_int("LETTERS_PDF_TIMEOUT", 30, minimum=0)
+# Where export_letters writes ZIPs when the admin action runs it.
+LETTERS_EXPORT_DIR = Path(env_str("LETTERS_EXPORT_DIR", str(VAR_DIR / "exports")))
+# WeasyPrint logs every rendering step at INFO; keep its warnings only.
+LOGGING.setdefault("loggers", {})["weasyprint"] = {"level": "WARNING"}
+
+# --- Outbox and inbound mail (letters/outbox.py, letters/inbound.py) -------
+# Letters claimed per batch. A worker that dies leaves at most two batches (one
+# on the wire, one being built) "delivery unknown": keep it a few times the
+# connection count.
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 64, minimum=1)
+# Parallel connections to EMAIL_HOST when an agency has no smarthost of its own.
+OUTBOX_CONNECTIONS = env_int("OUTBOX_CONNECTIONS", 16, minimum=1)
+# Messages per minute to any one recipient domain (0: no limit). The buckets
+# are in Redis when REDIS_URL is set, so the limit holds across all workers.
+OUTBOX_DOMAIN_RATE_PER_MINUTE = env_int("OUTBOX_DOMAIN_RATE_PER_MINUTE", 60)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6, minimum=1)
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 300, minimum=1)
+# A claim older than this belongs to a dead worker (see outbox_recover).
+OUTBOX_CLAIM_TIMEOUT = env_int("OUTBOX_CLAIM_TIMEOUT", 900, minimum=60)
+# Letters one Celery task sends before handing on to a fresh task.
+OUTBOX_TASK_LETTERS = env_int("OUTBOX_TASK_LETTERS", 2000, minimum=1)
+OUTBOX_ATTACH_PDF = env_bool("OUTBOX_ATTACH_PDF", True)
+# What we say in EHLO; aiosmtplib would otherwise ask DNS for our own name.
+OUTBOX_LOCAL_HOSTNAME = env_str("OUTBOX_LOCAL_HOSTNAME", "outreach.localdomain")
+OUTBOX_VALIDATE_CERTS = env_bool("OUTBOX_VALIDATE_CERTS", True)
+# Mailman's rule: a hard bounce counts 1, a soft one 0.5, once a day at most.
+BOUNCE_DISABLE_SCORE = env_int("BOUNCE_DISABLE_SCORE", 5, minimum=1)
+# Inbound messages larger than this are refused unread.
+INBOUND_MAX_BYTES = env_int("INBOUND_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Messages fetched from one IMAP mailbox per poll, and how often to poll.
+INBOUND_POLL_BATCH = env_int("INBOUND_POLL_BATCH", 500, minimum=1)
+INBOUND_POLL_SECONDS = env_int("INBOUND_POLL_SECONDS", 300, minimum=30)
+CELERY_BEAT_SCHEDULE["mailboxes-poll"] = {
+    "task": "letters.tasks.mailboxes_poll_task",
+    "schedule": float(INBOUND_POLL_SECONDS),
+}
+# Letters whose hosts one remediation task re-probes.
+REMEDIATION_BATCH = env_int("REMEDIATION_BATCH", 200, minimum=1)
+CELERY_BEAT_SCHEDULE["campaigns-remediate"] = {
+    "task": "letters.tasks.campaigns_remediate_task",
+    "schedule": 24 * 3600.0,
+}
+CELERY_BEAT_SCHEDULE["outbox-recover"] = {
+    "task": "letters.tasks.outbox_recover_task",
+    "schedule": 300.0,
+}
+
 # --- Feed import ----------------------------------------------------------
-# A feed bigger than this (after gunzip) is refused with a clear error.
-FEED_MAX_BYTES = env_int("FEED_MAX_BYTES", 1024**3, minimum=1024)
+# A feed bigger than this (after gunzip) is refused with a clear error. It
+# also bounds memory: deduplication keeps about 100 bytes per unique address.
+FEED_MAX_BYTES = env_int("FEED_MAX_BYTES", 256 * 1024**2, minimum=1024)
 # URL fetches: connect/read timeout in seconds.
 FEED_FETCH_TIMEOUT = env_int("FEED_FETCH_TIMEOUT", 30, minimum=1)
 # A listed network is expanded into hosts (feeds marked "host list" only)
 # when it holds at most this many addresses: 256 is a /24.
 FEED_EXPAND_MAX_ADDRESSES = env_int("FEED_EXPAND_MAX_ADDRESSES", 256, minimum=1)
+# At most this many hosts come from expanding networks in one import.
+FEED_EXPAND_MAX_TOTAL = env_int("FEED_EXPAND_MAX_TOTAL", 1_000_000, minimum=0)
 # Networks shorter than these prefixes are refused as too large to be evidence.
 FEED_NETWORK_MIN_PREFIX_V4 = env_int("FEED_NETWORK_MIN_PREFIX_V4", 8, minimum=0)
 FEED_NETWORK_MIN_PREFIX_V6 = env_int("FEED_NETWORK_MIN_PREFIX_V6", 16, minimum=0)
@@ -349,3 +402,132 @@ if FEED_REFRESH_MINUTES:
         "task": "probes.feeds_refresh",
         "schedule": FEED_REFRESH_MINUTES * 60.0,
     }
+
+# --- Relay probes ---------------------------------------------------------
+# Who the probe says it is: owners who see it in their logs must find the
+# agency. Production sets a real name with a matching PTR record.
+PROBE_HELO_NAME = env_str("PROBE_HELO_NAME", "relay-probe.outreach.example")
+PROBE_MAIL_FROM = env_str("PROBE_MAIL_FROM", "relay-probe@outreach.example")
+# A foreign domain the agency controls: the relay tests' recipients live there.
+PROBE_RCPT_DOMAIN = env_str("PROBE_RCPT_DOMAIN", "relaytest.outreach.example")
+PROBE_DEADLINE = env_int("PROBE_DEADLINE", 30, minimum=1)
+PROBE_READ_TIMEOUT = env_int("PROBE_READ_TIMEOUT", 10, minimum=1)
+PROBE_TRANSCRIPT_LIMIT = env_int("PROBE_TRANSCRIPT_LIMIT", 32_000, minimum=1000)
+# Probes at once in one worker process (one event loop).
+PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 200, minimum=1)
+# Politeness: connections at once per /24 (/48) and per ASN, and new
+# connections per second per worker process (0 = no cap).
+PROBE_PER_NETWORK = env_int("PROBE_PER_NETWORK", 4, minimum=1)
+PROBE_PER_ASN = env_int("PROBE_PER_ASN", 64, minimum=1)
+PROBE_RATE = env_int("PROBE_RATE", 500, minimum=0)
+PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 500, minimum=1)
+# Greylisted hosts (temp_failure) are probed again after 5, 10, 20 minutes.
+PROBE_TEMP_RETRIES = env_int("PROBE_TEMP_RETRIES", 3, minimum=0)
+PROBE_TEMP_RETRY_DELAY = env_int("PROBE_TEMP_RETRY_DELAY", 300, minimum=1)
+# Open relays are probed again once they are this many days old.
+PROBE_REVERIFY_DAYS = env_int("PROBE_REVERIFY_DAYS", 7, minimum=1)
+# DNS evidence: empty = off, "system" = the system resolver, or "host:port".
+PROBE_DNS_RESOLVER = env_str("PROBE_DNS_RESOLVER")
+DNSBL_ZONES = env_list("DNSBL_ZONES")
+# Lab mode only: a JSON file {"192.0.2.10": "127.1.0.10:2525", ...}.
+LAB_HOST_MAP = env_str("LAB_HOST_MAP")
+
+
+def _networks_checked(name: str, values: list[str]) -> list[str]:
+    import ipaddress
+
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not a network.") from None
+    return values
+
+
+def _probe_identity_checked() -> None:
+    """The probe's names go into its SMTP commands verbatim: they must be plain."""
+    import re
+
+    name = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$")
+    local, _, domain = PROBE_MAIL_FROM.partition("@")
+    checks = {
+        "PROBE_HELO_NAME": name.match(PROBE_HELO_NAME),
+        "PROBE_RCPT_DOMAIN": name.match(PROBE_RCPT_DOMAIN),
+        "PROBE_MAIL_FROM": re.match(r"^[A-Za-z0-9._+-]{1,64}$", local) and name.match(domain),
+    }
+    for setting, ok in checks.items():
+        if not ok:
+            raise ImproperlyConfigured(f"{setting}={globals()[setting]!r} is not a plain name.")
+
+
+_probe_identity_checked()
+_networks_checked("PROBE_ALLOWED_NETWORKS", PROBE_ALLOWED_NETWORKS)
+_networks_checked("NEVER_CONTACT_NETWORKS", NEVER_CONTACT_NETWORKS)
+if LAB_HOST_MAP and not LAB_MODE:
+    raise ImproperlyConfigured(
+        "LAB_HOST_MAP is only read in LAB_MODE; set LAB_MODE=true or unset it."
+    )
+CELERY_BEAT_SCHEDULE["probes-reverify-open-relays"] = {
+    "task": "probes.open_relays_reverify",
+    "schedule": 6 * 3600,
+}
+
+# --- RDAP contacts --------------------------------------------------------
+# Every registry and bootstrap URL is rewritten to this base, path kept (the
+# lab simulator, tests). Empty in production: the real registries answer.
+RDAP_BASE_URL = env_str("RDAP_BASE_URL")
+RDAP_TIMEOUT = env_int("RDAP_TIMEOUT", 10, minimum=1)
+RDAP_MAX_BYTES = env_int("RDAP_MAX_BYTES", 2_000_000, minimum=10_000)
+# An answer covers its network for this long; later hosts inside reuse it.
+RDAP_CACHE_DAYS = env_int("RDAP_CACHE_DAYS", 30, minimum=1)
+
+
+def _rdap_pairs(name: str, default: str = "") -> dict[str, str]:
+    pairs = {}
+    for item in env_list(name, default):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(f"{name}: {item!r} is not KEY=VALUE.")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _rdap_rates(name: str, default: str) -> dict[str, tuple[float, float]]:
+    """{"lacnic": (capacity, tokens per second)} from "lacnic=6/60"."""
+    rates = {}
+    for registry, value in _rdap_pairs(name, default).items():
+        count, _sep, seconds = value.partition("/")
+        try:
+            rates[registry.lower()] = (float(count), float(count) / float(seconds))
+        except (ValueError, ZeroDivisionError):
+            raise ImproperlyConfigured(f"{name}: {value!r} is not COUNT/SECONDS.") from None
+    return rates
+
+
+# Requests per registry as "registry=count/seconds", shared by all workers
+# through Redis. Well under the published limits (LACNIC 10/min, RIPE 1,000
+# personal-data objects a day, AFRINIC 5,000 a day).
+RDAP_RATE_LIMITS = _rdap_rates(
+    "RDAP_RATE_LIMITS",
+    "bootstrap=5/1,arin=5/1,apnic=5/1,ripe=700/86400,lacnic=6/60,afrinic=3000/86400",
+)
+# Two workers never look up inside the same block at once (an RDAP network is
+# rarely larger): misses inside one /16 or /32 wait for each other.
+RDAP_LOCK_PREFIX_V4 = env_int("RDAP_LOCK_PREFIX_V4", 16, minimum=8)
+RDAP_LOCK_PREFIX_V6 = env_int("RDAP_LOCK_PREFIX_V6", 32, minimum=16)
+# Non-global networks that may still be looked up (the lab's documentation
+# ranges). Empty in production.
+RDAP_ALLOWED_NETWORKS = env_list("RDAP_ALLOWED_NETWORKS")
+# Extra domains whose addresses answer for a whole registry (added to the
+# built-in list in probes.rdap).
+RDAP_PLACEHOLDER_DOMAINS = env_list("RDAP_PLACEHOLDER_DOMAINS")
+# Last resort per country, "CC=address,...": the national CERT (rule 5).
+RDAP_NATIONAL_CONTACTS = {k.upper(): v for k, v in _rdap_pairs("RDAP_NATIONAL_CONTACTS").items()}
+# Origin AS and AS name from Team Cymru's DNS: "" (off), "system" (the host's
+# resolver) or "host:port" (the lab's server). Off by default: RDAP alone
+# names the AS only for ARIN, and the feeds often do.
+RDAP_ASN_DNS = env_str("RDAP_ASN_DNS")
+if RDAP_ASN_DNS not in {"", "system"} and not RDAP_ASN_DNS.rpartition(":")[2].isdigit():
+    raise ImproperlyConfigured(f"RDAP_ASN_DNS={RDAP_ASN_DNS!r}: use system or host:port.")
+# Routing overrides "CC=agency-code,..."; otherwise Agency.jurisdiction decides.
+RDAP_AGENCY_ROUTES = {k.upper(): v for k, v in _rdap_pairs("RDAP_AGENCY_ROUTES").items()}

@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from outreach.admin_base import ScopedAdmin
+from outreach.admin_base import ScopedAdmin, ScopedInline
 from outreach.models import Campaign
 from probes import tasks, uploads
 from probes.feeds import FORMATS, FeedError
@@ -159,5 +159,18 @@ class ProbeAdmin(ScopedAdmin):
     search_fields = ["=host__ip"]
     raw_id_fields = ["host"]
     list_select_related = ["host"]
-    readonly_fields = ["transcript"]
+    readonly_fields = ["transcript", "dns"]
     date_hierarchy = "started_at"
+
+
+class ProbeInline(ScopedInline):
+    """A host's probes, newest first, read-only: evidence is never edited."""
+
+    model = Probe
+    fields = ["started_at", "port", "verdict", "tests_passed", "starttls", "error"]
+    readonly_fields = fields
+    ordering = ["-started_at"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

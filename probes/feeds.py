@@ -200,7 +200,6 @@ def _looks_like_html(text: str) -> bool:
 
 # --- Format detection --------------------------------------------------------
 
-_IPV4ISH = re.compile(r"^\d{1,3}(\.\d{1,3}){0,3}")
 _RBL_RANGE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}-\d")
 
 
@@ -222,7 +221,7 @@ def detect_format(head: bytes) -> str:
         return "rbldnsd"
     if any(_RBL_RANGE.match(ln) for ln in data[:50]):
         return "rbldnsd"
-    if data and (_looks_like_csv_header(data[0]) or len(re.split(r"[,\t;]", data[0])) >= 3):
+    if data and (_looks_like_csv_header(data[0]) or _looks_like_csv_row(data[0])):
         return "csv"
     if any("/" in ln.split()[0] for ln in data[:200] if ln.split()):
         return "cidr"
@@ -234,6 +233,11 @@ def _is_rbldnsd_directive(line: str) -> bool:
     if line.startswith(":"):
         return not line.startswith("::")
     return line.startswith(("$SOA", "$NS", "$TTL", "!"))
+
+
+def _looks_like_csv_row(line: str) -> bool:
+    # Three cells or more, and not "192.0.2.1 # a comment, with commas".
+    return "#" not in line and len(re.split(r"[,\t;]", line)) >= 3
 
 
 def _looks_like_csv_header(line: str) -> bool:
@@ -581,6 +585,10 @@ def open_feed(
     if fmt not in ("auto", *FORMATS):
         raise FeedError(f"unknown format {fmt!r}; use auto or one of {', '.join(FORMATS)}")
     stream, head = _open_stream(stream)
+    if not head.strip():
+        # An empty download is a failed download: importing it would mark
+        # every listing of the feed as removed.
+        raise FeedError("the file is empty")
     if b"\x00" in head[:DETECT_BYTES]:
         first_nul = head.count(b"\n", 0, head.index(b"\x00")) + 1
         raise FeedError("binary data (NUL byte): this is not a text list", first_nul)
@@ -607,6 +615,9 @@ class Policy:
     allowed: tuple[IPNetwork, ...] = ()
     expand_networks: bool = False
     expand_max_addresses: int = 256
+    # Hosts one import may create by expanding networks, so a file of a
+    # million /24s cannot become 256 million rows (and the memory to dedupe them).
+    expand_max_total: int = 1_000_000
     min_prefix_v4: int = 8
     min_prefix_v6: int = 16
 
@@ -618,6 +629,8 @@ class Tally:
     networks: int = 0
     expanded_networks: int = 0
     expanded_hosts: int = 0
+    # Networks kept but not expanded because expand_max_total was reached.
+    expansions_skipped: int = 0
     rejected: dict[str, int] | None = None
 
     def reject(self, reason: str) -> None:
@@ -683,6 +696,9 @@ def _screen_network(
     tally.networks += 1
     yield NETWORK, key, entry
     if policy.expand_networks and network.num_addresses <= policy.expand_max_addresses:
+        if tally.expanded_hosts + network.num_addresses > policy.expand_max_total:
+            tally.expansions_skipped += 1
+            return
         tally.expanded_networks += 1
         yield from _expand(entry, network, policy, tally, seen)
 

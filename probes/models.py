@@ -49,8 +49,16 @@ class Listing(models.Model):
     """One feed listing one address (or one network), with its evidence."""
 
     feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="listings")
+    # No database constraint: the importer writes hosts and their listings in
+    # one transaction, and checking 1M deferred constraints at commit took
+    # longer than the insert. Deletes still cascade through the ORM.
     host = models.ForeignKey(
-        "outreach.Host", null=True, blank=True, on_delete=models.CASCADE, related_name="listings"
+        "outreach.Host",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="listings",
+        db_constraint=False,
     )
     cidr = models.CharField(
         max_length=49, blank=True, help_text=_("Set when the feed listed a network.")
@@ -111,6 +119,9 @@ class Probe(models.Model):
     banner = models.CharField(max_length=1000, blank=True)
     transcript = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    dns = models.JSONField(
+        default=dict, blank=True, help_text=_("PTR name and DNSBL listings at probe time.")
+    )
 
     objects = ProbeQuerySet.as_manager()
 
@@ -120,3 +131,11 @@ class Probe(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host} {self.verdict or 'pending'}"
+
+    def passed_exchange(self) -> str:
+        """The transcript lines of the first test that passed, for quoting in letters."""
+        from probes.smtp import transcript_excerpt
+
+        return (
+            transcript_excerpt(self.transcript, self.tests_passed[0]) if self.tests_passed else ""
+        )

@@ -1,4 +1,4 @@
-"""Feed tasks: thin wrappers that take ids and call probes.services."""
+"""Probe tasks (feeds, relay probes): thin wrappers that take ids and call probes.services."""
 
 from __future__ import annotations
 
@@ -6,13 +6,19 @@ import logging
 from functools import partial
 
 from celery import shared_task
-from django.db import transaction
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
 
 from outreach.models import Campaign
-from probes import uploads
+from probes import selectors, smtp, uploads
 from probes.feeds import FeedError
 from probes.models import Feed
-from probes.services import feed_import_source
+from probes.services import (
+    feed_import_source,
+    hosts_verify,
+    hosts_verify_enqueue,
+    temp_retry_delay,
+)
 from probes.sources import FeedFetchError
 
 logger = logging.getLogger(__name__)
@@ -20,11 +26,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="probes.feeds_refresh")
 def feeds_refresh() -> int:
-    """Beat's entry point: queue one refresh per feed that has a URL or path.
-
-    It also deletes admin uploads that were previewed but never committed.
-    """
-    uploads.uploads_purge()
+    """Beat's entry point: queue one refresh per feed that has a URL or path."""
     ids = list(Feed.objects.exclude(url="").values_list("pk", flat=True))
     for pk in ids:
         transaction.on_commit(partial(feed_refresh.delay, pk))
@@ -66,3 +68,49 @@ def feed_upload_import(
     return uploads.upload_import(
         token=token, feed=feed, fmt=fmt, ip_column=ip_column, campaign=campaign
     )
+
+
+@shared_task(
+    name="probes.hosts_verify_batch",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=30,
+    retry_jitter=True,
+    max_retries=3,
+)
+def hosts_verify_batch(
+    host_ids: list[int],
+    port: int = 25,
+    all_tests: bool = False,
+    attempt: int = 0,
+    concurrency: int | None = None,
+) -> list[dict]:
+    """Probe a batch of hosts and record the verdicts; retry greylisted ones later.
+
+    Idempotent: a batch delivered twice writes a second set of Probe rows and
+    sets the same statuses. Ids of hosts that are gone are skipped.
+    """
+    results = hosts_verify(
+        host_ids=host_ids, port=port, all_tests=all_tests, concurrency=concurrency
+    )
+    again = [r.host_id for r in results if r.verdict == smtp.TEMP_FAILURE and r.host_id]
+    # In-process (embedded) mode has no clock to wait on: no retries there.
+    if again and attempt < settings.PROBE_TEMP_RETRIES and not settings.CELERY_TASK_ALWAYS_EAGER:
+        hosts_verify_batch.apply_async(
+            args=[again, port, all_tests, attempt + 1, concurrency],
+            countdown=temp_retry_delay(attempt),
+        )
+    return [r.as_json() for r in results]
+
+
+@shared_task(name="probes.open_relays_reverify")
+def open_relays_reverify() -> int:
+    """Beat: send open relays whose evidence is getting old back to the probes."""
+    ids = selectors.open_relays_due()
+    hosts_verify_enqueue(host_ids=ids)
+    logger.info("re-verifying %d open relays", len(ids))
+    return len(ids)
+
+
+# The contacts stage keeps its tasks in their own module; importing them here
+# lets Celery autodiscovery find them.
+from probes.tasks_rdap import campaign_contacts_lookup, contacts_lookup_batch  # noqa: E402, F401

@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from letters.models import Letter
+from letters.models import Letter, Mailbox, Smarthost
 from outreach.audit import audit_event
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
 from probes.models import Feed, Listing, Probe
@@ -71,6 +71,8 @@ ROW_FOR: dict[type[models.Model], Builder] = {
     Listing: lambda agency: f.ListingFactory(host__agency=agency, reason=f"{agency.code}-reason"),
     Probe: lambda agency: f.ProbeFactory(host__agency=agency, banner=f"220 {agency.code}-mx"),
     Letter: _letter,
+    Smarthost: lambda agency: f.SmarthostFactory(agency=agency),
+    Mailbox: lambda agency: f.MailboxFactory(agency=agency, username=f"{agency.code}-inbox"),
     get_user_model(): _member,
     LogEntry: lambda agency: audit_event(actor=None, obj=agency, event="export"),
     AccessAttempt: _access(AccessAttempt),

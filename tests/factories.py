@@ -127,3 +127,23 @@ class ResponseFactory(factory.django.DjangoModelFactory):
     sender = "abuse@isp.example"
     subject = "Re: open relay"
     body = "We fixed it."
+
+
+class SmarthostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "letters.Smarthost"
+
+    agency = factory.SubFactory(AgencyFactory)
+    host = "127.0.0.1"
+    port = 2525
+    security = "none"
+
+
+class MailboxFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "letters.Mailbox"
+
+    agency = factory.SubFactory(AgencyFactory)
+    host = "imap.agency.example"
+    username = "relay"
+    password_env = "MAILBOX_PASSWORD"

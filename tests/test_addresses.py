@@ -210,3 +210,14 @@ def test_it_never_calls_a_reference_non_global_address_probeable(ip):
         assert str(inner) in exceptions or not any(
             inner in net for net in REFERENCE_NON_GLOBAL if net.version == inner.version
         )
+
+
+def test_a_bad_never_contact_entry_fails_the_system_check(settings):
+    from probes.checks import network_settings_check
+
+    settings.NEVER_CONTACT_NETWORKS = ["192.0.2.0/24", "not-a-network"]
+    (error,) = network_settings_check()
+    assert error.id == "probes.E001"
+    assert "NEVER_CONTACT_NETWORKS" in error.msg
+    settings.NEVER_CONTACT_NETWORKS = ["192.0.2.0/24"]
+    assert network_settings_check() == []

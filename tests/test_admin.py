@@ -23,6 +23,8 @@ FACTORY_FOR = {
     "probe": factories.ProbeFactory,
     "letter": factories.LetterFactory,
     "user": factories.UserFactory,
+    "smarthost": factories.SmarthostFactory,
+    "mailbox": factories.MailboxFactory,
 }
 OUR_APPS = {"outreach", "probes", "letters"}
 

@@ -58,6 +58,7 @@ def test_it_imports_hosts_and_listings_and_counts_everything(method):
         "networks": 1,
         "expanded_networks": 0,
         "expanded_hosts": 0,
+        "expansions_skipped": 0,
         "removed_listings": 0,
         "rejected": {"non_global": 1, "unparsable": 1},
         "not_modified": False,
@@ -164,6 +165,15 @@ def test_it_commits_nothing_from_a_failed_file_and_keeps_earlier_imports(data, m
     assert listed(feed, removed_at__isnull=True) == {"1.1.1.1"}
 
 
+def test_it_refuses_an_empty_download_instead_of_removing_every_listing():
+    feed = factories.FeedFactory()
+    run(feed, b"8.8.4.4\n")
+    for empty in (b"", b"\n\n  \n", gzip.compress(b"")):
+        with pytest.raises(FeedError, match="the file is empty"):
+            run(feed, empty)
+    assert listed(feed, removed_at__isnull=True) == {"8.8.4.4"}
+
+
 def test_it_refuses_a_file_over_the_size_cap(settings):
     settings.FEED_MAX_BYTES = 100_000
     with pytest.raises(FeedError, match="larger than the 100,000 byte limit"):
@@ -206,6 +216,16 @@ def test_the_command_imports_the_good_files_and_fails_for_the_bad(tmp_path, caps
         1,
         {"non_global": 1, "unparsable": 1},
     )
+
+
+def test_the_command_marks_a_feed_as_a_host_list(capsys, settings):
+    settings.FEED_EXPAND_MAX_ADDRESSES = 256
+    factories.FeedFactory(name="dshield", format="auto", is_host_list=False)
+    path = str(FIXTURES / "dshield_block.txt")
+    call_command("import_blocklist", path, "--feed", "dshield", "--host-list", "--json")
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["networks"], summary["expanded_hosts"]) == (2, 512)
+    assert Host.objects.filter(ip="43.229.53.255").exists()
 
 
 def test_the_command_adds_to_a_campaign_and_names_an_unknown_one(capsys):

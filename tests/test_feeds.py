@@ -164,6 +164,27 @@ def test_it_keeps_a_row_whose_asn_is_a_unicode_digit_but_not_the_asn():
     assert entries(records)[0].evidence == {"as_name": "X", "lastseen": "2021"}
 
 
+@pytest.mark.parametrize(
+    ("head", "fmt"),
+    [
+        (b"# list\n192.0.2.1\n", "plain"),
+        (b"192.0.2.1 # reported twice, by a, b\n", "plain"),
+        (b"::1\n2001:db8::1\n", "plain"),
+        (b"192.0.2.0/24\n192.0.2.1\n", "cidr"),
+        (b"; Spamhaus\n192.0.2.0/24 ; SBL1\n", "spamhaus"),
+        (b'{"cidr":"192.0.2.0/24","sblid":"SBL1","rir":"arin"}\n', "spamhaus"),
+        (b"Start\tEnd\tNetblock\tAttacks\n", "dshield"),
+        (b"64500  |  AS  |  192.0.2.1  |  2021-01-01 00:00:00  |  smtp\n", "dataplane"),
+        (b":127.0.0.2:Listed\n192.0.2.1\n", "rbldnsd"),
+        (b"192.0.2.1-9\n", "rbldnsd"),
+        (b"timestamp,ip,port\n", "csv"),
+        (b"2026-01-01\tx\t192.0.2.1\n", "csv"),
+    ],
+)
+def test_it_detects_each_format(head, fmt):
+    assert feeds.detect_format(head) == fmt
+
+
 def test_it_obeys_a_forced_format():
     fmt, records = parse(b"192.0.2.1 ; SBL1\n", fmt="plain")
     assert fmt == "plain"
@@ -265,6 +286,14 @@ def test_it_expands_small_networks_of_a_host_list_only():
     assert [key for kind, key, _ in rows if kind == feeds.HOST] == ["8.8.4.1"]
 
 
+def test_it_stops_expanding_at_the_total_cap_but_keeps_the_networks():
+    data = b"8.8.4.0/30\n8.8.5.0/30\n8.8.6.0/30\n"
+    policy = Policy(expand_networks=True, expand_max_addresses=256, expand_max_total=8)
+    rows, tally = screen(data, policy)
+    assert len([kind for kind, _key, _ in rows if kind == feeds.HOST]) == 8
+    assert (tally.networks, tally.expanded_networks, tally.expansions_skipped) == (3, 2, 1)
+
+
 def test_it_refuses_the_never_contact_list():
     policy = Policy(never_contact=addresses.parse_networks(["8.8.4.0/24"]))
     rows, tally = screen(b"8.8.4.4\n8.8.4.0/28\n8.8.8.8\n", policy)
@@ -305,7 +334,7 @@ line_text = st.one_of(
 @settings(max_examples=200, deadline=None)
 @given(st.lists(line_text, max_size=40), st.sampled_from(["plain", "cidr", "rbldnsd"]))
 def test_it_accepts_only_global_addresses_and_networks(lines, fmt):
-    data = "\n".join(lines).encode()
+    data = "\n".join(["# generated", *lines]).encode()
     rows, _tally = screen(data, fmt=fmt)
     for kind, key, _entry in rows:
         if kind == feeds.HOST:

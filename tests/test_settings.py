@@ -104,3 +104,28 @@ def test_it_reads_booleans_and_integers_strictly():
     assert env_bool("X", default=True, environ={}) is True
     with pytest.raises(ImproperlyConfigured, match="X"):
         env_int("X", 1, environ={"X": "-3"}, minimum=0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PROBE_HELO_NAME", "probe.agency.example\r\nDATA"),
+        ("PROBE_RCPT_DOMAIN", "not a domain"),
+        ("PROBE_MAIL_FROM", "relay probe@agency.example"),
+        ("PROBE_ALLOWED_NETWORKS", "127.0.0.0/8,loopback"),
+    ],
+)
+def test_it_refuses_a_probe_identity_that_is_not_plain(tmp_path, name, value):
+    result = settings_in_subprocess({"VAR": str(tmp_path), name: value}, "s.PROBE_HELO_NAME")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert name in result.stderr
+
+
+def test_it_accepts_the_default_probe_identity(tmp_path):
+    result = settings_in_subprocess({"VAR": str(tmp_path)}, "s.PROBE_HELO_NAME, s.PROBE_MAIL_FROM")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        "relay-probe.outreach.example",
+        "relay-probe@outreach.example",
+    ]

@@ -27,8 +27,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    # Function scope: Playwright's sync API keeps an asyncio loop running in
+    # this thread while it is open, and later tests call asyncio.run().
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it as root)")
     from playwright.sync_api import sync_playwright

@@ -31,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--host-list",
             action="store_true",
-            help="Mark a new feed as a host list (small networks expand into hosts).",
+            help="Mark the feed as a host list (its small networks expand into hosts).",
         )
         parser.add_argument("--json", action="store_true", help="Print one JSON summary per file.")
 
@@ -58,6 +58,9 @@ class Command(BaseCommand):
         )
         if created and not options["json"]:
             self.stdout.write(f"Created feed {name!r}.")
+        if options["host_list"] and not feed.is_host_list:
+            feed.is_host_list = True
+            feed.save(update_fields=["is_host_list"])
         return feed
 
     def _campaign(self, slug: str) -> Campaign | None:
@@ -103,7 +106,8 @@ class Command(BaseCommand):
             f"{summary.accepted} accepted, {summary.new_hosts} new hosts, "
             f"{summary.updated_hosts} updated, {summary.duplicates} duplicates, "
             f"{summary.networks} networks ({summary.expanded_networks} expanded into "
-            f"{summary.expanded_hosts} hosts), {summary.removed_listings} listings removed; "
+            f"{summary.expanded_hosts} hosts, {summary.expansions_skipped} left unexpanded), "
+            f"{summary.removed_listings} listings removed; "
             f"rejected: {rejected}; {summary.seconds:.2f} s"
         )
 

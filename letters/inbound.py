@@ -1,0 +1,395 @@
+"""Everything that comes back by email: replies, bounces, auto-replies, opt-outs.
+
+Three sources feed one service, ``mail_ingest``: files (``ingest_mail``:
+mbox, Maildir, .eml), the IMAP poller (one mailbox per agency, scheduled)
+and the optional SMTP receiver (``receive_mail``, aiosmtpd).
+
+Matching a message to its letter, first rule that answers wins:
+VERP or Reply-To token in a recipient address → In-Reply-To/References
+against the stored Message-IDs → a token quoted in the body → the queue of
+unmatched mail (Response with no letter) for a person to assign.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import imaplib
+import logging
+import mailbox
+import os
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from letters.mailparse import ParsedMail, mail_parse
+from letters.models import Letter, Mailbox
+from outreach.models import Contact, Response
+
+logger = logging.getLogger(__name__)
+
+KIND = {
+    "bounce": Response.Kind.BOUNCE,
+    "auto_reply": Response.Kind.AUTO_REPLY,
+    "opt_out": Response.Kind.OPT_OUT,
+    "reply": Response.Kind.REPLY,
+}
+
+
+class InboundError(ValueError):
+    """A message or a source that cannot be read (named in the message)."""
+
+
+@dataclass(frozen=True)
+class Match:
+    letter: Letter | None
+    rule: str
+
+
+# --- matching -------------------------------------------------------------
+
+
+def letter_match(parsed: ParsedMail) -> Match:
+    letters = Letter.objects.select_related("contact")
+    for token in parsed.address_tokens:
+        letter = letters.filter(reply_token=token).first()
+        if letter:
+            return Match(letter, "token")
+    if parsed.answers:
+        letter = letters.filter(message_id__in=parsed.answers).first()
+        if letter:
+            return Match(letter, "in_reply_to")
+    for token in parsed.body_tokens:
+        letter = letters.filter(reply_token=token).first()
+        if letter:
+            return Match(letter, "body_token")
+    return Match(None, "unmatched")
+
+
+# --- the one service ------------------------------------------------------
+
+
+def mail_ingest(*, raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> Response | None:
+    """Store one incoming message as a Response and act on it.
+
+    Returns None when the same message was stored before (sources repeat).
+    """
+    if len(raw) > settings.INBOUND_MAX_BYTES:
+        raise InboundError(f"message of {len(raw)} bytes is over INBOUND_MAX_BYTES")
+    parsed = mail_parse(raw, envelope_recipients=envelope_recipients)
+    # Some MTAs (qmail) send bounces without a Message-ID: a digest of the
+    # message stands in, so reading the same mbox twice still counts once.
+    parsed.message_id = parsed.message_id or f"<sha256.{hashlib.sha256(raw).hexdigest()}@inbound>"
+    if Response.objects.filter(message_id=parsed.message_id).exists():
+        return None
+    match = letter_match(parsed)
+    with transaction.atomic():
+        response = Response.objects.create(
+            letter=match.letter,
+            kind=KIND[parsed.kind],
+            channel=Response.Channel.EMAIL,
+            sender=parsed.sender[:254],
+            subject=parsed.subject[:998],
+            message_id=parsed.message_id[:998],
+            body=parsed.body,
+            outcome=_outcome_note(parsed, match),
+        )
+        if match.letter is not None:
+            _act(response, parsed, match.letter)
+    return response
+
+
+def _outcome_note(parsed: ParsedMail, match: Match) -> str:
+    note = f"matched by {match.rule}"
+    if parsed.kind == "bounce":
+        failed = parsed.permanent or parsed.temporary
+        note += f"; {'hard' if parsed.hard else 'soft'} bounce {', '.join(failed)[:150]}"
+    return note[:255]
+
+
+def _act(response: Response, parsed: ParsedMail, letter: Letter) -> None:
+    if parsed.kind == "bounce":
+        bounce_record(
+            letter=letter, hard=parsed.hard or not parsed.temporary, when=response.received_at
+        )
+    elif parsed.kind == "opt_out":
+        contact_opt_out(contact_id=letter.contact_id, reason="asked by email")
+    elif parsed.kind == "reply":
+        Letter.objects.filter(
+            id=letter.id, status__in=[Letter.Status.SENT, Letter.Status.BOUNCED]
+        ).update(status=Letter.Status.ANSWERED)
+
+
+# --- bounces and opt-outs -------------------------------------------------
+
+
+def bounce_record(*, letter: Letter, hard: bool, when: object = None) -> None:
+    """Mailman's score: hard 1, soft 0.5, once a day; disabled at the threshold."""
+    when = when or timezone.now()
+    if hard:
+        Letter.objects.filter(id=letter.id, status=Letter.Status.SENT).update(
+            status=Letter.Status.BOUNCED
+        )
+    if _bounced_today(letter.contact_id, when):
+        return
+    Contact.objects.filter(id=letter.contact_id).update(
+        bounce_score=F("bounce_score") + (1.0 if hard else 0.5)
+    )
+    contact = Contact.objects.get(id=letter.contact_id)
+    if contact.bounce_score >= settings.BOUNCE_DISABLE_SCORE and not contact.do_not_contact:
+        contact_opt_out(contact_id=contact.id, reason="disabled: too many bounces")
+        letter_fallback(letter_id=letter.id)
+
+
+def _bounced_today(contact_id: int, when: object) -> bool:
+    # The Response just stored is one of them; a second one today is not new.
+    day_start = when - timedelta(hours=24)
+    return (
+        Response.objects.filter(
+            letter__contact_id=contact_id,
+            kind=Response.Kind.BOUNCE,
+            received_at__gt=day_start,
+            received_at__lte=when,
+        ).count()
+        > 1
+    )
+
+
+def contact_opt_out(*, contact_id: int, reason: str) -> None:
+    Contact.objects.filter(id=contact_id).update(
+        do_not_contact=True, do_not_contact_reason=reason[:255]
+    )
+
+
+def letter_fallback(*, letter_id: int) -> Letter | None:
+    """Move a letter whose contact was disabled to the next contact in the chain.
+
+    The letter goes back to DRAFT: the new contact may need another language,
+    so it is rendered and approved again. Without the contacts stage's
+    ``contact_fallback`` (or with no next contact) the letter stays as it is.
+    """
+    letter = Letter.objects.get(id=letter_id)
+    try:
+        from probes.contacts import contact_fallback
+    except ImportError:
+        return None
+    fallback = contact_fallback(contact_id=letter.contact_id)
+    if fallback is None or fallback.do_not_contact:
+        return None
+    taken = Letter.objects.filter(
+        campaign_id=letter.campaign_id, contact=fallback, kind=letter.kind
+    )
+    if taken.exists():
+        Letter.objects.filter(id=letter.id).update(outcome="fallback_contact_has_letter")
+        return None
+    Letter.objects.filter(id=letter.id).update(
+        contact=fallback,
+        status=Letter.Status.DRAFT,
+        message_id=None,
+        sent_at=None,
+        send_attempts=0,
+        next_attempt_at=None,
+        outcome="fallback_contact",
+    )
+    return Letter.objects.get(id=letter.id)
+
+
+# --- sources: files -------------------------------------------------------
+
+
+@dataclass
+class IngestReport:
+    stored: int = 0
+    matched: int = 0
+    duplicates: int = 0
+
+
+def mail_paths_ingest(*, paths: list[Path]) -> IngestReport:
+    """Ingest mbox files, Maildir folders and .eml files; one transaction per file."""
+    report = IngestReport()
+    for path in paths:
+        with transaction.atomic():
+            for raw in _messages_in(path):
+                _count(report, mail_ingest(raw=raw))
+    return report
+
+
+def _count(report: IngestReport, response: Response | None) -> None:
+    if response is None:
+        report.duplicates += 1
+        return
+    report.stored += 1
+    report.matched += response.letter_id is not None
+
+
+def _messages_in(path: Path) -> Iterator[bytes]:
+    if path.is_dir():
+        if not (path / "cur").is_dir() and not (path / "new").is_dir():
+            raise InboundError(f"{path}: a folder must be a Maildir (with cur/ and new/)")
+        yield from _bounded(mailbox.Maildir(path, factory=None, create=False), path)
+    elif path.is_file() and _looks_like_mbox(path):
+        yield from _bounded(mailbox.mbox(path, factory=None, create=False), path)
+    elif path.is_file():
+        yield _read_bounded(path)
+    else:
+        raise InboundError(f"{path}: no such file or folder")
+
+
+def _looks_like_mbox(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(5) == b"From "
+
+
+def _read_bounded(path: Path) -> bytes:
+    limit = settings.INBOUND_MAX_BYTES
+    with path.open("rb") as handle:
+        raw = handle.read(limit + 1)
+    if len(raw) > limit:
+        raise InboundError(f"{path}: message is over INBOUND_MAX_BYTES ({limit})")
+    return raw
+
+
+def _bounded(box: mailbox.Mailbox, path: Path) -> Iterator[bytes]:
+    limit = settings.INBOUND_MAX_BYTES
+    for key in box.iterkeys():
+        raw = box.get_bytes(key)
+        if len(raw) > limit:
+            raise InboundError(f"{path}: message {key} is over INBOUND_MAX_BYTES ({limit})")
+        yield raw
+
+
+# --- sources: IMAP --------------------------------------------------------
+
+
+def mailbox_poll(*, mailbox_id: int, client: imaplib.IMAP4 | None = None) -> IngestReport:
+    """Fetch the unseen messages of one agency mailbox (IMAP over TLS).
+
+    Each message is marked seen only after it is stored, so a crash re-reads
+    it and the Message-ID check makes the second read a no-op.
+    """
+    box = Mailbox.objects.get(id=mailbox_id, is_active=True)
+    imap = client or _imap_connect(box)
+    report = IngestReport()
+    try:
+        imap.select(box.folder)
+        _, data = imap.uid("SEARCH", None, "UNSEEN")
+        for uid in (data[0] or b"").split()[: settings.INBOUND_POLL_BATCH]:
+            raw = _imap_fetch(imap, uid)
+            if raw is not None:
+                _count(report, mail_ingest(raw=raw))
+            imap.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+    finally:
+        imap.logout()
+    Mailbox.objects.filter(id=box.id).update(polled_at=timezone.now())
+    return report
+
+
+def _imap_connect(box: Mailbox) -> imaplib.IMAP4:
+    context = ssl.create_default_context()
+    imap = imaplib.IMAP4_SSL(box.host, box.port, ssl_context=context, timeout=30)
+    imap.login(box.username, os.environ.get(box.password_env, ""))
+    return imap
+
+
+def _imap_fetch(imap: imaplib.IMAP4, uid: bytes) -> bytes | None:
+    _, size_data = imap.uid("FETCH", uid, "(RFC822.SIZE)")
+    size = _imap_size(size_data)
+    if size is None or size > settings.INBOUND_MAX_BYTES:
+        logger.warning("skipping IMAP message %s: size %s over the limit", uid, size)
+        return None
+    _, data = imap.uid("FETCH", uid, "(BODY.PEEK[])")
+    for item in data:
+        if isinstance(item, tuple):
+            return item[1]
+    return None
+
+
+def _imap_size(data: list) -> int | None:
+    import re
+
+    for item in data:
+        text = item.decode() if isinstance(item, bytes) else str(item)
+        match = re.search(r"RFC822\.SIZE (\d+)", text)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+# --- sources: SMTP/LMTP receiver ------------------------------------------
+
+
+class InboundHandler:
+    """aiosmtpd handler: every message it accepts goes to ``mail_ingest``."""
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        from asgiref.sync import sync_to_async
+
+        raw = envelope.original_content or b""
+        if len(raw) > settings.INBOUND_MAX_BYTES:
+            return "552 5.3.4 Message too big"
+        try:
+            await sync_to_async(_ingest_as_request)(raw, tuple(envelope.rcpt_tos))
+        except Exception:
+            logger.exception("inbound message could not be stored")
+            return "451 4.3.0 Could not store the message, try again later"
+        return "250 2.0.0 Stored"
+
+
+# --- what an investigator decides -----------------------------------------
+
+MARKABLE = {
+    Response.Kind.FIXED_CLAIM,
+    Response.Kind.DISPUTE,
+    Response.Kind.OPT_OUT,
+    Response.Kind.QUESTION,
+    Response.Kind.REPLY,
+}
+
+
+def response_mark(*, response_id: int, kind: str, user_id: int | None) -> Response:
+    """An investigator says what a reply is: a fixed-claim re-probes at once,
+    an opt-out stops all contact."""
+    if kind not in MARKABLE:
+        raise InboundError(f"a response cannot be marked {kind!r}")
+    response = Response.objects.select_related("letter").get(id=response_id)
+    Response.objects.filter(id=response_id).update(kind=kind, handled_by_id=user_id)
+    if response.letter is not None and kind == Response.Kind.OPT_OUT:
+        contact_opt_out(contact_id=response.letter.contact_id, reason="opt-out in a reply")
+    if response.letter is not None and kind == Response.Kind.FIXED_CLAIM:
+        from letters.remediation import fixed_claim_remediate
+
+        fixed_claim_remediate(letter_id=response.letter_id)
+    response.refresh_from_db()
+    return response
+
+
+def _ingest_as_request(raw: bytes, recipients: tuple[str, ...]) -> None:
+    # Like a web request: drop stale database connections before and after.
+    close_old_connections()
+    try:
+        mail_ingest(raw=raw, envelope_recipients=recipients)
+    finally:
+        close_old_connections()
+
+
+def response_assign(*, response_id: int, letter_id: int, user_id: int | None) -> Response:
+    """A person matched a message from the unmatched queue: act as if it had matched."""
+    response = Response.objects.get(id=response_id)
+    letter = Letter.objects.get(id=letter_id)
+    Response.objects.filter(id=response_id).update(letter=letter, handled_by_id=user_id)
+    if response.kind == Response.Kind.BOUNCE:
+        bounce_record(letter=letter, hard="soft bounce" not in response.outcome)
+    elif response.kind == Response.Kind.OPT_OUT:
+        contact_opt_out(contact_id=letter.contact_id, reason="asked by email")
+    elif response.kind in MARKABLE:
+        Letter.objects.filter(
+            id=letter.id, status__in=[Letter.Status.SENT, Letter.Status.BOUNCED]
+        ).update(status=Letter.Status.ANSWERED)
+    response.refresh_from_db()
+    return response

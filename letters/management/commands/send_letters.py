@@ -1,0 +1,62 @@
+"""python manage.py send_letters --campaign SLUG [--agency CODE] [--dry-run] [--limit N]."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from letters.outbox import OutboxError, SendReport, outbox_send
+from outreach.models import Agency, Campaign
+
+
+class Command(BaseCommand):
+    help = "Send a campaign's approved letters by email, each exactly once."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--campaign", required=True, help="Campaign slug.")
+        parser.add_argument("--agency", help="Only this signing agency's letters (its code).")
+        parser.add_argument("--dry-run", action="store_true", help="Build and preview, send none.")
+        parser.add_argument("--limit", type=int, help="Send at most this many letters.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        campaign = Campaign.objects.filter(slug=options["campaign"]).first()
+        if campaign is None:
+            raise CommandError(f"No campaign with slug {options['campaign']!r}.")
+        agency_id = self._agency_id(options["agency"])
+        if options["limit"] is not None and options["limit"] < 1:
+            raise CommandError("--limit must be at least 1.")
+        try:
+            report = outbox_send(
+                campaign_id=campaign.id,
+                agency_id=agency_id,
+                limit=options["limit"],
+                dry_run=options["dry_run"],
+                progress=self._progress,
+            )
+        except OutboxError as error:
+            raise CommandError(str(error)) from error
+        self._summary(report, options["dry_run"])
+
+    def _agency_id(self, code: str | None) -> int | None:
+        if not code:
+            return None
+        agency = Agency.objects.filter(code=code).first()
+        if agency is None:
+            raise CommandError(f"No agency with code {code!r}.")
+        return agency.id
+
+    def _progress(self, report: SendReport) -> None:
+        self.stderr.write(f"claimed {report.claimed}, sent {report.sent}")
+
+    def _summary(self, report: SendReport, dry_run: bool) -> None:
+        if dry_run:
+            self.stdout.write(report.preview or "Nothing to send.")
+        for error in report.errors:
+            self.stderr.write(error)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"sent {report.sent}, retry later {report.retry}, failed {report.failed}, "
+                f"deferred by rate limit {report.deferred}"
+            )
+        )

@@ -1,0 +1,508 @@
+"""Send approved letters by email, each exactly once.
+
+SMTP is at-least-once: a worker that dies between the server's 250 and our
+write cannot know whether the letter went. So a letter moves
+APPROVED → SENDING (claimed, Message-ID stored, committed) → SENT | FAILED |
+APPROVED-again (retry later), and no row lock is held while SMTP talks:
+
+* ``letters_claim`` takes a small batch with ``SELECT … FOR UPDATE SKIP
+  LOCKED`` on PostgreSQL; on SQLite, which has one writer at a time, a
+  compare-and-set UPDATE on the status does the same job.
+* the batch is sent through the agency's transport (``letters.transport``);
+* ``letters_record`` writes each result, but only while the row still carries
+  this claim's token, so a late or repeated result changes nothing.
+
+A batch whose worker died stays SENDING. ``outbox_recover`` never resends it
+blindly: past ``OUTBOX_CLAIM_TIMEOUT`` it becomes FAILED with
+outcome ``delivery_unknown``, for a person to check the smarthost's log and
+requeue (admin action) if it really did not go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import random
+import secrets
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from letters.message import (
+    OutgoingLetter,
+    UnsafeHeaderError,
+    bounce_address,
+    message_build,
+    message_id_new,
+)
+from letters.models import Letter, Smarthost
+from letters.transport import DjangoTransport, Envelope, Result, SmtpPool, SmtpSettings
+from probes.flight import bucket_take
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_UNKNOWN = "delivery_unknown"
+
+
+@dataclass(frozen=True)
+class LetterContent:
+    subject: str
+    text: str
+    html: str
+    language: str
+    pdf: bytes | None = None
+
+
+ContentFn = Callable[[Letter], LetterContent]
+
+
+class OutboxError(Exception):
+    """Sending cannot start (nothing to render with, bad configuration)."""
+
+
+@dataclass
+class SendReport:
+    claimed: int = 0
+    sent: int = 0
+    retry: int = 0
+    failed: int = 0
+    deferred: int = 0
+    preview: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, results: list[Result]) -> None:
+        for result in results:
+            setattr(self, result.state, getattr(self, result.state) + 1)
+
+
+def rendered_content(letter: Letter) -> LetterContent:
+    """The letter as the letters stage renders it (letters/render.py, pdf.py)."""
+    try:
+        from letters.render import letter_render
+    except ImportError as error:
+        raise OutboxError("letters.render is not installed: cannot render letters") from error
+    rendered = letter_render(letter)
+    pdf = None
+    if settings.OUTBOX_ATTACH_PDF:
+        from letters.pdf import letter_pdf
+
+        pdf = letter_pdf(letter, language=rendered.language)
+    return LetterContent(rendered.subject, rendered.text, rendered.html, rendered.language, pdf)
+
+
+# --- claiming -------------------------------------------------------------
+
+
+def letters_sendable(*, campaign_id: int, agency_id: int | None = None) -> QuerySet[Letter]:
+    now = timezone.now()
+    queryset = Letter.objects.filter(
+        campaign_id=campaign_id, status=Letter.Status.APPROVED, contact__do_not_contact=False
+    ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    if agency_id is not None:
+        queryset = queryset.filter(agency_id=agency_id)
+    return queryset.order_by("id")
+
+
+def letters_claim(*, campaign_id: int, agency_id: int | None = None, limit: int) -> str:
+    """Claim up to ``limit`` sendable letters; returns this claim's token.
+
+    The claimed rows are SENDING, carry the token and their Message-ID, and
+    are committed before any SMTP traffic.
+    """
+    token = secrets.token_hex(16)
+    candidates = letters_sendable(campaign_id=campaign_id, agency_id=agency_id)
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        ids = list(candidates.values_list("id", flat=True)[:limit])
+        # The status test makes this a compare-and-set where SKIP LOCKED is
+        # missing (SQLite): a row another worker took in between is skipped.
+        Letter.objects.filter(id__in=ids, status=Letter.Status.APPROVED).update(
+            status=Letter.Status.SENDING,
+            claim_token=token,
+            claimed_at=timezone.now(),
+            send_attempts=F("send_attempts") + 1,
+        )
+        _message_ids_assign(token)
+    return token
+
+
+def _message_ids_assign(token: str) -> None:
+    # Stored before the send and kept across retries: a retried letter is the
+    # same message, and replies quote this id. One UPDATE for the batch.
+    letters = list(
+        Letter.objects.filter(claim_token=token, message_id__isnull=True).select_related("agency")
+    )
+    for letter in letters:
+        domain = letter.agency.reply_domain or "outreach.localdomain"
+        letter.message_id = message_id_new(letter.reply_token, domain)
+    Letter.objects.bulk_update(letters, ["message_id"])
+
+
+# --- recording ------------------------------------------------------------
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with jitter: 5 min, 10, 20, … capped at 12 h."""
+    base = settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)
+    return timedelta(seconds=min(base, 12 * 3600) * random.uniform(0.8, 1.2))
+
+
+def letters_record(*, token: str, results: list[Result]) -> None:
+    """Write each result, only onto rows this claim still holds."""
+    now = timezone.now()
+    mine = Letter.objects.filter(claim_token=token, status=Letter.Status.SENDING)
+    with transaction.atomic():
+        sent = [r.key for r in results if r.state == "sent"]
+        mine.filter(id__in=sent).update(
+            status=Letter.Status.SENT, sent_at=now, last_error="", claim_token=""
+        )
+        for result in results:
+            if result.state != "sent":
+                _record_one(mine.filter(id=result.key), result, now)
+
+
+def _record_one(row: QuerySet[Letter], result: Result, now: datetime) -> None:
+    if result.state == "failed":
+        row.update(status=Letter.Status.FAILED, last_error=result.detail, claim_token="")
+        return
+    attempts = row.values_list("send_attempts", flat=True).first() or 0
+    if result.state == "deferred":
+        # A rate limit is not the letter's fault: it does not count.
+        row.update(
+            status=Letter.Status.APPROVED,
+            claim_token="",
+            send_attempts=F("send_attempts") - 1,
+            next_attempt_at=now + timedelta(seconds=result.retry_after),
+        )
+    elif attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        row.update(
+            status=Letter.Status.FAILED,
+            last_error=f"gave up after {attempts} attempts: {result.detail}"[:500],
+            claim_token="",
+        )
+    else:
+        row.update(
+            status=Letter.Status.APPROVED,
+            claim_token="",
+            last_error=result.detail[:500],
+            next_attempt_at=now + retry_delay(attempts),
+        )
+
+
+def letters_release(*, token: str) -> int:
+    """Give back a claim before anything was sent: the attempt does not count."""
+    return Letter.objects.filter(claim_token=token, status=Letter.Status.SENDING).update(
+        status=Letter.Status.APPROVED, claim_token="", send_attempts=F("send_attempts") - 1
+    )
+
+
+def outbox_recover(*, older_than: timedelta | None = None) -> int:
+    """Close claims whose worker died: FAILED, delivery unknown, never resent."""
+    age = timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT) if older_than is None else older_than
+    stale = Letter.objects.filter(status=Letter.Status.SENDING, claimed_at__lt=timezone.now() - age)
+    return stale.update(
+        status=Letter.Status.FAILED,
+        outcome=DELIVERY_UNKNOWN,
+        last_error="the sending worker stopped mid-batch: check the smarthost log before resending",
+        claim_token="",
+    )
+
+
+def letters_requeue_unknown(*, letter_ids: list[int]) -> int:
+    """A person checked the smarthost log: send these again."""
+    return Letter.objects.filter(
+        id__in=letter_ids, status=Letter.Status.FAILED, outcome=DELIVERY_UNKNOWN
+    ).update(status=Letter.Status.APPROVED, outcome="", next_attempt_at=None)
+
+
+# --- building -------------------------------------------------------------
+
+
+def outgoing_letter(letter: Letter, content: LetterContent) -> OutgoingLetter:
+    agency = letter.agency
+    domain = agency.reply_domain or "outreach.localdomain"
+    return OutgoingLetter(
+        message_id=letter.message_id or message_id_new(letter.reply_token, domain),
+        token=letter.reply_token,
+        agency_name=agency.name,
+        agency_address=agency.contact_email or settings.DEFAULT_FROM_EMAIL,
+        reply_domain=domain,
+        recipient=letter.contact.email,
+        recipient_name=letter.contact.organisation,
+        subject=content.subject,
+        text=content.text,
+        html=content.html,
+        language=content.language,
+        pdf=content.pdf,
+        pdf_filename=f"letter-{letter.campaign.slug}-{letter.pk}.pdf",
+        # No web opt-out page exists yet: the mailto address is the opt-out.
+        opt_out_url="",
+    )
+
+
+def letter_message(letter: Letter, content: LetterContent, *, test_recipient: str = "") -> bytes:
+    outgoing = outgoing_letter(letter, content)
+    if test_recipient:
+        # A test copy never reuses the stored Message-ID: the real send later
+        # must still be the first message with that id.
+        fresh = message_id_new(letter.reply_token, outgoing.reply_domain)
+        outgoing = dataclasses.replace(outgoing, message_id=fresh)
+    return message_build(outgoing, recipient_override=test_recipient)
+
+
+def letter_envelope(
+    letter: Letter, content: LetterContent, *, test_recipient: str = ""
+) -> Envelope:
+    message = letter_message(letter, content, test_recipient=test_recipient)
+    domain = letter.agency.reply_domain or "outreach.localdomain"
+    return Envelope(
+        key=letter.pk,
+        sender=bounce_address(letter.reply_token, domain),
+        recipient=test_recipient or letter.contact.email,
+        data=message,
+    )
+
+
+def _envelopes(
+    letters: list[Letter], content: ContentFn, test_recipient: str
+) -> tuple[list[Envelope], list[Result]]:
+    envelopes, refused = [], []
+    for letter in letters:
+        try:
+            envelopes.append(
+                letter_envelope(letter, content(letter), test_recipient=test_recipient)
+            )
+        except UnsafeHeaderError as error:
+            refused.append(Result(letter.pk, "failed", f"refused to build: {error}"))
+        except OutboxError:
+            raise  # nothing can be rendered: stop the run, not the letter
+        except Exception as error:
+            # One letter that cannot be rendered must not hold up the batch.
+            logger.exception("letter %s could not be rendered", letter.pk)
+            detail = f"could not render: {type(error).__name__}: {error}"[:500]
+            refused.append(Result(letter.pk, "failed", detail))
+    return envelopes, refused
+
+
+# --- transports -----------------------------------------------------------
+
+
+def smarthost_settings(smarthost: Smarthost) -> SmtpSettings:
+    password = os.environ.get(smarthost.password_env, "") if smarthost.password_env else ""
+    return SmtpSettings(
+        host=smarthost.host,
+        port=smarthost.port,
+        security=smarthost.security,
+        username=smarthost.username,
+        password=password,
+        connections=smarthost.connections,
+        timeout=float(settings.EMAIL_TIMEOUT),
+        local_hostname=settings.OUTBOX_LOCAL_HOSTNAME,
+        validate_certs=settings.OUTBOX_VALIDATE_CERTS,
+    )
+
+
+@contextmanager
+def agency_transport(agency_id: int) -> Iterator[SmtpPool | DjangoTransport]:
+    """The agency's smarthost pool, else the global EMAIL_HOST, else Django's backend."""
+    smarthost = Smarthost.objects.filter(agency_id=agency_id, is_active=True).first()
+    if smarthost is not None:
+        transport = SmtpPool(smarthost_settings(smarthost))
+    elif settings.EMAIL_HOST:
+        transport = SmtpPool(_global_settings())
+    else:
+        transport = DjangoTransport()
+    with transport:
+        yield transport
+
+
+def _global_settings() -> SmtpSettings:
+    security = "tls" if settings.EMAIL_USE_SSL else "starttls" if settings.EMAIL_USE_TLS else "none"
+    return SmtpSettings(
+        host=settings.EMAIL_HOST,
+        port=settings.EMAIL_PORT,
+        security=security,
+        username=settings.EMAIL_HOST_USER,
+        password=settings.EMAIL_HOST_PASSWORD,
+        connections=settings.OUTBOX_CONNECTIONS,
+        timeout=float(settings.EMAIL_TIMEOUT),
+        local_hostname=settings.OUTBOX_LOCAL_HOSTNAME,
+        validate_certs=settings.OUTBOX_VALIDATE_CERTS,
+    )
+
+
+# --- the whole run --------------------------------------------------------
+
+
+def outbox_send(
+    *,
+    campaign_id: int,
+    agency_id: int | None = None,
+    limit: int | None = None,
+    dry_run: bool = False,
+    content: ContentFn | None = None,
+    progress: Callable[[SendReport], None] | None = None,
+) -> SendReport:
+    """Send a campaign's approved letters (one agency's, or every agency's).
+
+    ``dry_run`` builds the messages and returns a preview of the first, and
+    sends nothing. With ``OUTREACH_TEST_RECIPIENT`` set (test mode) every
+    message goes to that one address and the letters stay APPROVED.
+    """
+    content = content or rendered_content
+    report = SendReport()
+    test_recipient = settings.OUTREACH_TEST_RECIPIENT
+    if dry_run or test_recipient:
+        return _send_unclaimed(campaign_id, agency_id, limit, dry_run, content, test_recipient)
+    agency_ids = _agency_ids(campaign_id, agency_id)
+    for current in agency_ids:
+        remaining = None if limit is None else limit - report.claimed
+        if remaining is not None and remaining <= 0:
+            break
+        with agency_transport(current) as transport:
+            _send_agency(campaign_id, current, remaining, transport, content, report, progress)
+    return report
+
+
+def _agency_ids(campaign_id: int, agency_id: int | None) -> list[int]:
+    if agency_id is not None:
+        return [agency_id]
+    return list(
+        letters_sendable(campaign_id=campaign_id)
+        .order_by("agency_id")
+        .values_list("agency_id", flat=True)
+        .distinct()
+    )
+
+
+@dataclass
+class _InFlight:
+    token: str
+    future: Future[list[Result]]
+    refused: list[Result]
+
+
+def _send_agency(
+    campaign_id: int,
+    agency_id: int,
+    limit: int | None,
+    transport: SmtpPool | DjangoTransport,
+    content: ContentFn,
+    report: SendReport,
+    progress: Callable[[SendReport], None] | None,
+) -> None:
+    """Claim and build the next batch while the previous one is on the wire.
+
+    At most two batches are claimed at any time, so a dead worker leaves at
+    most two batches whose delivery is unknown.
+    """
+    pending: _InFlight | None = None
+    while True:
+        current = _batch_start(campaign_id, agency_id, limit, transport, content, report)
+        if pending is not None:
+            _batch_finish(pending, report, progress)
+        if current is None:
+            return
+        pending = current
+
+
+def _batch_start(
+    campaign_id: int,
+    agency_id: int,
+    limit: int | None,
+    transport: SmtpPool | DjangoTransport,
+    content: ContentFn,
+    report: SendReport,
+) -> _InFlight | None:
+    size = settings.OUTBOX_BATCH_SIZE
+    if limit is not None:
+        size = min(size, limit - report.claimed)
+    if size <= 0:
+        return None
+    token = letters_claim(campaign_id=campaign_id, agency_id=agency_id, limit=size)
+    letters = list(_claimed(token))
+    if not letters:
+        return None
+    report.claimed += len(letters)
+    try:
+        envelopes, refused = _envelopes(letters, content, "")
+        envelopes, deferred = _rate_split(envelopes)
+    except BaseException:
+        letters_release(token=token)  # nothing of this batch has left yet
+        raise
+    return _InFlight(token, transport.submit(envelopes), refused + deferred)
+
+
+def _rate_split(envelopes: list[Envelope]) -> tuple[list[Envelope], list[Result]]:
+    """Hold back messages whose recipient domain has used up its rate.
+
+    The buckets live in Redis when REDIS_URL is set (probes.flight), so the
+    limit holds across every worker; in the embedded mode, per process.
+    """
+    per_minute = settings.OUTBOX_DOMAIN_RATE_PER_MINUTE
+    if per_minute <= 0:
+        return envelopes, []
+    allowed, deferred = [], []
+    for envelope in envelopes:
+        domain = envelope.recipient.rpartition("@")[2].lower()
+        wait = bucket_take(f"mail-domain:{domain}", capacity=per_minute, per_second=per_minute / 60)
+        if wait:
+            deferred.append(Result(envelope.key, "deferred", "domain rate limit", wait))
+        else:
+            allowed.append(envelope)
+    return allowed, deferred
+
+
+def _batch_finish(
+    batch: _InFlight, report: SendReport, progress: Callable[[SendReport], None] | None
+) -> None:
+    results = batch.refused + batch.future.result()
+    letters_record(token=batch.token, results=results)
+    report.add(results)
+    if progress:
+        progress(report)
+
+
+def _claimed(token: str) -> QuerySet[Letter]:
+    return Letter.objects.filter(claim_token=token).select_related("agency", "contact", "campaign")
+
+
+def _send_unclaimed(
+    campaign_id: int,
+    agency_id: int | None,
+    limit: int | None,
+    dry_run: bool,
+    content: ContentFn,
+    test_recipient: str,
+) -> SendReport:
+    report = SendReport()
+    queryset = letters_sendable(campaign_id=campaign_id, agency_id=agency_id).select_related(
+        "agency", "contact", "campaign"
+    )
+    letters = list(queryset[: limit or settings.OUTBOX_BATCH_SIZE])
+    envelopes, refused = _envelopes(letters, content, test_recipient)
+    report.add(refused)
+    report.errors = [r.detail for r in refused]
+    if envelopes:
+        report.preview = envelopes[0].data.decode("utf-8", "replace")
+    if dry_run or not envelopes:
+        return report
+    with agency_transport(letters[0].agency_id) as transport:
+        report.add(transport.send_many(envelopes))
+    return report
+
+
+def letter_preview(*, letter_id: int, content: ContentFn | None = None) -> str:
+    """The first message as it would leave, headers and all."""
+    letter = Letter.objects.select_related("agency", "contact", "campaign").get(id=letter_id)
+    message = letter_message(letter, (content or rendered_content)(letter))
+    return message.decode("utf-8", "replace")

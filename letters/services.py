@@ -1,0 +1,271 @@
+"""Writes of the letter stage: build drafts, approve, change language, export."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from letters.languages import language_choose, supported_languages
+from letters.models import Letter
+from outreach.models import Campaign, Contact, Host
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from django.contrib.auth.models import AbstractBaseUser
+
+KIND = "open_relay"
+# Statuses a rebuild may still rewrite; later ones are what was approved or sent.
+REBUILDABLE = {Letter.Status.DRAFT}
+INVESTIGATOR_REASON = "investigator"
+EXPORTABLE = (Letter.Status.APPROVED, Letter.Status.EXPORTED, Letter.Status.SENT)
+
+
+@dataclass
+class BuildSummary:
+    campaign: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped_do_not_contact: int = 0
+    hosts_without_contact: int = 0
+
+    def as_dict(self) -> dict[str, int | str]:
+        return asdict(self)
+
+
+@transaction.atomic
+def letters_build(*, campaign_id: int) -> BuildSummary:
+    """One draft letter per (campaign, contact) over the contact's open relays.
+
+    Idempotent: drafts are refreshed (hosts, signer, language unless an
+    investigator set it), letters already approved or sent are left alone.
+    The signer is the contact's agency, else the campaign's lead agency.
+    """
+    campaign = Campaign.objects.select_related("lead_agency").get(pk=campaign_id)
+    summary = BuildSummary(campaign=campaign.slug)
+    by_contact = _open_relays_by_contact(campaign, summary)
+    contacts = Contact.objects.select_related("agency").in_bulk(list(by_contact))
+    existing = {
+        letter.contact_id: letter
+        for letter in Letter.objects.filter(campaign=campaign, kind=KIND, contact_id__in=contacts)
+    }
+    for contact_id, hosts in by_contact.items():
+        contact = contacts[contact_id]
+        if contact.do_not_contact:
+            summary.skipped_do_not_contact += 1
+            continue
+        _letter_upsert(campaign, contact, hosts, existing.get(contact_id), summary)
+    return summary
+
+
+def _open_relays_by_contact(campaign: Campaign, summary: BuildSummary) -> dict[int, list[Host]]:
+    hosts = campaign.hosts.filter(status=Host.Status.OPEN_RELAY).select_related("network")
+    by_contact: dict[int, list[Host]] = defaultdict(list)
+    for host in hosts.only("id", "ip", "country", "contact_id", "network__country"):
+        if host.contact_id is None:
+            summary.hosts_without_contact += 1
+        else:
+            by_contact[host.contact_id].append(host)
+    return by_contact
+
+
+def _letter_upsert(
+    campaign: Campaign,
+    contact: Contact,
+    hosts: list[Host],
+    letter: Letter | None,
+    summary: BuildSummary,
+) -> None:
+    agency = contact.agency or campaign.lead_agency
+    if letter is not None and letter.status not in REBUILDABLE:
+        summary.unchanged += 1
+        return
+    if letter is None:
+        letter = Letter(campaign=campaign, contact=contact, kind=KIND)
+        summary.created += 1
+    else:
+        summary.updated += 1
+    letter.agency = agency
+    if letter.language_reason != INVESTIGATOR_REASON:
+        choice = language_choose(
+            override=contact.language,
+            country=network_country(hosts) or contact.country,
+            agency_default=agency.default_language,
+            agency_code=agency.code,
+        )
+        letter.language, letter.language_reason = choice.language, choice.reason
+    letter.save()
+    letter.hosts.set(hosts)
+
+
+def network_country(hosts: list[Host]) -> str:
+    """The country most of these relays' networks (else the hosts) are in."""
+    countries = Counter(
+        (host.network.country if host.network_id else "") or host.country for host in hosts
+    )
+    countries.pop("", None)
+    return countries.most_common(1)[0][0] if countries else ""
+
+
+def _scoped_letter(letter_id: int, user: AbstractBaseUser) -> Letter:
+    letter = Letter.objects.for_user(user).filter(pk=letter_id).first()
+    if letter is None:
+        raise PermissionDenied("No such letter for this user.")
+    return letter
+
+
+@transaction.atomic
+def letter_approve(*, letter_id: int, user: AbstractBaseUser) -> Letter:
+    """Approve a draft. Needs the ``letters.approve_letter`` permission."""
+    if not user.has_perm("letters.approve_letter"):
+        raise PermissionDenied("Approving letters needs the approve_letter permission.")
+    letter = _scoped_letter(letter_id, user)
+    if letter.status != Letter.Status.DRAFT:
+        raise ValidationError(f"Letter {letter.pk} is {letter.status}, not a draft.")
+    letter.status = Letter.Status.APPROVED
+    letter.approved_by = user
+    letter.approved_at = timezone.now()
+    letter.save(update_fields=["status", "approved_by", "approved_at"])
+    return letter
+
+
+@transaction.atomic
+def letter_language_set(*, letter_id: int, language: str, user: AbstractBaseUser) -> Letter:
+    """An investigator's choice of language; later rebuilds keep it."""
+    if language not in supported_languages():
+        raise ValidationError(f"{language!r} is not a letter language.")
+    if not user.has_perm("letters.change_letter"):
+        raise PermissionDenied("Changing letters needs the change_letter permission.")
+    letter = _scoped_letter(letter_id, user)
+    if letter.status not in (Letter.Status.DRAFT, Letter.Status.APPROVED):
+        raise ValidationError(f"Letter {letter.pk} is {letter.status}; it can no longer change.")
+    letter.language, letter.language_reason = language, INVESTIGATOR_REASON
+    letter.save(update_fields=["language", "language_reason"])
+    return letter
+
+
+# --- Export ---------------------------------------------------------------
+
+MANIFEST_FIELDS = [
+    "letter_id",
+    "campaign",
+    "agency",
+    "contact_email",
+    "organisation",
+    "language",
+    "language_reason",
+    "hosts",
+    "status",
+    "file",
+    "first_page",
+    "last_page",
+    "sha256",
+]
+
+
+@dataclass
+class ExportSummary:
+    path: str
+    letters: int
+    merged: bool
+
+
+def letters_export(
+    *,
+    letters: Iterable[Letter],
+    out: Path,
+    merged: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExportSummary:
+    """Write a ZIP: one PDF per letter (or one merged PDF) and manifest.csv.
+
+    File names carry agency, contact and letter id. The ZIP is written to a
+    temporary name and renamed, so a crash never leaves a half file behind.
+    """
+    from letters.pdf import html_to_pdf
+    from letters.render import letter_render
+
+    letters = list(letters)
+    rows, htmls = [], []
+    tmp = out.with_name(out.name + ".part")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for done, letter in enumerate(letters, start=1):
+            html = letter_render(letter).print_html
+            row = manifest_row(letter)
+            if merged:
+                htmls.append(html)
+            else:
+                pdf = html_to_pdf(html)
+                row["file"] = letter_filename(letter)
+                row["sha256"] = hashlib.sha256(pdf).hexdigest()
+                archive.writestr(row["file"], pdf)
+            rows.append(row)
+            if progress:
+                progress(done, len(letters))
+        if merged and htmls:
+            _merged_write(archive, rows, htmls)
+        archive.writestr("manifest.csv", manifest_csv(rows))
+    tmp.replace(out)
+    return ExportSummary(path=str(out), letters=len(letters), merged=merged)
+
+
+def _merged_write(archive: zipfile.ZipFile, rows: list[dict], htmls: list[str]) -> None:
+    from letters.pdf import merged_pdf
+
+    pdf, counts = merged_pdf(htmls)
+    first = 1
+    for row, count in zip(rows, counts, strict=True):
+        row.update(file="letters.pdf", first_page=first, last_page=first + count - 1)
+        first += count
+    archive.writestr("letters.pdf", pdf)
+
+
+def letter_filename(letter: Letter) -> str:
+    contact = re.sub(r"[^a-z0-9]+", "-", letter.contact.email.lower()).strip("-")[:60]
+    return f"{letter.agency.code}_{contact}_{letter.pk}.pdf"
+
+
+def manifest_row(letter: Letter) -> dict:
+    return {
+        "letter_id": letter.pk,
+        "campaign": letter.campaign.slug,
+        "agency": letter.agency.code,
+        "contact_email": letter.contact.email,
+        "organisation": letter.contact.organisation,
+        "language": letter.language,
+        "language_reason": letter.language_reason,
+        "hosts": letter.hosts.count(),
+        "status": letter.status,
+        "file": "",
+        "first_page": "",
+        "last_page": "",
+        "sha256": "",
+    }
+
+
+def manifest_csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: csv_safe(value) for key, value in row.items()})
+    return buffer.getvalue()
+
+
+def csv_safe(value: object) -> object:
+    # Organisation names come from WHOIS: never let a spreadsheet run them.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -1,0 +1,104 @@
+"""Letter tasks: thin, they take ids and call services (exports, outbox, inbound mail)."""
+
+from __future__ import annotations
+
+import imaplib
+
+from celery import shared_task
+from django.conf import settings
+from django.db import DatabaseError, transaction
+
+from letters import outbox
+from letters.exports import export_job_run
+
+
+@shared_task(
+    name="letters.export",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+)
+def letters_export_task(
+    *, export_id: str, letter_ids: list[int], user_id: int, merged: bool
+) -> str:
+    """Write an admin-started export ZIP; progress goes to its JSON file."""
+    export_job_run(export_id=export_id, letter_ids=letter_ids, user_id=user_id, merged=merged)
+    return export_id
+
+
+@shared_task(
+    name="letters.tasks.letters_send_task",
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def letters_send_task(campaign_id: int, agency_id: int | None = None) -> dict:
+    """Send up to OUTBOX_TASK_LETTERS approved letters, then hand on to a
+    fresh task while more remain, so no task outlives its time limit. Each
+    letter keeps its own retry schedule; a rerun only claims what is sendable."""
+    chunk = settings.OUTBOX_TASK_LETTERS
+    report = outbox.outbox_send(campaign_id=campaign_id, agency_id=agency_id, limit=chunk)
+    if report.claimed >= chunk:
+        transaction.on_commit(lambda: letters_send_task.delay(campaign_id, agency_id))
+    return {"sent": report.sent, "retry": report.retry, "failed": report.failed}
+
+
+@shared_task(name="letters.tasks.outbox_recover_task")
+def outbox_recover_task() -> int:
+    """Close the claims of workers that died mid-batch (delivery unknown)."""
+    return outbox.outbox_recover()
+
+
+@shared_task(name="letters.tasks.mailboxes_poll_task")
+def mailboxes_poll_task() -> int:
+    """Fan out one poll task per active agency mailbox."""
+    from letters.models import Mailbox
+
+    ids = list(Mailbox.objects.filter(is_active=True).values_list("id", flat=True))
+    for mailbox_id in ids:
+        mailbox_poll_task.delay(mailbox_id)
+    return len(ids)
+
+
+@shared_task(
+    name="letters.tasks.mailbox_poll_task",
+    autoretry_for=(OSError, imaplib.IMAP4.error),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+)
+def mailbox_poll_task(mailbox_id: int) -> int:
+    from letters.inbound import mailbox_poll
+    from letters.models import Mailbox
+
+    if not Mailbox.objects.filter(id=mailbox_id, is_active=True).exists():
+        return 0
+    return mailbox_poll(mailbox_id=mailbox_id).stored
+
+
+@shared_task(
+    name="letters.tasks.letters_remediate_task",
+    autoretry_for=(DatabaseError, OSError),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+)
+def letters_remediate_task(letter_ids: list[int]) -> dict:
+    """Re-probe one batch of letters' hosts and derive their outcomes."""
+    from letters.remediation import letters_remediate
+
+    return {str(k): v for k, v in letters_remediate(letter_ids=letter_ids).items()}
+
+
+@shared_task(name="letters.tasks.campaigns_remediate_task")
+def campaigns_remediate_task() -> int:
+    """Daily: letters past their campaign's deadline, in batches of ids."""
+    from letters.remediation import letters_due
+
+    ids = list(letters_due().values_list("id", flat=True))
+    size = settings.REMEDIATION_BATCH
+    for start in range(0, len(ids), size):
+        letters_remediate_task.delay(ids[start : start + size])
+    return len(ids)

@@ -1,0 +1,112 @@
+"""``verify_relays``: probe suspected relays now, in-process or through the workers."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections import Counter
+from typing import Any
+
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from celery.result import AsyncResult
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from outreach.models import Host
+from probes import selectors
+from probes.services import hosts_verify, hosts_verify_enqueue, targets_probe
+from probes.targets import TargetError, target_parse
+
+
+class Command(BaseCommand):
+    help = "Probe hosts for open relaying (never sends DATA) and record the verdicts."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--campaign", metavar="SLUG", help="every host of this campaign")
+        which.add_argument("--ip", nargs="+", metavar="IP", help="these known hosts")
+        which.add_argument(
+            "--target", nargs="+", metavar="HOST[:PORT]", help="probe addresses directly"
+        )
+        parser.add_argument("--port", type=int, default=25, metavar="N", help="25, 587 or 465")
+        parser.add_argument("--concurrency", type=int, default=None, metavar="N")
+        parser.add_argument("--all-tests", action="store_true", help="do not stop at a pass")
+        parser.add_argument("--json", action="store_true", help="one JSON object per host")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["concurrency"] is not None and opts["concurrency"] < 1:
+            raise CommandError("--concurrency must be at least 1")
+        if not 0 < opts["port"] < 65536:
+            raise CommandError("--port must be from 1 to 65535")
+        results = self._targets(opts) if opts["target"] else self._hosts(self._host_ids(opts), opts)
+        for result in results:
+            self._print(result, opts["json"])
+        if not opts["json"]:
+            counts = Counter(r["verdict"] for r in results)
+            summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "none"
+            self.stdout.write(f"{len(results)} hosts probed ({summary})")
+
+    def _targets(self, opts: dict) -> list[dict]:
+        try:
+            addresses = [target_parse(t, opts["port"]) for t in opts["target"]]
+        except TargetError as exc:
+            raise CommandError(str(exc)) from None
+        results = targets_probe(
+            addresses=addresses, all_tests=opts["all_tests"], concurrency=opts["concurrency"]
+        )
+        return [r.as_json() for r in results]
+
+    def _host_ids(self, opts: dict) -> list[int]:
+        if opts["campaign"]:
+            ids = selectors.campaign_host_ids(opts["campaign"])
+            if not ids:
+                raise CommandError(
+                    f"campaign {opts['campaign']!r} has no hosts (or does not exist)"
+                )
+            return ids
+        ips = [_address(ip) for ip in opts["ip"]]
+        found = dict(Host.objects.filter(ip__in=ips).values_list("ip", "id"))
+        missing = [ip for ip in ips if ip not in found]
+        if missing:
+            raise CommandError(
+                f"not known hosts: {', '.join(missing)} (use --target to probe them)"
+            )
+        return list(found.values())
+
+    def _hosts(self, ids: list[int], opts: dict) -> list[dict]:
+        kwargs = {k: opts[k] for k in ("port", "all_tests", "concurrency")}
+        if settings.REDIS_URL and not settings.CELERY_TASK_ALWAYS_EAGER:
+            return self._through_workers(hosts_verify_enqueue(host_ids=ids, **kwargs))
+        size = settings.PROBE_BATCH_SIZE
+        rows: list[dict] = []
+        for i in range(0, len(ids), size):
+            rows += [r.as_json() for r in hosts_verify(host_ids=ids[i : i + size], **kwargs)]
+        return rows
+
+    def _through_workers(self, sent: list[AsyncResult]) -> list[dict]:
+        wait = settings.CELERY_TASK_TIME_LIMIT + 60
+        try:
+            return [row for result in sent for row in result.get(timeout=wait)]
+        except CeleryTimeoutError:
+            raise CommandError(
+                f"no answer from the workers within {wait} s: are they running? "
+                "(the batches stay queued and will still be probed)"
+            ) from None
+
+    def _print(self, row: dict, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(row, sort_keys=True))
+            return
+        passed = ",".join(map(str, row["tests_passed"])) or "-"
+        self.stdout.write(
+            f"{row['ip']:>39} {row['port']:>5} {row['verdict']:<15} tests {passed:<10} "
+            f"{row['seconds']:6.2f}s {row['error'][:80]}"
+        )
+
+
+def _address(text: str) -> str:
+    """One spelling per address, as hosts are stored (2001:DB8::1 → 2001:db8::1)."""
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise CommandError(f"--ip {text!r} is not an IP address") from None

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils.translation import to_locale
+
+from letters.catalogs import catalog_languages, catalog_problems, catalogs_update
+
+LOCALE = Path(settings.BASE_DIR) / "locale"
+
+
+def test_it_has_a_catalog_for_every_letter_language_but_the_source():
+    languages = catalog_languages()
+    assert len(languages) >= 21
+    for code in languages:
+        assert (LOCALE / to_locale(code) / "LC_MESSAGES" / "django.po").exists(), code
+
+
+def test_it_leaves_nothing_untranslated_after_makemessages(tmp_path):
+    # makemessages runs on a copy, so the test never rewrites the real catalogs.
+    shutil.copytree(LOCALE, tmp_path / "locale", ignore=shutil.ignore_patterns("*.mo"))
+    catalogs_update(locale_dir=tmp_path / "locale")
+    problems = {
+        po.parent.parent.name: catalog_problems(po)
+        for po in sorted((tmp_path / "locale").glob("*/LC_MESSAGES/django.po"))
+    }
+    assert len(problems) == len(catalog_languages())
+    assert {lang: found for lang, found in problems.items() if found} == {}
+
+
+def test_it_finds_an_untranslated_or_fuzzy_entry(tmp_path):
+    po = tmp_path / "django.po"
+    po.write_text(
+        'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "one"\nmsgstr ""\n\n#, fuzzy\nmsgid "two"\nmsgstr "deux"\n'
+    )
+    problems = catalog_problems(po)
+    assert any("untranslated" in p and '"one"' in p for p in problems)
+    assert any("fuzzy" in p and '"two"' in p for p in problems)
+
+
+def test_it_reports_a_broken_format_string(tmp_path):
+    po = tmp_path / "django.po"
+    po.write_text(
+        'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        '#, python-format\nmsgid "Hello %(name)s"\nmsgstr "Bonjour %(nom)s"\n'
+    )
+    assert any("msgfmt --check" in p for p in catalog_problems(po))
+
+
+@pytest.mark.parametrize("code", [c for c, _n in settings.LANGUAGES if c != "en"])
+def test_it_declares_the_plural_forms_of_each_language(code):
+    text = (LOCALE / to_locale(code) / "LC_MESSAGES" / "django.po").read_text()
+    nplurals = int(re.search(r"nplurals=(\d)", text).group(1))
+    expected = {"ar": 6, "pl": 3, "ru": 3, "uk": 3, "cs": 3, "ro": 3}
+    single = {"ja", "zh-hans", "ko", "vi", "id", "th"}
+    assert nplurals == expected.get(code, 1 if code in single else 2)
+    for block in text.split("\n\n"):
+        if "msgid_plural" in block:
+            assert block.count("msgstr[") == nplurals
