@@ -12,7 +12,7 @@ DEB_RUNTIME := gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
 	fonts-noto-core fonts-noto-cjk fonts-dejavu-core
 DEB_TEST := poppler-utils rbldnsd chromium openssl
 
-.PHONY: demo test lint bench system-deps system-deps-test venv venv-dev messages clean
+.PHONY: demo run-prod test lint bench system-deps system-deps-test venv venv-dev messages clean
 
 venv: $(VENV)/.runtime
 venv-dev: $(VENV)/.dev
@@ -46,10 +46,38 @@ system-deps-test: system-deps
 messages: venv
 	@if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then $(MANAGE) compilemessages -v0; fi
 
+# The demo runs a whole campaign against the lab (a simulated internet on
+# loopback: SMTP hosts, an RDAP registry and a mail sink), then serves the admin.
+# Only the lab's 198.18.0.0/15 addresses are accepted, and lab mode maps each
+# one to a loopback endpoint: nothing leaves this machine.
+LAB_ENV := LAB_MODE=true PROBE_ALLOWED_NETWORKS=198.18.0.0/15 RDAP_ALLOWED_NETWORKS=198.18.0.0/15 \
+	RDAP_BASE_URL=http://127.0.0.1:18043 DEMO_RDAP_PORT=18043 DEMO_LAB_PORT=2525 \
+	EMAIL_HOST=127.0.0.1 EMAIL_PORT=18025 PROBE_DEADLINE=6 PROBE_READ_TIMEOUT=3 \
+	OUTREACH_PUBLIC_URL=http://127.0.0.1:8000 \
+	RDAP_RATE_LIMITS=bootstrap=100/1,arin=100/1,apnic=100/1,ripe=100/1,lacnic=100/1,afrinic=100/1
+DEMO_DIR := $(CURDIR)/var/demo
+DEMO_ENV := OUTREACH_VAR_DIR=$(DEMO_DIR) LAB_HOST_MAP=$(DEMO_DIR)/lab-map.json $(LAB_ENV)
+
 demo: system-deps venv messages
-	$(MANAGE) migrate --noinput -v0
-	$(MANAGE) demo_setup
-	$(MANAGE) runserver 127.0.0.1:8000
+	rm -rf $(DEMO_DIR) out
+	$(DEMO_ENV) $(MANAGE) migrate --noinput -v0
+	$(DEMO_ENV) $(MANAGE) demo --out out --serve
+
+# The same campaign, production-style: PostgreSQL and Redis on this machine,
+# gunicorn, a Celery worker and beat under honcho (see Procfile).
+PROD_DIR := $(CURDIR)/var/prod
+PROD_DB ?= postgres://postgres@127.0.0.1:5432/outreach_prod
+PROD_ENV = DATABASE_URL=$(PROD_DB) REDIS_URL=redis://127.0.0.1:6379/1 \
+	SECRET_KEY=$$(cat $(PROD_DIR)/secret_key) ALLOWED_HOSTS=127.0.0.1,localhost \
+	SECURE_SSL_REDIRECT=false OUTREACH_VAR_DIR=$(PROD_DIR) LAB_MODE_WITH_DATABASE=true \
+	LAB_HOST_MAP=$(PROD_DIR)/lab-map.json $(LAB_ENV)
+
+run-prod: system-deps venv messages
+	mkdir -p $(PROD_DIR)
+	test -s $(PROD_DIR)/secret_key || (head -c 48 /dev/urandom | base64 | tr -d '\n/+=' > $(PROD_DIR)/secret_key)
+	$(BIN)/python -c "import bench.common as b; b._ensure_postgres_database('$(PROD_DB)')"
+	$(PROD_ENV) $(MANAGE) migrate --noinput -v0
+	$(PROD_ENV) $(BIN)/honcho start -f Procfile
 
 lint: venv-dev
 	$(BIN)/ruff check .

@@ -531,3 +531,11 @@ if RDAP_ASN_DNS not in {"", "system"} and not RDAP_ASN_DNS.rpartition(":")[2].is
     raise ImproperlyConfigured(f"RDAP_ASN_DNS={RDAP_ASN_DNS!r}: use system or host:port.")
 # Routing overrides "CC=agency-code,..."; otherwise Agency.jurisdiction decides.
 RDAP_AGENCY_ROUTES = {k.upper(): v for k, v in _rdap_pairs("RDAP_AGENCY_ROUTES").items()}
+
+# --- Demo (lab mode only) -------------------------------------------------
+# Ports of the demo's simulated internet; `make demo` sets the rest (LAB_MODE,
+# LAB_HOST_MAP, RDAP_BASE_URL, EMAIL_HOST/EMAIL_PORT for the local sink).
+DEMO_LAB_PORT = env_int("DEMO_LAB_PORT", 2525, minimum=1)
+DEMO_RDAP_PORT = env_int("DEMO_RDAP_PORT", 18043, minimum=1)
+# flufl.bounce logs every detector it runs at INFO.
+LOGGING.setdefault("loggers", {})["flufl.bounce"] = {"level": "WARNING"}

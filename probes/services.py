@@ -567,7 +567,7 @@ def _probe_planned(
     planned: list[Target | ProbeResult], *, all_tests: bool, concurrency: int | None
 ) -> list[ProbeResult]:
     targets = [p for p in planned if isinstance(p, Target)]
-    probed = iter(asyncio.run(_probe_with_dns(targets, all_tests, concurrency)))
+    probed = iter(smtp.run_sync(_probe_with_dns(targets, all_tests, concurrency)))
     return [p if isinstance(p, ProbeResult) else next(probed) for p in planned]
 
 

@@ -19,9 +19,11 @@ import re
 import ssl
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import aiosmtplib
 from aiosmtplib import SMTPResponse
@@ -37,6 +39,7 @@ TIMEOUT = "timeout"
 PROTOCOL_ERROR = "protocol_error"
 # Not a probe verdict: the safety guard refused to touch the address.
 SKIPPED = "skipped"
+T = TypeVar("T")
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.?)*[A-Za-z0-9]$")
 # Control characters and the surrogates that undecodable bytes become: never
@@ -409,6 +412,20 @@ def _connect_failure(exc: aiosmtplib.SMTPConnectError) -> tuple[str, str]:
     if isinstance(cause, ssl.SSLError):
         return TLS_FAILED, str(cause)
     return REFUSED, str(cause or exc)
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to the end from synchronous code, on a loop of its own.
+
+    If this thread already runs an event loop (an async caller, or a test
+    tool such as Playwright's sync API), the coroutine runs in a fresh thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="probe") as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def probe(target: Target, settings: ProbeSettings) -> ProbeResult:

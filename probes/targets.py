@@ -101,6 +101,10 @@ class Guard:
         A lab-mapped target is never connected to (its lab endpoint on
         loopback is), so only the never-contact list applies to it.
         """
+        if self.lab_map and ip not in self.lab_map and not ipaddress.ip_address(ip).is_loopback:
+            # Lab mode never leaves this machine: a target the map does not send
+            # to loopback is refused even inside PROBE_ALLOWED_NETWORKS.
+            return "not_in_lab"
         allowed = self.allowed
         if ip in self.lab_map:
             allowed = (*allowed, *parse_networks([f"{ip}/128" if ":" in ip else f"{ip}/32"]))

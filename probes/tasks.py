@@ -26,7 +26,11 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="probes.feeds_refresh")
 def feeds_refresh() -> int:
-    """Beat's entry point: queue one refresh per feed that has a URL or path."""
+    """Beat's entry point: queue one refresh per feed that has a URL or path.
+
+    It also deletes admin uploads that were previewed but never committed.
+    """
+    uploads.uploads_purge()
     ids = list(Feed.objects.exclude(url="").values_list("pk", flat=True))
     for pk in ids:
         transaction.on_commit(partial(feed_refresh.delay, pk))

@@ -9,7 +9,7 @@ import pytest
 
 from lab.smtp import Lab
 from probes import smtp
-from probes.smtp import ProbeSettings, Target
+from probes.smtp import ProbeSettings, Target, run_sync
 
 SETTINGS = ProbeSettings(
     helo_name="probe.agency.example",
@@ -29,7 +29,7 @@ def lab():
 
 def run(lab: Lab, behaviour: str, settings: ProbeSettings = SETTINGS) -> smtp.ProbeResult:
     host = lab.hosts_add([behaviour])[0]
-    return asyncio.run(smtp.probe(Target(ip=host.ip, port=host.port), settings))
+    return run_sync(smtp.probe(Target(ip=host.ip, port=host.port), settings))
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_it_runs_every_test_with_all_tests(lab):
 
 def test_it_sends_the_raw_variants_unmodified(lab):
     host = lab.hosts_add(["closed"])[0]
-    asyncio.run(smtp.probe(Target(ip=host.ip, port=host.port), SETTINGS))
+    run_sync(smtp.probe(Target(ip=host.ip, port=host.port), SETTINGS))
     lit, d = f"[{host.ip}]", "relaytest.agency.example"
     assert host.rcpt_lines[4:] == [
         f"RCPT TO:<relaytest%{d}@{lit}>",
@@ -86,7 +86,7 @@ def test_it_sends_the_raw_variants_unmodified(lab):
 def test_it_never_sends_data_even_to_an_open_relay(lab):
     settings = ProbeSettings(**{**SETTINGS.__dict__, "all_tests": True})
     host = lab.hosts_add(["open"])[0]
-    asyncio.run(smtp.probe(Target(ip=host.ip, port=host.port), settings))
+    run_sync(smtp.probe(Target(ip=host.ip, port=host.port), settings))
     assert host.data_attempts == 0
     assert len(host.rcpt_lines) == 16
 
@@ -108,7 +108,7 @@ def test_it_holds_the_deadline_against_a_tarpit(lab):
 def test_it_reports_a_refused_connection(lab):
     host = lab.hosts_add(["closed"])[0]
     # Nothing listens on the port below the lab's on that address.
-    result = asyncio.run(smtp.probe(Target(ip=host.ip, port=host.port - 1), SETTINGS))
+    result = run_sync(smtp.probe(Target(ip=host.ip, port=host.port - 1), SETTINGS))
     assert result.verdict == smtp.REFUSED
 
 
@@ -161,7 +161,7 @@ def test_it_writes_ipv6_address_literals():
 def test_it_probes_many_hosts_at_once_and_keeps_their_order(lab):
     hosts = lab.hosts_add(["open", "closed", "auth", "greylist"] * 5)
     targets = [Target(ip=h.ip, port=h.port) for h in hosts]
-    results = asyncio.run(smtp.probe_many(targets, SETTINGS, concurrency=7))
+    results = run_sync(smtp.probe_many(targets, SETTINGS, concurrency=7))
     expected = [smtp.OPEN_RELAY, smtp.NOT_RELAY, smtp.AUTH_REQUIRED, smtp.TEMP_FAILURE] * 5
     assert [r.verdict for r in results] == expected
     assert [r.ip for r in results] == [h.ip for h in hosts]
@@ -183,14 +183,14 @@ def test_it_caps_connections_per_network(monkeypatch):
         await asyncio.gather(*(politeness.run(t, SETTINGS) for t in targets))
 
     monkeypatch.setattr(smtp, "probe", fake)
-    asyncio.run(go())
+    run_sync(go())
     assert running["peak"] == 2
 
 
 def test_it_speaks_implicit_tls_on_port_465(lab):
     smtps, plain = lab.hosts_add(["smtps", "closed"])
     results = [
-        asyncio.run(
+        run_sync(
             smtp.probe(
                 Target(ip="192.0.2.1", port=465, connect_host=h.ip, connect_port=h.port), SETTINGS
             )
@@ -239,7 +239,7 @@ def test_it_caps_connections_per_asn(monkeypatch):
         await asyncio.gather(*(politeness.run(t, SETTINGS) for t in targets))
 
     monkeypatch.setattr(smtp, "probe", fake)
-    asyncio.run(go())
+    run_sync(go())
     assert running["peak"] == 3
 
 
@@ -257,7 +257,7 @@ def test_it_spaces_new_connections_to_keep_the_rate(monkeypatch):
         for _ in range(4):
             await politeness.pace()
 
-    asyncio.run(go())
+    run_sync(go())
     assert waits == [0.1, 0.2, 0.3]
 
 
@@ -269,3 +269,13 @@ def test_it_quotes_the_exchange_of_the_test_that_passed(lab):
     assert lines[-2].startswith("C: RCPT TO:<relaytest%relaytest.agency.example@[")
     assert lines[-1] == "S: 250 2.1.5 OK"
     assert smtp.transcript_excerpt(result.transcript, 9) == ""
+
+
+def test_it_runs_probes_from_a_thread_that_already_runs_an_event_loop(lab):
+    [host] = lab.hosts_add(["open"])
+
+    async def caller():
+        # Synchronous code called from inside a running loop (as under Playwright).
+        return run_sync(smtp.probe(Target(ip=host.ip, port=host.port), SETTINGS))
+
+    assert run_sync(caller()).verdict == smtp.OPEN_RELAY

@@ -10,6 +10,7 @@ import pytest
 
 from lab.dns import LabDNS
 from probes import dns, smtp
+from probes.smtp import run_sync
 from probes.targets import Guard, TargetError, lab_map_load, target_parse
 
 
@@ -55,7 +56,17 @@ def test_it_connects_to_the_lab_endpoint_of_a_mapped_target():
     guard = Guard(allowed=[], never_contact=[], lab_map={"192.0.2.10": ("127.1.0.10", 2525)})
     target = guard.target("192.0.2.10", 25)
     assert target.endpoint == ("127.1.0.10", 2525)
-    assert guard.refusal("192.0.2.11") == "non_global"
+    assert guard.refusal("192.0.2.11") == "not_in_lab"
+
+
+def test_lab_mode_never_connects_outside_loopback_even_to_allowed_networks():
+    guard = Guard(
+        allowed=["198.18.0.0/15"], never_contact=[], lab_map={"198.18.1.10": ("127.77.0.1", 2525)}
+    )
+    assert guard.target("198.18.1.10", 25).endpoint == ("127.77.0.1", 2525)
+    assert guard.refusal("198.18.1.11") == "not_in_lab"
+    assert guard.target("198.18.1.11", 25).verdict == smtp.SKIPPED
+    assert Guard(allowed=["198.18.0.0/15"], never_contact=[]).refusal("198.18.1.11") is None
 
 
 def test_it_lets_the_never_contact_list_win_over_everything():
@@ -107,10 +118,8 @@ def test_it_looks_up_ptr_and_dnsbl_on_a_configured_resolver():
     }
     with LabDNS(records) as server:
         resolver = dns.resolver_make(server.address)
-        found = asyncio.run(dns.dns_evidence("192.0.2.7", resolver=resolver, zones=["bl.lab.test"]))
-        missing = asyncio.run(
-            dns.dns_evidence("192.0.2.8", resolver=resolver, zones=["bl.lab.test"])
-        )
+        found = run_sync(dns.dns_evidence("192.0.2.7", resolver=resolver, zones=["bl.lab.test"]))
+        missing = run_sync(dns.dns_evidence("192.0.2.8", resolver=resolver, zones=["bl.lab.test"]))
     assert found == {"ptr": "mx.isp.example", "dnsbl": ["bl.lab.test"]}
     assert missing == {"ptr": "", "dnsbl": []}
 
@@ -150,5 +159,5 @@ def test_it_finds_listings_on_a_real_dnsbl_server(rbldnsd):
             await asyncio.sleep(0.1)
         return False
 
-    assert asyncio.run(check("192.0.2.7")) is True
-    assert asyncio.run(dns.dnsbl_listed("192.0.2.8", "bl.lab.test", resolver)) is False
+    assert run_sync(check("192.0.2.7")) is True
+    assert run_sync(dns.dnsbl_listed("192.0.2.8", "bl.lab.test", resolver)) is False
