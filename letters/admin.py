@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from csp.decorators import csp_update
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -12,6 +13,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
@@ -105,6 +107,9 @@ class LetterAdmin(ScopedAdmin):
         language = request.GET.get("language", "")
         return language if language in supported_languages() else None
 
+    # The letter's HTML (in a sandboxed srcdoc iframe, which inherits this
+    # page's CSP) carries inline styles, as e-mail HTML must; scripts stay off.
+    @method_decorator(csp_update({"style-src": ["'self'", "'unsafe-inline'"]}))
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         letter = self._letter(request, pk)
         rendered = letter_render(letter, language=self._language(request))

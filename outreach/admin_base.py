@@ -23,6 +23,7 @@ import ipaddress
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest
@@ -135,11 +136,15 @@ class ScopedAdmin(ScopeMixin, admin.ModelAdmin):
         return [self._scoped_filter(spec) for spec in super().get_list_filter(request)]
 
     def _scoped_filter(self, spec: Any) -> Any:
-        if not isinstance(spec, str) or "__" in spec:
+        # A path ("host__agency") or an explicit RelatedFieldListFilter would
+        # list every related row across agencies, like a bare field name.
+        if isinstance(spec, tuple) and spec[1] is admin.RelatedFieldListFilter:
+            return (spec[0], ScopedRelatedFilter)
+        if not isinstance(spec, str):
             return spec
-        field = self.model._meta.get_field(spec)
+        field = get_fields_from_path(self.model, spec)[-1]
         if field.is_relation:
-            return (spec, admin.RelatedOnlyFieldListFilter)
+            return (spec, ScopedRelatedFilter)
         return spec
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:

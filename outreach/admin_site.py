@@ -23,6 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
@@ -67,6 +68,8 @@ class OutreachAdminSite(admin.AdminSite):
     login_form = OutreachLoginForm
     login_template = "otp/admin111/login.html"
     site_header = site_title = "Outreach"
+    # There is no public site to "view": the recipient pages are per-letter links.
+    site_url = None
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and not otp_missing(request)
@@ -79,7 +82,11 @@ class OutreachAdminSite(admin.AdminSite):
         return super().login(request, extra_context)
 
     def get_urls(self) -> list[URLPattern]:
-        own = [path("two-factor/", login_required(self.two_factor), name="two_factor")]
+        # Not wrapped in admin_view: that needs has_permission, which an
+        # investigator without a second factor cannot have yet. It asks for a
+        # logged-in staff user itself. Never cached: the page shows the secret.
+        view = never_cache(login_required(self.two_factor))
+        own = [path("two-factor/", view, name="two_factor")]
         return own + super().get_urls()
 
     def two_factor(self, request: HttpRequest) -> HttpResponse:
@@ -108,6 +115,8 @@ class OutreachAdminSite(admin.AdminSite):
             "admin/two_factor.html",
             {
                 **self.each_context(request),
+                # Until the second factor is on, no menu: nothing there would open.
+                "available_apps": [] if otp_missing(request) else self.get_app_list(request),
                 "form": form,
                 "qr": _qr_svg(device.config_url),
                 "title": _("Two-factor authentication"),

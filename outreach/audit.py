@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from auditlog.context import auditlog_value
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
@@ -59,8 +60,24 @@ def _entry(
         changes=changes or {},
         changes_text="",
         actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_email=getattr(actor, "email", None) or None,
         additional_data=data,
+        **_request_context(),
     )
+
+
+def _request_context() -> dict[str, Any]:
+    """Address, port and correlation id of the request being served, as
+    auditlog's middleware noted them (bulk_create skips its signal)."""
+    try:
+        context = auditlog_value.get()
+    except LookupError:
+        return {}
+    fields = {}
+    for key in ("remote_addr", "remote_port", "cid"):
+        value = context.get(key)
+        fields[key] = value() if callable(value) else value
+    return fields
 
 
 def audit_record(

@@ -7,7 +7,7 @@ groups in step with roles:
   apps, the user admin and the audit log;
 - coordinator: reads its agency's part, approves and sends its letters,
   handles its responses and contacts, and manages its agency's users;
-- viewer: reads its agency's part, nothing else.
+- viewer: reads its agency's part (and its part of the audit log), nothing else.
 
 What rows a permission applies to is decided by ``outreach.scoping``.
 """
@@ -39,9 +39,10 @@ COORDINATOR_EXTRA = frozenset(
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",
-        "auditlog.view_logentry",
     }
 )
+# Everyone with a role reads its agency's part of the audit log.
+READ_EXTRA = frozenset({"auditlog.view_logentry"})
 # Investigators additionally run the security side.
 INVESTIGATOR_APPS = (*CAMPAIGN_APPS, "auth", "auditlog", "otp_totp", "axes")
 _CACHE = "_outreach_role_perms"
@@ -97,6 +98,7 @@ def role_permissions(roles: set[str]) -> set[str]:
     if not roles:
         return set()
     readable = {p for p in _perms_of_apps(CAMPAIGN_APPS) if p.split(".")[1].startswith("view_")}
+    readable |= READ_EXTRA
     if Membership.Role.COORDINATOR in roles:
         return readable | COORDINATOR_EXTRA
     return readable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from auditlog.middleware import AuditlogMiddleware as _AuditlogMiddleware
+from auditlog.middleware import AuditlogMiddleware as BaseAuditlogMiddleware
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -22,20 +22,26 @@ def client_ip(request: HttpRequest) -> str:
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     forwarded = [part for part in forwarded if part]
-    return forwarded[-hops] if len(forwarded) >= hops else remote
+    candidate = forwarded[-hops] if len(forwarded) >= hops else remote
+    return candidate if _is_ip(candidate) else remote
 
 
-class AuditlogMiddleware(_AuditlogMiddleware):
-    """django-auditlog's middleware, reading the client address as we do.
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
-    Upstream trusts the leftmost X-Forwarded-For entry, which the client
-    writes: the audit would record a forged address, and on PostgreSQL a
-    value that is no address at all makes every audited write fail.
+
+class AuditlogMiddleware(BaseAuditlogMiddleware):
+    """auditlog's middleware, but the address it records comes from client_ip.
+
+    The original takes the left-most X-Forwarded-For entry, which the client
+    writes: a forged address would land in the audit log, and a value that is
+    not an address at all would make every audited save fail.
     """
 
     @staticmethod
     def _get_remote_addr(request: HttpRequest) -> str | None:
-        try:
-            return str(ipaddress.ip_address(client_ip(request)))
-        except ValueError:
-            return None
+        return client_ip(request) or None

@@ -257,6 +257,80 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# --- Security: partner logins, 2FA, lockout, audit, CSP (issue 8) --------
+# The admin site is ours (outreach.admin_site): it adds the optional TOTP step
+# and refuses investigators without a verified second factor when required.
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "outreach.apps.OutreachAdminConfig"
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "axes", "auditlog", "csp"]
+_AUTH_AT = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+MIDDLEWARE[_AUTH_AT:_AUTH_AT] = [
+    "django_otp.middleware.OTPMiddleware",
+    # auditlog's, recording the client address the way axes reads it.
+    "outreach.security.AuditlogMiddleware",
+]
+MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+# Axes wants to be last so it sees every failed login and answers lockouts.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    # Permissions follow the user's agency roles (outreach.roles).
+    "outreach.roles.RolePermissionBackend",
+]
+
+# Two factors: required for investigators (and superusers) outside DEBUG,
+# optional for partner agencies' users.
+OUTREACH_OTP_REQUIRED = env_bool("OUTREACH_OTP_REQUIRED", not DEBUG)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Outreach")
+# Nobody, not even an investigator, reads another user's TOTP secret in the admin.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Lockout: username and client IP are separate rules, so neither rotating IPs
+# against one account nor one IP against many accounts gets around it.
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30, minimum=1) / 60  # hours
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # outreach.admin registers scoped, investigator-only admins
+AXES_CLIENT_IP_CALLABLE = "outreach.security.client_ip"
+# How many reverse proxies sit in front of Django (X-Forwarded-For is trusted
+# that many hops deep, never more).
+OUTREACH_PROXY_COUNT = env_int("OUTREACH_PROXY_COUNT", 0)
+
+# Sessions: SESSION_COOKIE_AGE (above) becomes an idle timeout.
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Strict"
+
+# Audit: these models log every change; bulk paths call outreach.audit.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    "outreach.Agency",
+    "outreach.Membership",
+    {"model": "outreach.Campaign", "m2m_fields": {"partners"}, "exclude_fields": ["hosts"]},
+    "outreach.Contact",
+    {"model": "outreach.Network", "include_fields": ["agency", "abuse_emails"]},
+    {"model": "outreach.Host", "include_fields": ["status", "agency", "contact"]},
+    "outreach.Response",
+    "probes.Feed",
+    "letters.Letter",
+    {"model": "auth.User", "exclude_fields": ["password", "last_login"]},
+)
+
+# Content Security Policy: nothing inline, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
 # --- Letters (rendering, PDF, export) -------------------------------------
 # Seconds one letter's PDF may take before the render is stopped (0: no limit).
 LETTERS_PDF_TIMEOUT = env_int("LETTERS_PDF_TIMEOUT", 30, minimum=0)
@@ -396,79 +470,6 @@ if LAB_HOST_MAP and not LAB_MODE:
 CELERY_BEAT_SCHEDULE["probes-reverify-open-relays"] = {
     "task": "probes.open_relays_reverify",
     "schedule": 6 * 3600,
-}
-
-# --- Security: partner logins, 2FA, lockout, audit, CSP (issue 8) --------
-# The admin site is ours (outreach.admin_site): it adds the optional TOTP step
-# and refuses investigators without a verified second factor when required.
-INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "outreach.apps.OutreachAdminConfig"
-INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "axes", "auditlog", "csp"]
-_AUTH_AT = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
-MIDDLEWARE[_AUTH_AT:_AUTH_AT] = [
-    "django_otp.middleware.OTPMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
-]
-MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
-# Axes wants to be last so it sees every failed login and answers lockouts.
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-    # Permissions follow the user's agency roles (outreach.roles).
-    "outreach.roles.RolePermissionBackend",
-]
-
-# Two factors: required for investigators (and superusers) outside DEBUG,
-# optional for partner agencies' users.
-OUTREACH_OTP_REQUIRED = env_bool("OUTREACH_OTP_REQUIRED", not DEBUG)
-OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Outreach")
-# Nobody, not even an investigator, reads another user's TOTP secret in the admin.
-OTP_ADMIN_HIDE_SENSITIVE_DATA = True
-
-# Lockout: username and client IP are separate rules, so neither rotating IPs
-# against one account nor one IP against many accounts gets around it.
-AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
-AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
-AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30, minimum=1) / 60  # hours
-AXES_RESET_ON_SUCCESS = True
-AXES_ENABLE_ADMIN = False  # outreach.admin registers scoped, investigator-only admins
-AXES_CLIENT_IP_CALLABLE = "outreach.security.client_ip"
-# How many reverse proxies sit in front of Django (X-Forwarded-For is trusted
-# that many hops deep, never more).
-OUTREACH_PROXY_COUNT = env_int("OUTREACH_PROXY_COUNT", 0)
-
-# Sessions: SESSION_COOKIE_AGE (above) becomes an idle timeout.
-SESSION_SAVE_EVERY_REQUEST = True
-SESSION_COOKIE_SAMESITE = "Strict"
-CSRF_COOKIE_HTTPONLY = True
-CSRF_COOKIE_SAMESITE = "Strict"
-
-# Audit: these models log every change; bulk paths call outreach.audit.
-AUDITLOG_INCLUDE_TRACKING_MODELS = (
-    "outreach.Agency",
-    "outreach.Membership",
-    {"model": "outreach.Campaign", "m2m_fields": {"partners"}, "exclude_fields": ["hosts"]},
-    "outreach.Contact",
-    {"model": "outreach.Network", "include_fields": ["agency", "abuse_emails"]},
-    {"model": "outreach.Host", "include_fields": ["status", "agency", "contact"]},
-    "outreach.Response",
-    "probes.Feed",
-    "letters.Letter",
-    {"model": "auth.User", "exclude_fields": ["password", "last_login"]},
-)
-
-# Content Security Policy: nothing inline, nothing from elsewhere.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
-        "object-src": ["'none'"],
-        "base-uri": ["'none'"],
-        "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
-    }
 }
 
 # --- RDAP contacts --------------------------------------------------------

@@ -115,3 +115,32 @@ def test_the_admin_bulk_delete_action_records_every_row(admin_client):
     assert admin_client.post("/admin/outreach/contact/", data).status_code == 302
     deleted = LogEntry.objects.filter(action=LogEntry.Action.DELETE, content_type__model="contact")
     assert set(deleted.values_list("object_pk", flat=True)) == {str(c.pk) for c in contacts}
+
+
+def test_it_never_records_a_forged_forwarded_address(admin_client):
+    contact = f.ContactFactory(email="abuse@isp.example")
+    data = {
+        "email": contact.email, "organisation": "ISP", "language": "", "country": "US",
+        "agency": "", "do_not_contact": "on", "do_not_contact_reason": "", "bounce_score": "0",
+    }  # fmt: skip
+    url = f"/admin/outreach/contact/{contact.pk}/change/"
+    for forged in ("not-an-address", "198.51.100.66"):
+        response = admin_client.post(
+            url, data, HTTP_X_FORWARDED_FOR=forged, REMOTE_ADDR="127.0.0.9"
+        )
+        assert response.status_code == 302
+    updates = entries_for(contact).filter(action=LogEntry.Action.UPDATE)
+    addresses = set(updates.values_list("remote_addr", flat=True))
+    assert addresses == {"127.0.0.9"}
+
+
+def test_a_bulk_record_made_during_a_request_keeps_its_address():
+    from auditlog.context import set_extra_data
+
+    agency = f.AgencyFactory(code="alpha")
+    user = f.MembershipFactory(agency=agency, role=Membership.Role.COORDINATOR).user
+    host = f.HostFactory(agency=agency)
+    with set_extra_data({"actor": user, "remote_addr": "127.0.0.7", "remote_port": None}):
+        audit_record(actor=user, queryset=type(host).objects.filter(pk=host.pk), event="export")
+    entry = entries_for(host).get(additional_data__event="export")
+    assert (entry.remote_addr, entry.actor_email) == ("127.0.0.7", user.email)

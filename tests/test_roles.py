@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib import admin
-from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import RequestFactory
 
-from outreach.admin_base import ScopedAdmin
+from outreach.admin_base import ScopedAdmin, ScopedRelatedFilter
 from outreach.models import Contact, Membership
 from outreach.roles import role_permissions
 from probes.models import Listing
@@ -45,6 +44,7 @@ def test_it_grants_permissions_by_role():
     investigator = role_permissions({Membership.Role.INVESTIGATOR})
     assert "outreach.view_host" in viewer
     assert all(p.split(".")[1].startswith("view_") for p in viewer)
+    assert "auditlog.view_logentry" in viewer
     assert {"letters.approve_letter", "letters.send_letter", "auth.add_user"} <= coordinator
     assert "outreach.change_host" not in coordinator
     assert {"outreach.change_host", "probes.add_feed", "auth.change_user"} <= investigator
@@ -73,9 +73,19 @@ def test_partners_never_see_investigator_only_models(alpha):
 
 
 def test_it_offers_only_related_values_in_scope_as_list_filters(alpha):
-    listing_admin = admin.site._registry[Listing]
+    from django.contrib.admin import RelatedFieldListFilter
+
+    listing_admin = ScopedAdmin(Listing, admin.site)
+    listing_admin.list_filter = [
+        "feed", "host__agency", ("host", RelatedFieldListFilter), "reason"
+    ]  # fmt: skip
     filters = listing_admin.get_list_filter(request_for(member(alpha, "viewer", "v")))
-    assert ("feed", RelatedOnlyFieldListFilter) in filters
+    assert filters == [
+        ("feed", ScopedRelatedFilter),
+        ("host__agency", ScopedRelatedFilter),
+        ("host", ScopedRelatedFilter),
+        "reason",
+    ]
 
 
 def user_add_data(agency, role, username="alpha-new"):

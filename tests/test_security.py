@@ -119,6 +119,8 @@ def test_it_sends_an_investigator_without_a_device_to_set_one_up(client, setting
     assert client.get(LOGIN).url == "/admin/two-factor/"
     page = client.get("/admin/two-factor/")
     assert page.status_code == 200 and b"data:image/svg+xml;base64," in page.content
+    assert "no-store" in page.headers["Cache-Control"]
+    assert page.context["available_apps"] == []
     device = TOTPDevice.objects.get(user=investigator, confirmed=False)
     assert client.post("/admin/two-factor/", {"token": _code(device)}).status_code == 302
     device.refresh_from_db()
@@ -213,3 +215,30 @@ def test_nobody_reads_another_users_totp_secret_in_the_admin(admin_client, inves
     assert page.status_code == 200 and device.key.encode() not in page.content
     assert admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/").status_code == 403
     assert admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/qrcode/").status_code == 403
+
+
+@override_settings(OUTREACH_PROXY_COUNT=1)
+def test_it_ignores_a_forwarded_value_that_is_not_an_address(rf):
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="<script>", REMOTE_ADDR="127.0.0.1")
+    assert client_ip(request) == "127.0.0.1"
+
+
+@pytest.mark.django_db
+def test_every_admin_page_links_to_the_two_factor_set_up(admin_client):
+    assert b'href="/admin/two-factor/"' in admin_client.get("/admin/").content
+
+
+def test_a_view_can_allow_inline_styles_for_itself_only(rf):
+    from csp.decorators import csp_update
+    from csp.middleware import CSPMiddleware
+    from django.http import HttpResponse
+
+    @csp_update({"style-src": ["'self'", "'unsafe-inline'"]})
+    def preview(request):
+        return HttpResponse("<p style='x'>letter</p>")
+
+    special = CSPMiddleware(preview)(rf.get("/"))["Content-Security-Policy"]
+    plain = CSPMiddleware(lambda r: HttpResponse("x"))(rf.get("/"))["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in special
+    assert "unsafe-inline" not in plain
+    assert "script-src 'self';" in special + ";"
