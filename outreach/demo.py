@@ -26,6 +26,7 @@ from django.utils import timezone
 from lab.mailsink import MailSink
 from lab.rdap import RdapSimulator, generated_answer
 from lab.smtp import Lab
+from outreach.celery import app as celery_app
 
 SIMULATED_PREFIX = "198.18"
 
@@ -105,7 +106,7 @@ class Demo:
         self.lab_ips: dict[str, str] = {}
         # With REDIS_URL the stages run on the Celery workers; they reach the
         # lab, the simulator and the sink over loopback like any worker would.
-        self.workers = not settings.CELERY_TASK_ALWAYS_EAGER
+        self.workers = not celery_app.conf.task_always_eager
 
     def start_lab(self) -> None:
         self.lab.start()

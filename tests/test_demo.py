@@ -12,7 +12,7 @@ from letters.models import Letter
 from outreach.demo import NETWORKS
 from outreach.models import Campaign, Host, Response
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
 
 
 @pytest.fixture
