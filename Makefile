@@ -67,10 +67,11 @@ demo: system-deps venv messages
 # gunicorn, a Celery worker and beat under honcho (see Procfile).
 PROD_DIR := $(CURDIR)/var/prod
 PROD_DB ?= postgres://postgres@127.0.0.1:5432/outreach_prod
+# The demo investigator has no second factor yet: two-factor stays optional here.
 PROD_ENV = DATABASE_URL=$(PROD_DB) REDIS_URL=redis://127.0.0.1:6379/1 \
 	SECRET_KEY=$$(cat $(PROD_DIR)/secret_key) ALLOWED_HOSTS=127.0.0.1,localhost \
 	SECURE_SSL_REDIRECT=false OUTREACH_VAR_DIR=$(PROD_DIR) LAB_MODE_WITH_DATABASE=true \
-	LAB_HOST_MAP=$(PROD_DIR)/lab-map.json $(LAB_ENV)
+	OUTREACH_OTP_REQUIRED=false LAB_HOST_MAP=$(PROD_DIR)/lab-map.json $(LAB_ENV)
 
 run-prod: system-deps venv messages
 	mkdir -p $(PROD_DIR)
