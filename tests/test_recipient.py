@@ -405,7 +405,8 @@ def test_it_stores_no_forged_address(letter, client, settings):
         HTTP_X_FORWARDED_FOR="not-an-address",
     )
     assert response.status_code == 303
-    assert RecipientAction.objects.get().client_ip is None
+    # Not an address: the proxy's own view of the client is used instead.
+    assert RecipientAction.objects.get().client_ip == "127.0.0.1"
 
 
 # --- Logs -------------------------------------------------------------------
@@ -531,7 +532,7 @@ def test_it_audits_the_real_client_address_not_a_forged_header(rf, settings):
     assert AuditlogMiddleware._get_remote_addr(forged) == "127.0.0.9"
     settings.OUTREACH_PROXY_COUNT = 1
     junk = rf.get("/", REMOTE_ADDR="127.0.0.9", HTTP_X_FORWARDED_FOR="not-an-address")
-    assert AuditlogMiddleware._get_remote_addr(junk) is None
+    assert AuditlogMiddleware._get_remote_addr(junk) == "127.0.0.9"
     assert "outreach.security.AuditlogMiddleware" in settings.MIDDLEWARE
 
 
