@@ -558,12 +558,6 @@ OUTREACH_RECIPIENT_IP_PER_HOUR = env_int("OUTREACH_RECIPIENT_IP_PER_HOUR", 300, 
 OUTREACH_RECIPIENT_MISSES_PER_HOUR = env_int("OUTREACH_RECIPIENT_MISSES_PER_HOUR", 20, minimum=1)
 OUTREACH_RECIPIENT_POSTS_PER_HOUR = env_int("OUTREACH_RECIPIENT_POSTS_PER_HOUR", 30, minimum=1)
 OUTREACH_RECIPIENT_RETESTS_PER_DAY = env_int("OUTREACH_RECIPIENT_RETESTS_PER_DAY", 3, minimum=0)
-# The audit reads the client address the way the lockout and the page do
-# (outreach.security.AuditlogMiddleware), never a forged X-Forwarded-For.
-if "auditlog.middleware.AuditlogMiddleware" in MIDDLEWARE:
-    MIDDLEWARE[MIDDLEWARE.index("auditlog.middleware.AuditlogMiddleware")] = (
-        "outreach.security.AuditlogMiddleware"
-    )
 # Rate-limit counters live in their own cache: Redis when REDIS_URL is set so
 # every web process shares them, process memory in the embedded mode.
 CACHES = {

@@ -405,8 +405,7 @@ def test_it_stores_no_forged_address(letter, client, settings):
         HTTP_X_FORWARDED_FOR="not-an-address",
     )
     assert response.status_code == 303
-    # Junk where our proxy's entry should be: keep the address that really
-    # connected (outreach.security.client_ip), never the header's text.
+    # Not an address: the proxy's own view of the client is used instead.
     assert RecipientAction.objects.get().client_ip == "127.0.0.1"
 
 
