@@ -48,6 +48,10 @@ class Received:
         return match.group(1).decode("ascii", "replace") if match else ""
 
 
+# A scripted reply that closes the connection instead of answering.
+DROP = "DROP"
+
+
 @dataclass
 class SinkHandler:
     delay: float = 0.0
@@ -76,6 +80,10 @@ class SinkHandler:
     ) -> str:
         await asyncio.sleep(self.delay)
         reply = self.replies.get(address.lower())
+        if reply == DROP:
+            # Hang up without a word, as a crashing or overloaded server does.
+            server.transport.close()
+            return "421 4.4.2 connection dropped"
         if reply:
             return reply
         envelope.rcpt_tos.append(address)
