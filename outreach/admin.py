@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -10,12 +13,14 @@ from django.utils.translation import ngettext
 
 from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
 from letters.admin_outbox import CampaignOutboxMixin
+from letters.services import letters_build
 from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.admin_security import MembershipRules
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
 from probes.admin import ProbeInline
 from probes.services import hosts_verify_enqueue
+from probes.tasks_rdap import campaign_contacts_lookup
 
 
 class MembershipInline(MembershipRules, ScopedInline):
@@ -58,6 +63,27 @@ class CampaignAdmin(CampaignDashboardMixin, CampaignOutboxMixin, ScopedAdmin):
     list_select_related = ["lead_agency"]
     # A campaign can hold a million hosts: never render them as a widget.
     exclude = ["hosts"]
+    actions = ["lookup_contacts", "build_letters", "send_approved_letters"]
+
+    @admin.action(
+        description=_("Look up abuse contacts of the verified relays"), permissions=["change"]
+    )
+    def lookup_contacts(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        # Batches go to the workers (in-process on the embedded default).
+        for campaign_id in queryset.values_list("id", flat=True):
+            transaction.on_commit(partial(campaign_contacts_lookup.delay, campaign_id))
+        self.message_user(request, _("Contact look-up started."), messages.SUCCESS)
+
+    @admin.action(description=_("Build letter drafts"), permissions=["change"])
+    def build_letters(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset:
+            summary = letters_build(campaign_id=campaign.id)
+            text = _("%(campaign)s: %(created)d letters created, %(updated)d updated.") % {
+                "campaign": campaign,
+                "created": summary.created,
+                "updated": summary.updated,
+            }
+            self.message_user(request, text, messages.SUCCESS)
 
 
 @admin.register(Network)
