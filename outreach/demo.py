@@ -172,13 +172,15 @@ class Demo:
         )
 
     def verify(self) -> str:
-        from probes.services import hosts_verify, hosts_verify_enqueue
+        from probes.services import hosts_verify, hosts_verify_run
 
-        ids = list(self.campaign.hosts.values_list("id", flat=True))
+        hosts = self.campaign.hosts.all()
+        ids = list(hosts.values_list("id", flat=True))
         if self.workers:
-            batches = hosts_verify_enqueue(host_ids=ids)
-            verdicts = [row["verdict"] for batch in batches for row in batch.get(timeout=600)]
-            return _counts(verdicts) + f" ({len(batches)} batches on the workers)"
+            # Waits on the database, not on results: survives a broker restart.
+            run = hosts_verify_run(host_ids=ids, stall_seconds=30)
+            verdicts = hosts.values_list("last_verdict", flat=True)
+            return _counts(verdicts) + f" ({run['verified']} verified on the workers)"
         return _counts(r.verdict for r in hosts_verify(host_ids=ids))
 
     def contacts(self) -> str:

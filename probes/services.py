@@ -26,6 +26,7 @@ from celery.result import AsyncResult
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from outreach.models import Campaign, Host
 from probes import addresses, dns, smtp
@@ -665,6 +666,51 @@ def _probe_row(result: ProbeResult, now: datetime) -> Probe:
         error=result.error,
         dns=result.evidence,
     )
+
+
+def hosts_verify_run(
+    *,
+    host_ids: list[int],
+    port: int = 25,
+    all_tests: bool = False,
+    stall_seconds: float = 120.0,
+    deadline_seconds: float = 6 * 3600.0,
+    poll_seconds: float = 1.0,
+) -> dict[str, int]:
+    """Verify hosts on the workers and wait until each has a verdict from this run.
+
+    The broker is not the record of what is left to do: the database is.
+    Redis without persistence loses its queued batches when it restarts, so
+    when no host has been verified for ``stall_seconds`` the hosts still
+    waiting are sent again. Probing a host twice is harmless: the dialogue
+    never sends DATA and recording a verdict is idempotent.
+    """
+    started = timezone.now()
+    pending = set(host_ids)
+    _enqueue_tolerant(pending, port=port, all_tests=all_tests)
+    last_progress = begun = time.monotonic()
+    while pending and time.monotonic() - begun < deadline_seconds:
+        time.sleep(poll_seconds)
+        done = Host.objects.filter(id__in=pending, last_probed_at__gte=started)
+        finished = set(done.values_list("id", flat=True))
+        if finished:
+            pending -= finished
+            last_progress = time.monotonic()
+        elif time.monotonic() - last_progress > stall_seconds:
+            log.warning("no verdict for %d s: sending %d hosts again", stall_seconds, len(pending))
+            if _enqueue_tolerant(pending, port=port, all_tests=all_tests):
+                last_progress = time.monotonic()
+    return {"verified": len(host_ids) - len(pending), "missing": len(pending)}
+
+
+def _enqueue_tolerant(host_ids: set[int], *, port: int, all_tests: bool) -> bool:
+    """Send batches; False when the broker cannot be reached (tried again later)."""
+    try:
+        hosts_verify_enqueue(host_ids=sorted(host_ids), port=port, all_tests=all_tests)
+    except (OSError, KombuOperationalError) as exc:
+        log.warning("the broker is unreachable, will send again: %s", exc)
+        return False
+    return True
 
 
 def hosts_verify_enqueue(

@@ -142,3 +142,59 @@ def test_no_letter_is_sent_twice_or_lost_when_a_worker_child_is_killed_mid_send(
     assert sum(states.values()) == 30
     sent = set(Letter.objects.filter(status="sent").values_list("message_id", flat=True))
     assert sent <= set(received)
+
+
+REDIS_START = [
+    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
+    "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis",
+    "--logfile", "/var/log/redis/ci.log",
+]  # fmt: skip
+
+
+def redis_restart(redis_url: str) -> None:
+    """Stop the machine's Redis (losing every queued task) and start it again."""
+    if urlsplit(redis_url).port not in (None, 6379) or not Path("/var/lib/redis").is_dir():
+        pytest.skip("restarts only the machine's own Redis on 127.0.0.1:6379")
+    subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False)
+    wait_for(lambda: subprocess.run(["redis-cli", "-p", "6379", "ping"], capture_output=True)
+             .returncode != 0, limit=10, what="Redis stopping")  # fmt: skip
+    subprocess.run(REDIS_START, check=True)
+    wait_for(lambda: subprocess.run(["redis-cli", "-p", "6379", "ping"], capture_output=True)
+             .stdout.strip() == b"PONG", limit=10, what="Redis starting")  # fmt: skip
+
+
+def test_a_verification_run_completes_when_redis_restarts_mid_run(
+    worker, redis_url, settings, caplog
+):
+    from probes.services import hosts_verify_run
+
+    settings.PROBE_BATCH_SIZE = 2
+    with Lab(latency=0.05) as lab:
+        lab_hosts = lab.hosts_add(["open", "closed"] * 6)
+        ids = [HostFactory(ip=h.ip).id for h in lab_hosts]
+        thread_result: dict = {}
+
+        def run() -> None:
+            from django.db import connection
+
+            try:
+                thread_result.update(
+                    hosts_verify_run(host_ids=ids, port=lab.port, stall_seconds=5, poll_seconds=0.2)
+                )
+            finally:
+                connection.close()
+
+        import threading
+
+        runner = threading.Thread(target=run)
+        runner.start()
+        # Restart once the first batch is done and the rest wait on the queue.
+        wait_for(lambda: Host.objects.exclude(last_verdict="").exists(), what="a first verdict")
+        redis_restart(redis_url)
+        runner.join(timeout=120)
+        assert not runner.is_alive()
+        assert lab.data_attempts() == 0
+    assert thread_result == {"verified": 12, "missing": 0}
+    assert not Host.objects.filter(last_verdict="").exists()
+    # The queued batches died with Redis: the run noticed and sent them again.
+    assert "sending" in caplog.text and "hosts again" in caplog.text
