@@ -689,6 +689,7 @@ def hosts_verify_run(
     pending = set(host_ids)
     _enqueue_tolerant(pending, port=port, all_tests=all_tests)
     last_progress = begun = time.monotonic()
+    resent = 0
     while pending and time.monotonic() - begun < deadline_seconds:
         time.sleep(poll_seconds)
         done = Host.objects.filter(id__in=pending, last_probed_at__gte=started)
@@ -700,7 +701,8 @@ def hosts_verify_run(
             log.warning("no verdict for %d s: sending %d hosts again", stall_seconds, len(pending))
             if _enqueue_tolerant(pending, port=port, all_tests=all_tests):
                 last_progress = time.monotonic()
-    return {"verified": len(host_ids) - len(pending), "missing": len(pending)}
+                resent += 1
+    return {"verified": len(host_ids) - len(pending), "missing": len(pending), "resent": resent}
 
 
 def _enqueue_tolerant(host_ids: set[int], *, port: int, all_tests: bool) -> bool:

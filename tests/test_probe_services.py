@@ -286,3 +286,27 @@ def test_it_finds_a_known_host_however_its_address_is_spelt(lab_hosts):
     out = StringIO()
     call_command("verify_relays", "--ip", "2001:DB8:0::5", "--json", stdout=out)
     assert json.loads(out.getvalue())["verdict"] == smtp.NOT_RELAY
+
+
+@pytest.mark.django_db
+def test_a_verification_run_resends_what_the_broker_lost(monkeypatch):
+    from django.utils import timezone
+
+    from probes import services
+
+    hosts = [HostFactory(ip=f"198.51.100.{n}") for n in range(1, 5)]
+    calls = []
+
+    def enqueue(*, host_ids, port, all_tests):
+        calls.append(sorted(host_ids))
+        if len(calls) > 1:  # the first batches vanish with the broker
+            Host.objects.filter(id__in=host_ids).update(
+                last_verdict="not_relay", last_probed_at=timezone.now()
+            )
+
+    monkeypatch.setattr(services, "hosts_verify_enqueue", enqueue)
+    result = services.hosts_verify_run(
+        host_ids=[h.id for h in hosts], stall_seconds=0.2, poll_seconds=0.05
+    )
+    assert result == {"verified": 4, "missing": 0, "resent": 1}
+    assert calls == [sorted(h.id for h in hosts)] * 2
