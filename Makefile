@@ -76,7 +76,7 @@ PROD_ENV = DATABASE_URL=$(PROD_DB) REDIS_URL=redis://127.0.0.1:6379/1 \
 run-prod: system-deps venv messages
 	mkdir -p $(PROD_DIR)
 	test -s $(PROD_DIR)/secret_key || (head -c 48 /dev/urandom | base64 | tr -d '\n/+=' > $(PROD_DIR)/secret_key)
-	$(BIN)/python -c "import bench.common as b; b._ensure_postgres_database('$(PROD_DB)')"
+	$(BIN)/python -c "import bench.common as b; b.postgres_database_ensure('$(PROD_DB)')"
 	$(PROD_ENV) $(MANAGE) migrate --noinput -v0
 	$(PROD_ENV) $(BIN)/honcho start -f Procfile
 

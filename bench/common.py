@@ -43,7 +43,7 @@ def setup_django(database_url: str | None = BENCH_DATABASE_URL) -> None:
         os.environ["DATABASE_URL"] = database_url
         os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 60)
         os.environ.setdefault("ALLOWED_HOSTS", "localhost")
-        _ensure_postgres_database(database_url)
+        postgres_database_ensure(database_url)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outreach.settings")
     django.setup()
     from django.core.management import call_command
@@ -51,7 +51,7 @@ def setup_django(database_url: str | None = BENCH_DATABASE_URL) -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
-def _ensure_postgres_database(url: str) -> None:
+def postgres_database_ensure(url: str) -> None:
     from urllib.parse import urlsplit
 
     import psycopg

@@ -14,7 +14,8 @@ import email.utils
 import json
 import time
 import zipfile
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -276,10 +277,8 @@ class Demo:
         return fixed
 
 
-def _counts(values: object) -> str:
-    tally: dict[str, int] = {}
-    for value in values:  # type: ignore[attr-defined]
-        tally[str(value)] = tally.get(str(value), 0) + 1
+def _counts(values: Iterable[object]) -> str:
+    tally = Counter(str(value) for value in values)
     return ", ".join(f"{k} {v}" for k, v in sorted(tally.items())) or "none"
 
 

@@ -88,3 +88,20 @@ def agency_user_add(
     )
     Membership.objects.create(user=user, agency=agency, role=role)
     return user, password
+
+
+def demo_prepare() -> tuple[Campaign, AbstractBaseUser, str]:
+    """Seed agencies, the demo campaign and the demo investigator's login.
+
+    The demo investigator may do everything the admin offers. Returns the
+    campaign, the user and a fresh password.
+    """
+    from django.contrib.auth.models import Permission
+
+    agencies_seed()
+    campaign = campaign_demo_ensure()
+    user, password = user_demo_ensure(
+        username="investigator", agency_code="ftc", role=Membership.Role.INVESTIGATOR
+    )
+    user.user_permissions.set(Permission.objects.all())
+    return campaign, user, password

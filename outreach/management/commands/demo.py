@@ -5,13 +5,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from outreach.demo import Demo, campaign_summary
-from outreach.models import Membership
-from outreach.services import agencies_seed, campaign_demo_ensure, user_demo_ensure
+from outreach.services import demo_prepare
 
 
 class Command(BaseCommand):
@@ -32,12 +30,7 @@ class Command(BaseCommand):
             raise CommandError("The demo runs in lab mode only: set LAB_MODE and LAB_HOST_MAP.")
         out = Path(options["out"])
         out.mkdir(parents=True, exist_ok=True)
-        agencies_seed()
-        campaign = campaign_demo_ensure()
-        user, password = user_demo_ensure(
-            username="investigator", agency_code="ftc", role=Membership.Role.INVESTIGATOR
-        )
-        user.user_permissions.set(Permission.objects.all())
+        campaign, user, password = demo_prepare()
         demo = Demo(out=out, say=self.stdout.write)
         demo.start_lab()
         try:
