@@ -37,8 +37,55 @@ from aiosmtpd.smtp import SMTP
 
 # Behaviours spoken through aiosmtpd, and raw ones that are not (really) SMTP.
 SMTP_BEHAVIOURS = ("open", "closed", "auth", "starttls", "greylist", "percent", "smtps")
-RAW_BEHAVIOURS = ("tarpit", "garbage", "drop", "huge", "binary")
-BEHAVIOURS = SMTP_BEHAVIOURS + RAW_BEHAVIOURS
+RAW_BEHAVIOURS = ("tarpit", "garbage", "drop", "huge", "binary", "hangup")
+# Scripted hosts: a banner and fixed replies per command, for the verdict
+# table's rows that aiosmtpd cannot play (refusals of our client, odd codes).
+# A reply that starts with "!" is sent, then the host hangs up.
+_DENIED = "554 5.7.1 <unknown[{ip}]>: Client host rejected: Access denied"
+SCRIPTS: dict[str, dict[str, str]] = {
+    "busy": {"banner": "!421 4.3.2 {name} Service not available, try again later"},
+    "banner554": {"banner": "!554 5.7.1 {name} No SMTP service here for {ip}"},
+    "banner521": {"banner": "!521 5.3.2 {name} Server does not accept mail"},
+    "banner_odd": {"banner": "!250 {name} hello, but not a greeting"},
+    "ehlo421": {"EHLO": "!421 4.7.0 {name} Too many connections from {ip}, closing"},
+    "helo_denied": {
+        "EHLO": "550 5.7.1 Access denied",
+        "HELO": "550 5.7.1 Access denied for {ip}",
+    },
+    "helo_busy": {"EHLO": "502 5.5.2 Error", "HELO": "!450 4.7.1 Try again later"},
+    "helo_odd": {"EHLO": "502 5.5.2 Error", "HELO": "354 What?"},
+    "helo_only": {"EHLO": "502 5.5.2 Error: command not recognized", "RCPT": "250 2.1.5 OK"},
+    "client_denied": {"MAIL": "550 5.7.1 Access denied: client {ip} is blocked"},
+    "client_deferred": {"MAIL": "450 4.7.1 Client host {ip} temporarily blocked"},
+    "client_rejected": {"RCPT": _DENIED},
+    "client_rejected_later": {"RCPT": "450 4.7.1 Client host rejected: cannot find your hostname"},
+    "sender_deferred": {"MAIL": "451 4.3.0 Try again later"},
+    "sender_refused": {"MAIL": "553 5.1.8 Sender address rejected: Domain not found"},
+    "auth_rcpt": {"RCPT": "530 5.7.0 Authentication required"},
+    "greylist_some": {"RCPT": "%451 4.7.1 Greylisted, try later|554 5.7.1 Relay access denied"},
+    "starttls_missing": {"MAIL": "530 5.7.0 Must issue a STARTTLS command first"},
+    "starttls_refused": {
+        "EHLO": "250-{name}\n250 STARTTLS",
+        "MAIL": "530 5.7.0 Must issue a STARTTLS command first",
+    },
+    "starttls_broken": {
+        "EHLO": "250-{name}\n250 STARTTLS",
+        "MAIL": "530 5.7.0 Must issue a STARTTLS command first",
+        # Ready, then it hangs up instead of shaking hands.
+        "STARTTLS": "!220 2.0.0 Ready to start TLS",
+    },
+}
+SCRIPT_DEFAULTS = {
+    "banner": "220 {name} ESMTP lab",
+    "EHLO": "250-{name}\n250 8BITMIME",
+    "HELO": "250 {name}",
+    "RSET": "250 2.0.0 OK",
+    "MAIL": "250 2.1.0 OK",
+    "RCPT": "554 5.7.1 Relay access denied",
+    "STARTTLS": "454 4.7.0 TLS not available",
+    "QUIT": "!221 2.0.0 Bye",
+}
+BEHAVIOURS = SMTP_BEHAVIOURS + RAW_BEHAVIOURS + tuple(SCRIPTS)
 LAB_DOMAIN = "lab.test"
 
 # The lab meets hostile clients on purpose (the tests send TLS to plain hosts).
@@ -215,7 +262,7 @@ class Lab:
         return new
 
     async def _serve(self, host: LabHost) -> asyncio.Server:
-        if host.behaviour in RAW_BEHAVIOURS:
+        if host.behaviour in RAW_BEHAVIOURS or host.behaviour in SCRIPTS:
             handler = self._raw_handler(host)
             return await asyncio.start_server(handler, host.ip, host.port)
 
@@ -237,7 +284,8 @@ class Lab:
     def _raw_handler(
         self, host: LabHost
     ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
-        speak = getattr(self, f"_raw_{host.behaviour}")
+        scripted = host.behaviour in SCRIPTS
+        speak = self._raw_scripted if scripted else getattr(self, f"_raw_{host.behaviour}")
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             host.connections += 1
@@ -259,6 +307,38 @@ class Lab:
         await asyncio.sleep(self.tarpit_seconds)
         await self._say(writer, f"220 {host.name} ESMTP slow\r\n".encode())
         await reader.readline()
+
+    async def _raw_hangup(self, host: LabHost, reader: Any, writer: Any) -> None:
+        return  # closes without a word
+
+    async def _raw_scripted(self, host: LabHost, reader: Any, writer: Any) -> None:
+        """Answer each command with the script's reply until a "!" reply or EOF."""
+        script = {**SCRIPT_DEFAULTS, **SCRIPTS[host.behaviour]}
+        if not await self._script_say(host, writer, script["banner"]):
+            return
+        while line := await reader.readline():
+            text = line.decode("ascii", "replace").strip()
+            verb = text.split(" ", 1)[0].upper()
+            if verb == "MAIL":
+                host.mail_lines.append(text)
+            elif verb == "RCPT":
+                host.rcpt_lines.append(text)
+            elif verb == "DATA":
+                host.data_attempts += 1
+            reply = script.get(verb, "502 5.5.2 Error: command not recognized")
+            if reply.startswith("%"):
+                # "%deferred|refused": defer the tests with routing tricks, refuse the others.
+                deferred, refused = reply[1:].split("|")
+                reply = deferred if any(c in text for c in '%"!') else refused
+            if not await self._script_say(host, writer, reply):
+                return
+
+    async def _script_say(self, host: LabHost, writer: Any, reply: str) -> bool:
+        """Send one (multi-line) reply; False when the script hangs up after it."""
+        hang_up = reply.startswith("!")
+        text = reply.lstrip("!").format(name=host.name, ip=host.ip)
+        await self._say(writer, "".join(f"{line}\r\n" for line in text.split("\n")).encode())
+        return not hang_up
 
     async def _raw_garbage(self, host: LabHost, reader: Any, writer: Any) -> None:
         await self._say(writer, b"HTTP/1.1 400 Bad Request\r\nServer: lab\r\n\r\n")

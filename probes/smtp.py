@@ -28,15 +28,19 @@ from typing import Any, TypeVar
 import aiosmtplib
 from aiosmtplib import SMTPResponse
 
-OPEN_RELAY = "open_relay"
-NOT_RELAY = "not_relay"
-AUTH_REQUIRED = "auth_required"
-TLS_FAILED = "tls_failed"
-TEMP_FAILURE = "temp_failure"
-NO_SMTP = "no_smtp"
-REFUSED = "refused"
-TIMEOUT = "timeout"
-PROTOCOL_ERROR = "protocol_error"
+from probes import verdicts as v
+
+# The verdicts live in the table; the names stay importable from here.
+from probes.verdicts import AUTH_REQUIRED as AUTH_REQUIRED
+from probes.verdicts import NO_SMTP as NO_SMTP
+from probes.verdicts import NOT_RELAY as NOT_RELAY
+from probes.verdicts import OPEN_RELAY as OPEN_RELAY
+from probes.verdicts import PROTOCOL_ERROR as PROTOCOL_ERROR
+from probes.verdicts import REFUSED as REFUSED
+from probes.verdicts import TEMP_FAILURE as TEMP_FAILURE
+from probes.verdicts import TIMEOUT as TIMEOUT
+from probes.verdicts import TLS_FAILED as TLS_FAILED
+
 # Not a probe verdict: the safety guard refused to touch the address.
 SKIPPED = "skipped"
 T = TypeVar("T")
@@ -232,6 +236,9 @@ class Dialogue:
         self.tls = target.port == 465
         self.tls_tried = False
         self.answers: list[str] = []
+        # The server's words for the last refusal: the evidence of a verdict
+        # other than open_relay.
+        self.refusal = ""
 
     async def run(self) -> ProbeResult:
         start = time.monotonic()
@@ -241,13 +248,14 @@ class Dialogue:
         except _Outcome as outcome:
             self._finish(outcome.verdict, outcome.error)
         except aiosmtplib.SMTPTimeoutError as exc:
-            self._finish(TIMEOUT, str(exc))
+            self._finish(v.result(v.ANY, event=v.NO_ANSWER), str(exc))
         except TimeoutError:
-            self._finish(TIMEOUT, f"deadline of {self.settings.deadline:g} s reached")
+            deadline = f"deadline of {self.settings.deadline:g} s reached"
+            self._finish(v.result(v.ANY, event=v.NO_ANSWER), deadline)
         except ssl.SSLError as exc:
-            self._finish(TLS_FAILED, str(exc))
+            self._finish(v.result(v.ANY, event=v.TLS_ERROR), str(exc))
         except (aiosmtplib.SMTPException, OSError) as exc:
-            self._finish(PROTOCOL_ERROR, f"{type(exc).__name__}: {exc}")
+            self._finish(v.result(v.ANY, event=v.DROPPED), f"{type(exc).__name__}: {exc}")
         finally:
             if self.client is not None:
                 self.client.close()
@@ -265,6 +273,8 @@ class Dialogue:
         await self._connect()
         await self._greet()
         self.result.verdict = await self._run_tests()
+        if self.result.verdict != OPEN_RELAY:
+            self.result.error = printable(self.refusal, 500)
         await self._quit()
 
     async def _connect(self) -> None:
@@ -286,20 +296,22 @@ class Dialogue:
             self.log.reply(SMTPResponse(exc.code, exc.message))
             raise _Outcome(*_banner_refusal(exc.code, exc.message)) from None
         except aiosmtplib.SMTPConnectTimeoutError as exc:
-            raise _Outcome(TIMEOUT, str(exc)) from None
+            raise _Outcome(v.result(v.CONNECT, event=v.NO_ANSWER), str(exc)) from None
         except aiosmtplib.SMTPConnectError as exc:
             raise _Outcome(*_connect_failure(exc)) from None
         except aiosmtplib.SMTPResponseException as exc:
-            raise _Outcome(NO_SMTP, f"banner is not SMTP: {exc.message[:200]}") from None
+            verdict = v.result(v.BANNER, event=v.NOT_SMTP)
+            raise _Outcome(verdict, f"banner is not SMTP: {exc.message[:200]}") from None
         self.log.reply(banner)
         self.result.banner = printable(banner.message, 1000)
 
     async def _greet(self) -> None:
         response = await self._command(b"EHLO", self.settings.helo_name.encode())
-        if response.code != 250:
+        if v.result(v.EHLO, response.code, response.message) != v.NEXT:
             response = await self._command(b"HELO", self.settings.helo_name.encode())
-            if response.code != 250:
-                raise _Outcome(*_refusal(response, "HELO refused"))
+            step = v.result(v.HELO, response.code, response.message)
+            if step != v.NEXT:
+                raise _Outcome(step, f"HELO refused: {response.code} {response.message[:200]}")
             if not self.tls:
                 self.result.starttls = False  # no ESMTP, so no STARTTLS either
             return
@@ -314,25 +326,30 @@ class Dialogue:
         self.log.add("C", b" ".join(args).decode("ascii", "replace"))
         response = await self.client.execute_command(*args)
         self.log.reply(response)
-        if response.code == 530 and "starttls" in response.message.lower() and not self.tls:
+        step = v.anywhere(response.code, response.message)
+        if step is not None and step.result == v.UPGRADE and not self.tls:
             await self._starttls()
             return await self._command(*args)
-        if response.code == 421:
-            raise _Outcome(TEMP_FAILURE, f"server closing: {response.message[:200]}")
+        if step is not None and v.is_verdict(step.result):
+            raise _Outcome(step.result, f"{step.why}: {response.code} {response.message[:200]}")
         return response
 
     async def _starttls(self) -> None:
         assert self.client is not None
         if self.tls_tried or not self.result.starttls:
-            raise _Outcome(TLS_FAILED, "server demands STARTTLS but does not offer it")
+            verdict = v.result(v.STARTTLS, event=v.NOT_OFFERED)
+            raise _Outcome(verdict, "server demands STARTTLS but does not offer it")
         self.tls_tried = True
         self.log.add("C", "STARTTLS")
         try:
             # Evidence only: certificate checks are off on purpose.
             response = await self.client.starttls(validate_certs=False)
         except (ssl.SSLError, aiosmtplib.SMTPException, OSError) as exc:
-            raise _Outcome(TLS_FAILED, f"{type(exc).__name__}: {exc}") from None
+            verdict = v.result(v.ANY, event=v.TLS_ERROR)
+            raise _Outcome(verdict, f"{type(exc).__name__}: {exc}") from None
         self.log.reply(response)
+        if (step := v.result(v.STARTTLS, response.code, response.message)) != v.NEXT:
+            raise _Outcome(step, f"STARTTLS refused: {response.code} {response.message[:200]}")
         self.tls = True
         await self._greet()
 
@@ -348,70 +365,52 @@ class Dialogue:
         )
         for test in tests:
             answer = await self._run_test(test)
-            if answer == AUTH_REQUIRED:
-                return AUTH_REQUIRED
-            if answer == "pass":
+            if v.is_verdict(answer):
+                return answer  # the server refused us, not the relay: end politely
+            if answer == v.PASS:
                 self.result.tests_passed.append(test.number)
                 if not s.all_tests:
                     break
             self.answers.append(answer)
-        return _battery_verdict(self.result.tests_passed, self.answers)
+        return v.battery_verdict([*self.answers, *(v.PASS for _ in self.result.tests_passed)])
 
     async def _run_test(self, test: RelayTest) -> str:
-        """One test: 'pass', 'fail', 'temp' or AUTH_REQUIRED."""
+        """One test: a test answer of the verdict table, or a verdict that ends the run."""
         # The marker lets a letter quote exactly the exchange of one test.
         self.log.add("*", f"test {test.number}")
         await self._command(b"RSET")
         mail = await self._command(b"MAIL", f"FROM:<{test.mail_from}>".encode())
-        if mail.code != 250:
-            return _answer(mail)
+        if (answer := self._answer(v.MAIL, mail)) != v.NEXT:
+            return answer
         rcpt = await self._command(b"RCPT", f"TO:<{test.rcpt_to}>".encode())
-        return "pass" if rcpt.code in (250, 251) else _answer(rcpt)
+        return self._answer(v.RCPT, rcpt)
+
+    def _answer(self, step: str, response: SMTPResponse) -> str:
+        rule = v.decide(step, response.code, response.message)
+        if rule.result not in (v.NEXT, v.PASS):
+            self.refusal = f"{rule.why}: {response.code} {response.message[:200]}"
+        return rule.result
 
     async def _quit(self) -> None:
         try:
             await self._command(b"QUIT")
-        except (aiosmtplib.SMTPException, OSError) as exc:
+        except (aiosmtplib.SMTPException, OSError, _Outcome) as exc:
+            # The verdict is in: a rude goodbye does not change it.
             self.log.add("*", f"QUIT: {type(exc).__name__}")
 
 
-def _answer(response: SMTPResponse) -> str:
-    if response.code == 530:
-        return AUTH_REQUIRED
-    return "temp" if 400 <= response.code < 500 else "fail"
-
-
-def _battery_verdict(passed: list[int], answers: list[str]) -> str:
-    if passed:
-        return OPEN_RELAY
-    # Greylisting answers 4xx to everything; a single 5xx is a real refusal.
-    if answers and all(a == "temp" for a in answers):
-        return TEMP_FAILURE
-    return NOT_RELAY
-
-
-def _refusal(response: SMTPResponse, what: str) -> tuple[str, str]:
-    verdict = TEMP_FAILURE if 400 <= response.code < 500 else PROTOCOL_ERROR
-    return verdict, f"{what}: {response.code} {response.message[:200]}"
-
-
 def _banner_refusal(code: int, message: str) -> tuple[str, str]:
-    """A banner other than 220: 4xx is a try-later, 5xx a refusal of service."""
-    text = f"banner {code} {message[:200]}"
-    if 400 <= code < 500:
-        return TEMP_FAILURE, text
-    if 500 <= code < 600:
-        return NOT_RELAY, text
-    return NO_SMTP, text
+    """A banner other than 220: 4xx is a try-later, 5xx a refusal of service to us."""
+    return v.result(v.BANNER, code, message), f"banner {code} {message[:200]}"
 
 
 def _connect_failure(exc: aiosmtplib.SMTPConnectError) -> tuple[str, str]:
     cause = exc.__cause__
     if isinstance(cause, aiosmtplib.SMTPServerDisconnected):
-        return NO_SMTP, "closed the connection without a banner"
+        return v.result(v.CONNECT, event=v.CLOSED), "closed the connection without a banner"
     if isinstance(cause, ssl.SSLError):
-        return TLS_FAILED, str(cause)
-    return REFUSED, str(cause or exc)
+        return v.result(v.CONNECT, event=v.TLS_ERROR), str(cause)
+    return v.result(v.CONNECT, event=v.TCP_REFUSED), str(cause or exc)
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
