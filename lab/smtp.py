@@ -36,7 +36,11 @@ from typing import Any
 from aiosmtpd.smtp import SMTP
 
 # Behaviours spoken through aiosmtpd, and raw ones that are not (really) SMTP.
-SMTP_BEHAVIOURS = ("open", "closed", "auth", "starttls", "greylist", "percent", "smtps")
+# "blocks_us" refuses our client at MAIL ("access denied"), as an owner who
+# noticed the prober does; "defers_us" is its 4xx twin. A host can switch to them.
+SMTP_BEHAVIOURS = (
+    "open", "closed", "auth", "starttls", "greylist", "percent", "smtps", "blocks_us", "defers_us"
+)  # fmt: skip
 RAW_BEHAVIOURS = ("tarpit", "garbage", "drop", "huge", "binary", "hangup")
 # Scripted hosts: a banner and fixed replies per command, for the verdict
 # table's rows that aiosmtpd cannot play (refusals of our client, odd codes).
@@ -135,6 +139,10 @@ class LabSMTP(SMTP):
             await self.push("503 5.5.1 Error: send HELO first")
         elif self.lab_host.behaviour == "auth":
             await self.push("530 5.7.0 Authentication required")
+        elif self.lab_host.behaviour == "blocks_us":
+            await self.push(f"550 5.7.1 Access denied: client {self.lab_host.ip} is blocked")
+        elif self.lab_host.behaviour == "defers_us":
+            await self.push(f"450 4.7.1 Client host {self.lab_host.ip} temporarily blocked")
         else:
             self.envelope.mail_from = arg
             await self.push("250 2.1.0 OK")

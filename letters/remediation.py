@@ -4,6 +4,11 @@ After the campaign's remediation deadline, and at once when an owner claims
 a fix, the hosts of a letter are re-probed by the probes stage
 (``probes.services.hosts_verify`` marks a former open relay FIXED with
 ``fixed_at``). The letter's outcome then follows from its hosts.
+
+Only a completed dialogue that refused every relay test fixes a relay. A
+re-test that proved nothing (the server refused us, timed out, deferred,
+spoke nonsense) leaves the host an open relay, "re-test inconclusive", and
+``letters_due`` picks it again after ``REMEDIATION_RETRY_DAYS``.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from letters.models import Letter
 from outreach.models import Host
+from probes import verdicts
 
 # Letters whose owner was told: only they can have been remedied.
 WRITTEN = [
@@ -68,14 +75,21 @@ def letters_remediate(*, letter_ids: list[int]) -> dict[int, str]:
 
 def letters_due(*, today: dt.date | None = None) -> QuerySet[Letter]:
     """Written letters past their campaign's deadline whose hosts still need a
-    look: a host not fixed and not probed since the deadline."""
+    look: a host not fixed and not probed since the deadline, or an open relay
+    whose last re-test was inconclusive and is older than the retry delay."""
     today = today or timezone.localdate()
     not_probed_since = Q(hosts__last_probed_at__isnull=True) | Q(
         hosts__last_probed_at__date__lte=F("campaign__remediation_deadline")
     )
+    retry_before = today - dt.timedelta(days=settings.REMEDIATION_RETRY_DAYS)
+    inconclusive = Q(
+        hosts__status=Host.Status.OPEN_RELAY,
+        hosts__last_verdict__in=verdicts.INCONCLUSIVE,
+        hosts__last_probed_at__date__lte=retry_before,
+    )
     return (
         Letter.objects.filter(campaign__remediation_deadline__lt=today, status__in=WRITTEN)
-        .filter(not_probed_since, ~Q(hosts__status=Host.Status.FIXED))
+        .filter((not_probed_since & ~Q(hosts__status=Host.Status.FIXED)) | inconclusive)
         .distinct()
     )
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from outreach.iputil import ip_key, network_keys
 from outreach.scoping import ScopedQuerySet
 from outreach.validators import normalise_email, validate_country_codes, validate_language
+from probes import verdicts
 
 
 class AgencyQuerySet(ScopedQuerySet):
@@ -271,6 +272,11 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.ip
+
+    @property
+    def retest_inconclusive(self) -> bool:
+        """An open relay whose latest re-test proved nothing: it stays open."""
+        return verdicts.retest_inconclusive(self.status, self.last_verdict)
 
 
 class ResponseQuerySet(ScopedQuerySet):

@@ -372,6 +372,9 @@ CELERY_BEAT_SCHEDULE["mailboxes-poll"] = {
 }
 # Letters whose hosts one remediation task re-probes.
 REMEDIATION_BATCH = env_int("REMEDIATION_BATCH", 200, minimum=1)
+# An open relay whose re-test proved nothing (refused us, timed out, ...) is
+# tried again after this many days.
+REMEDIATION_RETRY_DAYS = env_int("REMEDIATION_RETRY_DAYS", 7, minimum=1)
 CELERY_BEAT_SCHEDULE["campaigns-remediate"] = {
     "task": "letters.tasks.campaigns_remediate_task",
     "schedule": 24 * 3600.0,

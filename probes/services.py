@@ -29,7 +29,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from outreach.models import Campaign, Host
-from probes import addresses, dns, smtp
+from probes import addresses, dns, smtp, verdicts
 from probes.feeds import (
     HOST,
     NETWORK,
@@ -491,18 +491,6 @@ def _noting_rejects(
 
 # --- Relay verification ----------------------------------------------------
 
-# Verdict → host status. Verdicts not listed (temp_failure, tls_failed,
-# protocol_error) say nothing new about the host and leave it as it was.
-VERDICT_STATUS = {
-    smtp.OPEN_RELAY: Host.Status.OPEN_RELAY,
-    smtp.NOT_RELAY: Host.Status.NOT_RELAY,
-    smtp.AUTH_REQUIRED: Host.Status.NOT_RELAY,
-    smtp.REFUSED: Host.Status.UNREACHABLE,
-    smtp.TIMEOUT: Host.Status.UNREACHABLE,
-    smtp.NO_SMTP: Host.Status.UNREACHABLE,
-}
-WAS_RELAY = {Host.Status.OPEN_RELAY, Host.Status.FIXED}
-
 
 def probe_settings_build(*, all_tests: bool = False) -> ProbeSettings:
     return ProbeSettings(
@@ -606,13 +594,8 @@ async def _dns_many(targets: list[Target]) -> list[dict]:
 
 
 def host_status_next(current: str, verdict: str) -> str:
-    """The host's status after a probe gave this verdict."""
-    status = VERDICT_STATUS.get(verdict)
-    if status is None:
-        return current
-    if status == Host.Status.NOT_RELAY and current in WAS_RELAY:
-        return Host.Status.FIXED
-    return status
+    """The host's status after a probe gave this verdict (rules in probes.verdicts)."""
+    return verdicts.host_status_after(current, verdict)
 
 
 @transaction.atomic

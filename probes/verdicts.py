@@ -225,3 +225,41 @@ def table_markdown() -> str:
     for r in RULES:
         rows.append(f"| {r.step} | {r.reply} | {r.text or 'any'} | `{r.result}` | {r.why} |")
     return "\n".join(rows)
+
+
+# --- What a verdict does to a host ---------------------------------------------
+
+# Host statuses (outreach.models.Host.Status values), as plain strings: no ORM here.
+SUSPECTED, UNREACHABLE, FIXED = "suspected", "unreachable", "fixed"
+WAS_RELAY = frozenset({OPEN_RELAY, FIXED})
+# Verdicts that prove nothing about relaying. After an open relay they leave
+# the host as it was, "re-test inconclusive", and it is tried again later:
+# many owners block a prober once they notice it, and that is no fix.
+INCONCLUSIVE = frozenset({REFUSED, TIMEOUT, TEMP_FAILURE, NO_SMTP, PROTOCOL_ERROR, TLS_FAILED})
+# The verdicts of a completed dialogue in which relaying was refused: only
+# they turn an open relay into a fixed one. (A 530 to every unauthenticated
+# client is the remedy the letter asks for.)
+RELAY_REFUSED = frozenset({NOT_RELAY, AUTH_REQUIRED})
+# For hosts never seen relaying: what the verdict says of them.
+_FIRST_STATUS = {
+    OPEN_RELAY: OPEN_RELAY,
+    NOT_RELAY: NOT_RELAY,
+    AUTH_REQUIRED: NOT_RELAY,
+    REFUSED: UNREACHABLE,
+    TIMEOUT: UNREACHABLE,
+    NO_SMTP: UNREACHABLE,
+}
+
+
+def host_status_after(current: str, verdict: str) -> str:
+    """The host's status after a probe gave this verdict."""
+    if verdict == OPEN_RELAY:
+        return OPEN_RELAY
+    if current in WAS_RELAY:
+        return FIXED if verdict in RELAY_REFUSED else current
+    return _FIRST_STATUS.get(verdict, current)
+
+
+def retest_inconclusive(status: str, verdict: str) -> bool:
+    """An open relay whose latest re-test proved nothing either way."""
+    return status == OPEN_RELAY and verdict in INCONCLUSIVE

@@ -11,6 +11,7 @@ from letters.inbound import response_mark
 from letters.models import Letter
 from letters.remediation import (
     RemediationError,
+    letter_outcome_update,
     letters_due,
     letters_remediate,
     outcome_from_statuses,
@@ -122,3 +123,34 @@ def test_it_says_so_when_the_probes_stage_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "probes.services", None)
     with pytest.raises(RemediationError):
         letters_remediate(letter_ids=[1])
+
+
+def test_it_tries_an_inconclusive_open_relay_again_after_the_retry_delay(settings):
+    settings.REMEDIATION_RETRY_DAYS = 7
+    today = dt.date(2026, 11, 27)
+    noon = dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC)
+    past = CampaignFactory(remediation_deadline=today - dt.timedelta(days=30))
+    stale, recent, conclusive = (letter_with_hosts(1, campaign=past) for _ in range(3))
+    stale.hosts.update(last_verdict="refused", last_probed_at=noon - dt.timedelta(days=8))
+    recent.hosts.update(last_verdict="timeout", last_probed_at=noon - dt.timedelta(days=2))
+    conclusive.hosts.update(last_verdict="open_relay", last_probed_at=noon - dt.timedelta(days=8))
+
+    assert list(letters_due(today=today)) == [stale]
+
+
+@pytest.mark.parametrize("verdict", ["refused", "timeout", "temp_failure", "no_smtp", "tls_failed"])
+def test_it_keeps_the_letter_not_fixed_after_an_inconclusive_retest(verdict):
+    from probes.services import host_verdicts_record
+    from probes.smtp import ProbeResult
+
+    letter = letter_with_hosts(2)
+    first, second = letter.hosts.order_by("id")
+    host_verdicts_record(
+        results=[
+            ProbeResult(ip=first.ip, port=25, verdict="not_relay", host_id=first.id),
+            ProbeResult(ip=second.ip, port=25, verdict=verdict, host_id=second.id),
+        ]
+    )
+    assert letter_outcome_update(letter_id=letter.id) == "partly_fixed"
+    second.refresh_from_db()
+    assert (second.status, second.retest_inconclusive) == (Host.Status.OPEN_RELAY, True)

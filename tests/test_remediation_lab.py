@@ -44,3 +44,37 @@ def test_it_turns_a_letter_fixed_only_when_every_relay_stops_relaying(lab, setti
     lab.host_behaviour_set(lab_hosts[1].ip, "closed")
     assert letters_remediate(letter_ids=[letter.id]) == {letter.id: "fixed"}
     assert set(Host.objects.values_list("status", flat=True)) == {Host.Status.FIXED}
+
+
+def _lab_letter(lab, settings, tmp_path, behaviours):
+    settings.LAB_MODE = True
+    settings.LAB_HOST_MAP = str(tmp_path / "lab-map.json")
+    settings.PROBE_DEADLINE = 5
+    settings.PROBE_READ_TIMEOUT = 3
+    settings.REDIS_URL = ""
+    lab_hosts = lab.hosts_add(behaviours)
+    hosts = [HostFactory() for _ in lab_hosts]
+    mapping = {h.ip: lab_host.endpoint for h, lab_host in zip(hosts, lab_hosts, strict=True)}
+    (tmp_path / "lab-map.json").write_text(json.dumps(mapping))
+    hosts_verify(host_ids=[h.id for h in hosts])
+    letter = LetterFactory(status=Letter.Status.SENT, sent_at=timezone.now())
+    letter.hosts.set(hosts)
+    return letter, hosts, lab_hosts
+
+
+@pytest.mark.parametrize("blocked", ["blocks_us", "defers_us", "greylist"])
+def test_it_never_counts_an_owner_blocking_the_prober_as_a_fix(lab, settings, tmp_path, blocked):
+    letter, [host], [lab_host] = _lab_letter(lab, settings, tmp_path, ["open"])
+    lab.host_behaviour_set(lab_host.ip, blocked)
+
+    assert letters_remediate(letter_ids=[letter.id]) == {letter.id: "not_fixed"}
+    host.refresh_from_db()
+    assert (host.status, host.fixed_at) == (Host.Status.OPEN_RELAY, None)
+    assert host.retest_inconclusive
+    assert host.last_verdict in {"refused", "temp_failure"}
+
+    # Tried again later; a completed dialogue that refuses every test fixes it.
+    lab.host_behaviour_set(lab_host.ip, "closed")
+    assert letters_remediate(letter_ids=[letter.id]) == {letter.id: "fixed"}
+    host.refresh_from_db()
+    assert (host.status, host.retest_inconclusive) == (Host.Status.FIXED, False)
