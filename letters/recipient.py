@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,6 +31,8 @@ from letters.models import Letter, RecipientAction, RecipientToken
 from outreach import security
 from outreach.audit import audit_event, audit_update
 from outreach.models import Contact, Host, Response
+from probes import verdicts
+from probes.evidence import proof_excerpt
 from probes.models import Probe
 
 TOKEN_LENGTH = 32
@@ -317,8 +320,6 @@ def recipient_opt_out(*, visitor: Visitor, reason: str) -> Response:
 
 # --- What the page shows ----------------------------------------------------
 
-EXCERPT_LINES = 20
-EXCERPT_CHARS = 2000
 HOSTS_SHOWN = 200
 
 
@@ -328,16 +329,23 @@ VERDICT_LABELS = {
     "not_relay": _("Not a relay: it refused our test messages"),
     "auth_required": _("Not a relay: it refused our test messages"),
     "tls_failed": _("Not known: the test could not finish"),
-    "temp_failure": _("Not known: the test could not finish"),
+    "temp_failure": _("Not known: the server asked us to try again later"),
     "protocol_error": _("Not known: the test could not finish"),
     "no_smtp": _("No mail server answered"),
-    "refused": _("No mail server answered"),
+    # Translators: the server refused to talk to our test, which proves nothing either way.
+    "refused": _("Not known: the server refused to talk to our test"),
     "timeout": _("No mail server answered"),
 }
 # Translators: shown for an address whose mail server we have not tested yet.
 NOT_TESTED = _("Not tested yet")
 # Translators: appended to the result of an address that was an open relay before.
 FIXED = _("Fixed: thank you")
+# Translators: appended to "Open relay…" when our latest re-test could not
+# decide; {reason} is the result of that re-test, {date} its date (UTC).
+INCONCLUSIVE = _(
+    "Our re-test of {date} was inconclusive ({reason}), so it still counts as an open "
+    "relay. We will test it again."
+)
 
 
 def verdict_label(*, verdict: str, status: str) -> str:
@@ -352,42 +360,63 @@ class PageHost:
     probed_at: datetime | None
     tests_passed: int
     excerpt: str
+    # The probe whose whole transcript the "full transcript" link opens.
+    probe_id: int | None = None
 
 
-def transcript_excerpt(text: str, *, lines: int = EXCERPT_LINES, chars: int = EXCERPT_CHARS) -> str:
-    """The head of an SMTP transcript: enough to prove the verdict, bounded."""
-    head = "\n".join(text.splitlines()[:lines])[:chars]
-    return head + ("\n…" if len(head) < len(text.rstrip("\n")) else "")
+def transcript_excerpt(text: str, tests_passed: Sequence[int] = ()) -> str:
+    """The proof of the verdict, bounded: see ``probes.evidence.proof_excerpt``."""
+    return proof_excerpt(text, tests_passed)
 
 
 def recipient_evidence(*, letter: Letter) -> tuple[list[PageHost], int]:
     """Each of the letter's hosts with its latest probe, and how many hosts in all.
 
-    Two queries whatever the number of hosts: the hosts with the id of their
-    latest probe, then those probes.
+    Two queries whatever the number of hosts: the hosts with the ids of their
+    latest probe and of their latest proof of relaying, then those probes. An
+    open relay whose latest re-test was inconclusive shows that proof.
     """
-    latest = Probe.objects.filter(host=OuterRef("pk")).order_by("-started_at", "-pk")
+    probes_of_host = Probe.objects.filter(host=OuterRef("pk")).order_by("-started_at", "-pk")
+    proof = probes_of_host.filter(verdict=Probe.Verdict.OPEN_RELAY)
     hosts = list(
-        letter.hosts.annotate(latest_probe=Subquery(latest.values("pk")[:1])).order_by("ip")[
-            :HOSTS_SHOWN
-        ]
+        letter.hosts.annotate(
+            latest_probe=Subquery(probes_of_host.values("pk")[:1]),
+            latest_proof=Subquery(proof.values("pk")[:1]),
+        ).order_by("ip")[:HOSTS_SHOWN]
     )
-    probes = Probe.objects.in_bulk([h.latest_probe for h in hosts if h.latest_probe])
-    rows = [_page_host(host, probes.get(host.latest_probe)) for host in hosts]
+    wanted = {h.latest_probe for h in hosts} | {h.latest_proof for h in hosts}
+    probes = Probe.objects.in_bulk([pk for pk in wanted if pk])
+    rows = [
+        _page_host(host, probes.get(host.latest_probe), probes.get(host.latest_proof))
+        for host in hosts
+    ]
     total = len(rows) if len(rows) < HOSTS_SHOWN else letter.hosts.count()
     return rows, total
 
 
-def _page_host(host: Host, probe: Probe | None) -> PageHost:
+def _page_host(host: Host, probe: Probe | None, proof: Probe | None) -> PageHost:
     if probe is None:
         return PageHost(host.ip, str(NOT_TESTED), None, 0, "")
+    label = verdict_label(verdict=probe.verdict, status=host.status)
+    if verdicts.retest_inconclusive(host.status, probe.verdict) and proof is not None:
+        when = (probe.finished_at or probe.started_at).strftime("%Y-%m-%d")
+        reason = str(VERDICT_LABELS.get(probe.verdict, probe.verdict))
+        label = f"{VERDICT_LABELS['open_relay']}. {INCONCLUSIVE.format(date=when, reason=reason)}"
+        probe = proof  # the evidence stays the proof of relaying
     return PageHost(
         ip=host.ip,
-        verdict=verdict_label(verdict=probe.verdict, status=host.status),
+        verdict=label,
         probed_at=probe.finished_at or probe.started_at,
         tests_passed=len(probe.tests_passed or []),
-        excerpt=transcript_excerpt(probe.transcript),
+        excerpt=transcript_excerpt(probe.transcript, probe.tests_passed or []),
+        probe_id=probe.pk,
     )
+
+
+def recipient_transcript(*, letter: Letter, probe_id: int) -> str | None:
+    """The whole transcript of one probe of this letter's hosts, or None."""
+    probe = Probe.objects.filter(pk=probe_id, host__letters=letter).only("transcript").first()
+    return None if probe is None else probe.transcript
 
 
 def retest_pending(*, letter_id: int) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -22,15 +23,15 @@ from django.utils.translation import gettext as _
 
 from letters.languages import is_rtl
 from letters.selectors import HostEvidence, letter_evidence
+from probes.evidence import proof_excerpt
 
 if TYPE_CHECKING:
     from letters.models import Letter
     from outreach.models import Agency
 
 PARTS = ("subject.txt", "body.txt", "body.html", "print.html")
-# Transcripts are quoted for the first few hosts only, a few lines each.
+# Transcripts are quoted for the first few hosts only.
 QUOTED_HOSTS = 3
-QUOTED_LINES = 12
 MAX_FIELD = 300
 MAX_LOGO_BYTES = 256 * 1024
 _LOGO_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
@@ -115,7 +116,7 @@ def host_row(host: HostEvidence, quote: bool) -> dict[str, str]:
         "ip": host.ip,
         "verdict": verdict_label(host.verdict),
         "verified_at": format_utc(host.verified_at) or _("not verified yet"),
-        "excerpt": transcript_excerpt(host.transcript) if quote else "",
+        "excerpt": transcript_excerpt(host.transcript, host.tests_passed) if quote else "",
         "tested_at": format_utc(host.verified_at),
     }
 
@@ -134,9 +135,9 @@ def format_utc(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def transcript_excerpt(transcript: str) -> str:
-    lines = [clip(line, 160) for line in (transcript or "").splitlines() if line.strip()]
-    return "\n".join(lines[:QUOTED_LINES])
+def transcript_excerpt(transcript: str, tests_passed: Sequence[int] = ()) -> str:
+    """The proof, bounded: see ``probes.evidence.proof_excerpt``."""
+    return _CONTROL.sub("", proof_excerpt(transcript or "", tests_passed))
 
 
 def clip(value: str, limit: int = MAX_FIELD) -> str:

@@ -10,5 +10,6 @@ app_name = "recipient"
 
 urlpatterns = [
     path("<str:token>/", views.page, name="page"),
+    path("<str:token>/transcript/<int:probe_id>/", views.transcript, name="transcript"),
     re_path(r"^(?P<token>[^/]+)/(?P<action>answer|fixed|dispute|optout)/$", views.act, name="act"),
 ]

@@ -120,6 +120,18 @@ def page(request: HttpRequest, token: RecipientToken, language: str, ip: str) ->
     return _render_page(request, token, language, {})
 
 
+@require_safe
+@recipient_view
+def transcript(
+    request: HttpRequest, token: RecipientToken, language: str, ip: str, probe_id: int
+) -> HttpResponse:
+    """The whole transcript of one probe of the letter's hosts, as plain text."""
+    text = recipient.recipient_transcript(letter=token.letter, probe_id=probe_id)
+    if text is None:
+        return _plain(request, "recipient/not_found.html", 404)
+    return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+
 def _render_page(
     request: HttpRequest,
     token: RecipientToken,
@@ -148,6 +160,7 @@ def _render_page(
         "bidi": translation.get_language_info(language)["bidi"],
         "languages": settings.LANGUAGES,
         "path": reverse("recipient:page", kwargs={"token": request.resolver_match.kwargs["token"]}),
+        "token": request.resolver_match.kwargs["token"],
     }
     return render(request, "recipient/page.html", context, status=status)
 

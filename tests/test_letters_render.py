@@ -137,7 +137,8 @@ def test_it_bounds_very_long_strings():
     transcript = "\n".join(f"S: 250-{n} " + "A" * 10_000 for n in range(100))
     rendered = letter_render(letter_with_relays(transcript=transcript))
     assert "A" * 200 not in rendered.print_html
-    assert "S: 250-11 " in rendered.print_html and "S: 250-12 " not in rendered.print_html
+    assert "S: 250-0 " in rendered.print_html and "S: 250-99 " in rendered.print_html
+    assert "S: 250-50 " not in rendered.print_html
 
 
 def test_it_fails_on_a_missing_template_variable():
