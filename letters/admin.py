@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from csp.decorators import csp_update
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -17,6 +18,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
+from letters.approval import FROZEN_FIELDS, letter_approval_revoke, letter_is_frozen
 from letters.exports import export_job_create, export_job_status, export_paths
 from letters.languages import supported_languages
 from letters.models import Letter, Mailbox, Smarthost
@@ -26,6 +28,14 @@ from letters.render import letter_render
 from letters.services import EXPORTABLE, INVESTIGATOR_REASON, letter_approve, letter_filename
 from outreach.admin_base import ScopedAdmin, ScopedInline
 from outreach.models import Response
+
+
+class RevokeApprovalForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=500,
+        help_text="Why the approval is revoked. Kept in the audit log.",
+    )
 
 
 class ResponseInline(ScopedInline):
@@ -65,9 +75,26 @@ class LetterAdmin(ScopedAdmin):
     inlines = [ResponseInline]
     actions = ["approve_selected", "export_selected", "export_selected_merged", "requeue_unknown"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Letter | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and letter_is_frozen(obj):
+            # Approved: frozen until an audited "revoke approval" returns it to draft.
+            fields += [f for f in (*FROZEN_FIELDS, "outcome", "revoke_link") if f not in fields]
+        return fields
+
+    @admin.display(description="Approval")
+    def revoke_link(self, obj: Letter) -> str:
+        if obj.status != Letter.Status.APPROVED:
+            return "Sent or exported: changes only through responses and outcomes."
+        return format_html(
+            '<a href="{}">Revoke approval (back to draft)…</a>',
+            reverse("admin:letters_letter_revoke", args=[obj.pk]),
+        )
+
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
         return [
+            path("<int:pk>/revoke/", view(self.revoke_view), name="letters_letter_revoke"),
             path("<int:pk>/preview/", view(self.preview_view), name="letters_letter_preview"),
             path("<int:pk>/preview.pdf", view(self.pdf_view), name="letters_letter_pdf"),
             path("export/<str:export_id>/", view(self.export_view), name="letters_letter_export"),
@@ -89,7 +116,32 @@ class LetterAdmin(ScopedAdmin):
             reverse("admin:letters_letter_pdf", args=[obj.pk]),
         )
 
+    def revoke_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """GET shows the form and writes nothing; POST revokes, with a reason."""
+        letter = self._letter(request, pk)
+        form = RevokeApprovalForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                letter_approval_revoke(
+                    letter_id=letter.pk, user=request.user, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(request, "Approval revoked: the letter is a draft again.")
+                return redirect("admin:letters_letter_change", letter.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": letter,
+            "form": form,
+            "title": f"Revoke the approval of letter {letter.pk}",
+        }
+        return TemplateResponse(request, "admin/letters/letter/revoke.html", context)
+
     def save_model(self, request: HttpRequest, obj: Letter, form: Any, change: bool) -> None:
+        if change and letter_is_frozen(Letter.objects.get(pk=obj.pk)):
+            raise PermissionDenied("An approved letter is frozen: revoke its approval first.")
         # A language chosen by hand survives later rebuilds of the drafts.
         if "language" in form.changed_data:
             obj.language_reason = INVESTIGATOR_REASON

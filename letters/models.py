@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from outreach.scoping import ScopedQuerySet
+from outreach.validators import language_choices
 
 
 def new_reply_token() -> str:
@@ -22,6 +23,17 @@ class LetterQuerySet(ScopedQuerySet):
 
 
 class Letter(models.Model):
+    class Outcome(models.TextChoices):
+        FIXED = "fixed", _("Fixed")
+        PARTLY_FIXED = "partly_fixed", _("Partly fixed")
+        NOT_FIXED = "not_fixed", _("Not fixed")
+        UNREACHABLE = "unreachable", _("Unreachable")
+        UNKNOWN = "unknown", _("Unknown")
+        DELIVERY_UNKNOWN = "delivery_unknown", _("Delivery unknown")
+        FALLBACK_CONTACT_HAS_LETTER = "fallback_contact_has_letter", _(
+            "Fallback contact already has a letter"
+        )
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         APPROVED = "approved", _("Approved")
@@ -47,7 +59,7 @@ class Letter(models.Model):
     )
     hosts = models.ManyToManyField("outreach.Host", related_name="letters")
     kind = models.CharField(max_length=32, default="open_relay")
-    language = models.CharField(max_length=10, default="en")
+    language = models.CharField(max_length=10, default="en", choices=language_choices)
     language_reason = models.CharField(max_length=64, blank=True)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
@@ -60,7 +72,7 @@ class Letter(models.Model):
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=64, blank=True, choices=Outcome.choices)
     # The outbox (letters/outbox.py): who claimed the row, how often it was
     # tried, when it may be tried again and why the last try failed.
     claim_token = models.CharField(max_length=32, blank=True, db_index=True)

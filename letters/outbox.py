@@ -89,6 +89,9 @@ def rendered_content(letter: Letter) -> LetterContent:
         from letters.render import letter_render
     except ImportError as error:
         raise OutboxError("letters.render is not installed: cannot render letters") from error
+    from letters.approval import recipient_link_issue
+
+    recipient_link_issue(letter=letter)  # sending is where a link may be (re)issued
     rendered = letter_render(letter)
     pdf = None
     if settings.OUTBOX_ATTACH_PDF:

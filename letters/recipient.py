@@ -84,11 +84,17 @@ def _token_create(letter: Letter) -> RecipientToken:
     )
 
 
-def recipient_url(*, letter: Letter) -> str:
-    """The absolute link printed in the letter, or "" when no public URL is set."""
+def recipient_url(*, letter: Letter, create: bool = True) -> str:
+    """The absolute link printed in the letter, or "" when no public URL is set.
+
+    ``create=False`` only reads: a letter without a usable token (a draft, as
+    links are issued at approval and at sending) gets "" and nothing is written.
+    """
     if not settings.OUTREACH_PUBLIC_URL:
         return ""
-    token = recipient_token_ensure(letter=letter)
+    token = recipient_token_ensure(letter=letter) if create else _usable_token(letter.pk)
+    if token is None:
+        return ""
     path = reverse("recipient:page", kwargs={"token": token_derive(token.secret)})
     return settings.OUTREACH_PUBLIC_URL + path
 

@@ -51,13 +51,14 @@ def recipient_url_for(letter: Letter) -> str:
     """The recipient's own page for this letter ("" when no public URL is set).
 
     The link is derived again at every render (see ``letters.recipient``):
-    the same letter prints the same link until its token is revoked.
+    the same letter prints the same link until its token is revoked. Rendering
+    never issues a link (a preview is a GET): approval and sending do.
     """
     if letter.pk is None:
         return ""
     from letters.recipient import recipient_url
 
-    return recipient_url(letter=letter)
+    return recipient_url(letter=letter, create=False)
 
 
 def letter_render(letter: Letter, *, language: str | None = None) -> RenderedLetter:

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from letters.approval import recipient_link_issue
 from letters.languages import language_choose, supported_languages
 from letters.models import Letter
 from outreach.models import Campaign, Contact, Host
@@ -192,6 +193,7 @@ def letter_approve(*, letter_id: int, user: AbstractBaseUser) -> Letter:
     letter.approved_by = user
     letter.approved_at = timezone.now()
     letter.save(update_fields=["status", "approved_by", "approved_at"])
+    recipient_link_issue(letter=letter)
     return letter
 
 
@@ -203,7 +205,8 @@ def letter_language_set(*, letter_id: int, language: str, user: AbstractBaseUser
     if not user.has_perm("letters.change_letter"):
         raise PermissionDenied("Changing letters needs the change_letter permission.")
     letter = _scoped_letter(letter_id, user)
-    if letter.status not in (Letter.Status.DRAFT, Letter.Status.APPROVED):
+    if letter.status != Letter.Status.DRAFT:
+        # Frozen once approved: "revoke approval" (letters.approval) returns it to draft.
         raise ValidationError(f"Letter {letter.pk} is {letter.status}; it can no longer change.")
     letter.language, letter.language_reason = language, INVESTIGATOR_REASON
     letter.save(update_fields=["language", "language_reason"])
@@ -277,6 +280,7 @@ def _zip_write(
     rows, htmls = [], []
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for done, letter in enumerate(letters, start=1):
+            recipient_link_issue(letter=letter)
             html = letter_render(letter).print_html
             row = manifest_row(letter)
             if merged:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from functools import partial
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -16,9 +22,11 @@ from letters.admin_outbox import CampaignOutboxMixin
 from letters.services import letters_build
 from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
+from outreach.admin_host import HostPageMixin
 from outreach.admin_security import MembershipRules
+from outreach.corrections import host_status_correct
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
-from probes.admin import ProbeInline
+from probes.admin import ListingInline, ProbeInline
 from probes.services import hosts_verify_enqueue
 from probes.tasks_rdap import campaign_contacts_lookup
 
@@ -105,8 +113,17 @@ class ContactAdmin(ScopedAdmin):
     list_select_related = ["agency"]
 
 
+class HostCorrectionForm(forms.Form):
+    status = forms.ChoiceField(choices=Host.Status.choices)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=500,
+        help_text=_("Why the probes' verdict is overridden. Kept in the audit log."),
+    )
+
+
 @admin.register(Host)
-class HostAdmin(IPSearchMixin, ScopedAdmin):
+class HostAdmin(HostPageMixin, IPSearchMixin, ScopedAdmin):
     list_display = ["ip", "status", "last_verdict", "last_probed_at", "country", "asn", "agency"]
     # Only filters whose choices need no scan of the host table.
     list_filter = ["status", ("agency", ScopedRelatedFilter)]
@@ -116,9 +133,77 @@ class HostAdmin(IPSearchMixin, ScopedAdmin):
     raw_id_fields = ["network", "contact"]
     autocomplete_fields = ["agency"]
     list_select_related = ["agency"]
-    readonly_fields = ["created_at"]
-    inlines = [ProbeInline]
+    # The status follows the probes; only the audited correction overrides it.
+    readonly_fields = [
+        "status_and_correction",
+        "last_verdict",
+        "last_probed_at",
+        "fixed_at",
+        "created_at",
+        *HostPageMixin.page_fields,
+    ]
+    exclude = ["status"]
+    inlines = [ListingInline, ProbeInline]
     actions = ["verify_now"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Host | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        # A host's address is what its probes tested: fixed once it exists.
+        return [*fields, "ip"] if obj is not None else fields
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/correct/",
+                view(self.correct_view),
+                name="outreach_host_correct",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("Status"))
+    def status_and_correction(self, obj: Host) -> str:
+        if obj.pk is None:
+            return "-"
+        note = _(" (re-test inconclusive: still an open relay)") if obj.retest_inconclusive else ""
+        return format_html(
+            '{}{} · <a href="{}">{}</a>',
+            obj.get_status_display(),
+            note,
+            reverse("admin:outreach_host_correct", args=[obj.pk]),
+            _("Correct the status…"),
+        )
+
+    def correct_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET shows the form and writes nothing; POST corrects, with a reason."""
+        host = self.get_object(request, object_id)
+        if host is None:
+            raise Http404
+        if not self.has_change_permission(request, host):
+            raise PermissionDenied
+        form = HostCorrectionForm(request.POST or None, initial={"status": host.status})
+        if request.method == "POST" and form.is_valid():
+            try:
+                host_status_correct(
+                    host_id=host.pk,
+                    status=form.cleaned_data["status"],
+                    reason=form.cleaned_data["reason"],
+                    user=request.user,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(request, _("Status corrected and audited."), messages.SUCCESS)
+                return redirect("admin:outreach_host_change", host.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": host,
+            "form": form,
+            "title": _("Correct the status of %s") % host,
+        }
+        return TemplateResponse(request, "admin/outreach/host/correct.html", context)
 
     @admin.action(
         description=_("Probe the selected hosts for open relaying"), permissions=["change"]

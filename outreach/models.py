@@ -17,7 +17,12 @@ from django.utils.translation import gettext_lazy as _
 
 from outreach.iputil import ip_key, network_keys
 from outreach.scoping import ScopedQuerySet
-from outreach.validators import normalise_email, validate_country_codes, validate_language
+from outreach.validators import (
+    language_choices,
+    normalise_email,
+    validate_country_codes,
+    validate_language,
+)
 from probes import verdicts
 
 
@@ -31,7 +36,7 @@ class Agency(models.Model):
     name = models.CharField(max_length=200)
     code = models.SlugField(max_length=32, unique=True, help_text=_("Short code, e.g. ftc."))
     country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2."))
-    default_language = models.CharField(max_length=10, default="en")
+    default_language = models.CharField(max_length=10, default="en", choices=language_choices)
     postal_address = models.TextField(blank=True)
     signature = models.TextField(blank=True, help_text=_("Signature block printed on letters."))
     contact_email = models.EmailField(blank=True)
@@ -188,7 +193,10 @@ class Contact(models.Model):
     email = models.CharField(max_length=254, unique=True)
     organisation = models.CharField(max_length=255, blank=True)
     language = models.CharField(
-        max_length=10, blank=True, help_text=_("Overrides the language chosen by country.")
+        max_length=10,
+        blank=True,
+        choices=language_choices,
+        help_text=_("Overrides the language chosen by country."),
     )
     country = models.CharField(max_length=2, blank=True)
     agency = models.ForeignKey(
@@ -234,7 +242,7 @@ class Host(models.Model):
 
     ip = models.GenericIPAddressField(unique=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SUSPECTED)
-    last_verdict = models.CharField(max_length=16, blank=True)
+    last_verdict = models.CharField(max_length=16, blank=True, choices=verdicts.VERDICT_CHOICES)
     last_probed_at = models.DateTimeField(null=True, blank=True)
     fixed_at = models.DateTimeField(null=True, blank=True)
     country = models.CharField(max_length=2, blank=True)

@@ -375,6 +375,13 @@ REMEDIATION_BATCH = env_int("REMEDIATION_BATCH", 200, minimum=1)
 # An open relay whose re-test proved nothing (refused us, timed out, ...) is
 # tried again after this many days.
 REMEDIATION_RETRY_DAYS = env_int("REMEDIATION_RETRY_DAYS", 7, minimum=1)
+# Probes older than this many days are purged (with an audit entry), except
+# each host's latest probe and latest proof of relaying. 0 keeps every probe.
+PROBE_RETENTION_DAYS = env_int("PROBE_RETENTION_DAYS", 0, minimum=0)
+CELERY_BEAT_SCHEDULE["probes-purge"] = {
+    "task": "probes.probes_purge",
+    "schedule": 24 * 3600.0,
+}
 CELERY_BEAT_SCHEDULE["campaigns-remediate"] = {
     "task": "letters.tasks.campaigns_remediate_task",
     "schedule": 24 * 3600.0,

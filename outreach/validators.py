@@ -44,6 +44,11 @@ def validate_country_codes(value: object) -> None:
         raise ValidationError(_("Give a list of two-letter ISO country codes."))
 
 
+def language_choices() -> list[tuple[str, str]]:
+    """The letter languages, as model and form choices (read when a form is built)."""
+    return list(settings.LANGUAGES)
+
+
 def validate_language(code: str) -> None:
     if code not in {lang for lang, _name in settings.LANGUAGES}:
         raise ValidationError(_("%(code)s is not a letter language.") % {"code": code})

@@ -143,8 +143,23 @@ class FeedAdmin(ScopedAdmin):
         self.message_user(request, _("Queued %d feed imports.") % len(ids), messages.SUCCESS)
 
 
+class ReadOnlyEvidence:
+    """Evidence is read-only in the admin for every role, superusers included:
+    no add, no change, no delete (a POST to either answers 403). Probes leave
+    only through the audited retention purge (probes.retention)."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Listing)
-class ListingAdmin(ScopedAdmin):
+class ListingAdmin(ReadOnlyEvidence, ScopedAdmin):
     list_display = ["feed", "host", "cidr", "reason", "first_seen", "last_seen", "removed_at"]
     list_filter = ["feed"]
     search_fields = ["=host__ip", "=cidr", "reason"]
@@ -153,7 +168,7 @@ class ListingAdmin(ScopedAdmin):
 
 
 @admin.register(Probe)
-class ProbeAdmin(ScopedAdmin):
+class ProbeAdmin(ReadOnlyEvidence, ScopedAdmin):
     list_display = ["host", "port", "verdict", "started_at", "finished_at"]
     list_filter = ["verdict", "port"]
     search_fields = ["=host__ip"]
@@ -163,7 +178,7 @@ class ProbeAdmin(ScopedAdmin):
     date_hierarchy = "started_at"
 
 
-class ProbeInline(ScopedInline):
+class ProbeInline(ReadOnlyEvidence, ScopedInline):
     """A host's probes, newest first, read-only: evidence is never edited."""
 
     model = Probe
@@ -172,5 +187,13 @@ class ProbeInline(ScopedInline):
     ordering = ["-started_at"]
     can_delete = False
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+
+class ListingInline(ReadOnlyEvidence, ScopedInline):
+    """The feeds that listed a host, with first and last seen."""
+
+    model = Listing
+    fields = ["feed", "reason", "first_seen", "last_seen", "removed_at"]
+    readonly_fields = fields
+    ordering = ["feed__name"]
+    can_delete = False
+    show_change_link = False

@@ -103,9 +103,10 @@ class Probe(models.Model):
         NOT_RELAY = "not_relay", _("Not a relay")
         AUTH_REQUIRED = "auth_required", _("Authentication required")
         TLS_FAILED = "tls_failed", _("TLS failed")
-        TEMP_FAILURE = "temp_failure", _("Temporary failure")
+        TEMP_FAILURE = "temp_failure", _("Temporary failure (try later)")
         NO_SMTP = "no_smtp", _("Not SMTP")
-        REFUSED = "refused", _("Connection refused")
+        # Our client, not relaying: a 5xx banner, 554/521 and a drop, "access denied".
+        REFUSED = "refused", _("Refused our client")
         TIMEOUT = "timeout", _("Timed out")
         PROTOCOL_ERROR = "protocol_error", _("Protocol error")
 

@@ -118,3 +118,11 @@ def open_relays_reverify() -> int:
 # The contacts stage keeps its tasks in their own module; importing them here
 # lets Celery autodiscovery find them.
 from probes.tasks_rdap import campaign_contacts_lookup, contacts_lookup_batch  # noqa: E402, F401
+
+
+@shared_task(name="probes.probes_purge")
+def probes_purge_task() -> int:
+    """Daily: purge probes past ``PROBE_RETENTION_DAYS`` (an audited service)."""
+    from probes.retention import probes_purge
+
+    return probes_purge()

@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 OPEN_RELAY = "open_relay"
 NOT_RELAY = "not_relay"
 AUTH_REQUIRED = "auth_required"
@@ -37,6 +39,19 @@ VERDICTS = (
     TIMEOUT,
     PROTOCOL_ERROR,
 )
+
+# The labels say what was proved: "refused" is a refusal of us, not of relaying.
+VERDICT_CHOICES = [
+    (OPEN_RELAY, _("Open relay")),
+    (NOT_RELAY, _("Not a relay")),
+    (AUTH_REQUIRED, _("Authentication required")),
+    (TLS_FAILED, _("TLS failed")),
+    (TEMP_FAILURE, _("Temporary failure (try later)")),
+    (NO_SMTP, _("Not SMTP")),
+    (REFUSED, _("Refused our client")),
+    (TIMEOUT, _("Timed out")),
+    (PROTOCOL_ERROR, _("Protocol error")),
+]
 
 # Steps of the dialogue. ANY rows apply at every step and are tried first;
 # END rows judge the battery of relay tests once it has run.
