@@ -161,3 +161,10 @@ def test_it_never_judges_a_battery_with_a_deferred_test_not_a_relay():
     assert v.battery_verdict([v.FAIL] * 15 + [v.TEMP]) == v.TEMP_FAILURE
     assert v.battery_verdict([v.SENDER_FAIL, v.FAIL]) == v.NOT_RELAY
     assert v.battery_verdict([]) == v.TEMP_FAILURE
+
+
+def test_the_readme_shows_the_table_as_it_is():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert v.table_markdown() in readme
