@@ -136,7 +136,8 @@ def test_it_finds_the_abuse_ch_address_column_by_its_values():
 
 def test_it_asks_which_column_when_two_hold_addresses():
     data = b"src_ip,dst_ip,port\n8.8.4.4,9.9.9.9,25\n8.8.8.8,1.1.1.1,25\n"
-    with pytest.raises(FeedError, match=r"'src_ip' \(number 1\), 'dst_ip' \(number 2\).*--ip-column"):
+    named = r"'src_ip' \(number 1\), 'dst_ip' \(number 2\).*--ip-column"
+    with pytest.raises(FeedError, match=named):
         feeds.open_feed(io.BytesIO(data))
     _fmt, got, _ = parsed_values(data, ip_column="dst_ip")
     assert got == {"9.9.9.9", "1.1.1.1"}
