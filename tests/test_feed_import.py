@@ -50,6 +50,7 @@ def test_it_imports_hosts_and_listings_and_counts_everything(method):
         "feed": feed.name,
         "source": "",
         "format": "plain",
+        "detected_by": "forced with --format plain",
         "lines": 7,
         "accepted": 4,
         "new_hosts": 2,
