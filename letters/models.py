@@ -30,8 +30,9 @@ class Letter(models.Model):
         UNREACHABLE = "unreachable", _("Unreachable")
         UNKNOWN = "unknown", _("Unknown")
         DELIVERY_UNKNOWN = "delivery_unknown", _("Delivery unknown")
-        FALLBACK_CONTACT_HAS_LETTER = "fallback_contact_has_letter", _(
-            "Fallback contact already has a letter"
+        FALLBACK_CONTACT_HAS_LETTER = (
+            "fallback_contact_has_letter",
+            _("Fallback contact already has a letter"),
         )
 
     class Status(models.TextChoices):

@@ -22,6 +22,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from letters.models import Letter
+from outreach.audit import audit_update
 from outreach.models import Host
 from probes import verdicts
 
@@ -55,7 +56,9 @@ def letter_outcome_update(*, letter_id: int) -> str:
     """Store and return the outcome its hosts give the letter now."""
     statuses = Host.objects.filter(letters__id=letter_id).values_list("status", flat=True)
     outcome = outcome_from_statuses(statuses)
-    Letter.objects.filter(id=letter_id).update(outcome=outcome)
+    # A change of outcome is its own audit row (old and new), never a silent edit.
+    changed = Letter.objects.filter(id=letter_id).exclude(outcome=outcome)
+    audit_update(actor=None, queryset=changed, event="outcome", outcome=outcome)
     return outcome
 
 

@@ -154,3 +154,20 @@ def test_it_keeps_the_letter_not_fixed_after_an_inconclusive_retest(verdict):
     assert letter_outcome_update(letter_id=letter.id) == "partly_fixed"
     second.refresh_from_db()
     assert (second.status, second.retest_inconclusive) == (Host.Status.OPEN_RELAY, True)
+
+
+def test_each_change_of_outcome_is_its_own_audit_row():
+    from auditlog.models import LogEntry
+
+    letter = letter_with_hosts(1)
+    host = letter.hosts.get()
+    assert letter_outcome_update(letter_id=letter.id) == "not_fixed"
+    letter_outcome_update(letter_id=letter.id)  # unchanged: no new row
+    Host.objects.filter(id=host.id).update(status=Host.Status.FIXED)
+    letter_outcome_update(letter_id=letter.id)
+    rows = [
+        e.changes["outcome"]
+        for e in LogEntry.objects.order_by("id")
+        if (e.additional_data or {}).get("event") == "outcome"
+    ]
+    assert rows == [["", "not_fixed"], ["not_fixed", "fixed"]]
