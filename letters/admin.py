@@ -79,7 +79,14 @@ class LetterAdmin(ScopedAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and letter_is_frozen(obj):
             # Approved: frozen until an audited "revoke approval" returns it to draft.
-            fields += [f for f in (*FROZEN_FIELDS, "outcome", "revoke_link") if f not in fields]
+            # Every field, not only FROZEN_FIELDS: responses (inline) are their own rows.
+            every = [
+                f.name
+                for f in Letter._meta.get_fields()
+                if f.concrete and f.editable and not f.primary_key
+            ]
+            extra = [*FROZEN_FIELDS, *every, "revoke_link"]
+            fields += [f for f in dict.fromkeys(extra) if f not in fields and f != "claim_token"]
         return fields
 
     @admin.display(description="Approval")
@@ -141,7 +148,7 @@ class LetterAdmin(ScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Letter, form: Any, change: bool) -> None:
         if change and letter_is_frozen(Letter.objects.get(pk=obj.pk)):
-            raise PermissionDenied("An approved letter is frozen: revoke its approval first.")
+            return  # frozen: the form changed nothing; its inline responses still save
         # A language chosen by hand survives later rebuilds of the drafts.
         if "language" in form.changed_data:
             obj.language_reason = INVESTIGATOR_REASON

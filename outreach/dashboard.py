@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, fields
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from letters.models import Letter
-from outreach.models import Response
+from outreach.models import Host, Response
+from probes import verdicts
 
 BREAKDOWNS = {
     "agency": "agency__name",
@@ -48,6 +49,9 @@ class Figures:
     bounced: int = 0
     answered: int = 0
     fixed: int = 0
+    # Letters with an open relay whose latest re-test proved nothing (it
+    # refused us, timed out...): still not fixed, tried again later.
+    retest_inconclusive: int = 0
     median_days_to_fix: float | None = None
 
     @property
@@ -59,7 +63,7 @@ class Figures:
         return self.fixed / self.sent if self.sent else None
 
 
-COUNTS = ["built", "approved", "sent", "bounced", "answered", "fixed"]
+COUNTS = ["built", "approved", "sent", "bounced", "answered", "fixed", "retest_inconclusive"]
 
 
 def campaign_letters(*, user: object, campaign_id: int) -> QuerySet[Letter]:
@@ -82,9 +86,15 @@ def campaign_figures(*, user: object, campaign_id: int, by: str = "agency") -> l
 
 def _counted(letters: QuerySet[Letter], field: str) -> QuerySet:
     responses = Response.objects.filter(letter=OuterRef("pk"))
+    inconclusive = Host.objects.filter(
+        letters=OuterRef("pk"),
+        status=Host.Status.OPEN_RELAY,
+        last_verdict__in=verdicts.INCONCLUSIVE,
+    )
     annotated = letters.annotate(
         has_bounce=Exists(responses.filter(kind=Response.Kind.BOUNCE)),
         has_answer=Exists(responses.filter(kind__in=HUMAN)),
+        has_inconclusive=Exists(inconclusive),
     )
     return annotated.values(group=F(field)).annotate(
         built=Count("id"),
@@ -93,6 +103,7 @@ def _counted(letters: QuerySet[Letter], field: str) -> QuerySet:
         bounced=Count("id", filter=Q(has_bounce=True) | Q(status=Letter.Status.BOUNCED)),
         answered=Count("id", filter=Q(has_answer=True)),
         fixed=Count("id", filter=Q(outcome="fixed")),
+        retest_inconclusive=Count("id", filter=Q(has_inconclusive=True)),
     )
 
 

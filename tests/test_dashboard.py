@@ -145,3 +145,13 @@ def test_the_admin_page_is_not_found_for_another_agencys_campaign(client, campai
     assert client.get(f"/admin/outreach/campaign/{other.id}/dashboard.csv").status_code == 404
     page = client.get(f"/admin/outreach/campaign/{campaign.id}/dashboard.csv")
     assert "FTC" not in page.content.decode()
+
+
+def test_a_relay_that_refused_its_retest_counts_as_inconclusive_never_as_fixed(campaign):
+    ftc = campaign.lead_agency
+    sent = timezone.now() - timedelta(days=20)
+    letter = sent_letter(campaign, ftc, sent, outcome="not_fixed")
+    letter.hosts.add(HostFactory(status="open_relay", last_verdict="refused"))
+    rows = as_dict(campaign_figures(user=superuser(), campaign_id=campaign.id))
+    assert (rows["FTC"].fixed, rows["FTC"].retest_inconclusive) == (1, 1)
+    assert (rows["Total"].fixed, rows["Total"].retest_inconclusive) == (2, 1)

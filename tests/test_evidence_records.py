@@ -136,6 +136,10 @@ def test_approval_freezes_a_letter_until_an_audited_revoke(admin_client, admin_u
     with pytest.raises(ValidationError):
         letter_language_set(letter_id=letter.pk, language="fr", user=admin_user)
     change = reverse("admin:letters_letter_change", args=[letter.pk])
+    form = admin_client.get(change).content.decode()
+    for name in ("language", "contact", "hosts", "campaign", "outcome", "created_at"):
+        assert f'name="{name}"' not in form, name
+    assert "Revoke approval" in form
     other = ContactFactory()
     admin_client.post(change, {"language": "fr", "contact": other.pk, "kind": "x"})
     letter.refresh_from_db()

@@ -472,8 +472,11 @@ def test_it_never_shows_the_secret_in_the_admin(letter, admin_client):
 
 
 def test_it_prints_the_page_link_in_every_part_of_the_letter(letter, client):
+    from letters.approval import recipient_link_issue
     from letters.render import letter_render
 
+    # Links are issued at approval and sending (rendering only reads them).
+    recipient_link_issue(letter=letter)
     rendered = letter_render(letter)
     url = recipient.recipient_url(letter=letter)
     assert url in rendered.text
