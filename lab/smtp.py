@@ -67,6 +67,8 @@ SCRIPTS: dict[str, dict[str, str]] = {
     "sender_refused": {"MAIL": "553 5.1.8 Sender address rejected: Domain not found"},
     "auth_rcpt": {"RCPT": "530 5.7.0 Authentication required"},
     "greylist_some": {"RCPT": "%451 4.7.1 Greylisted, try later|554 5.7.1 Relay access denied"},
+    # Relays plain recipients, then refuses our client at the first routing trick.
+    "open_then_blocks": {"RCPT": "%" + _DENIED + "|250 2.1.5 OK"},
     "starttls_missing": {"MAIL": "530 5.7.0 Must issue a STARTTLS command first"},
     "starttls_refused": {
         "EHLO": "250-{name}\n250 STARTTLS",

@@ -366,7 +366,9 @@ class Dialogue:
         for test in tests:
             answer = await self._run_test(test)
             if v.is_verdict(answer):
-                return answer  # the server refused us, not the relay: end politely
+                # The server refused us, not the relay: end politely. A pass
+                # found before (with --all-tests) is still the proof.
+                return OPEN_RELAY if self.result.tests_passed else answer
             if answer == v.PASS:
                 self.result.tests_passed.append(test.number)
                 if not s.all_tests:

@@ -168,3 +168,11 @@ def test_the_readme_shows_the_table_as_it_is():
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert v.table_markdown() in readme
+
+
+def test_it_keeps_a_pass_as_proof_when_the_server_then_refuses_us(lab):
+    host = lab.hosts_add(["open_then_blocks"])[0]
+    settings = ProbeSettings(**{**SETTINGS.__dict__, "all_tests": True})
+    result = run_sync(smtp.probe(Target(ip=host.ip, port=host.port), settings))
+    assert (result.verdict, result.tests_passed) == (v.OPEN_RELAY, [1, 2, 3, 4])
+    assert "C: QUIT" in result.transcript
