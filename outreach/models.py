@@ -276,6 +276,16 @@ class Host(models.Model):
         indexes = [
             models.Index(fields=["agency", "status"], name="host_agency_status_idx"),
             models.Index(fields=["status", "last_probed_at"], name="host_status_probed_idx"),
+            # Partial, so tiny and never touched by the importer (it writes
+            # suspected hosts): the dashboard's and remediation's "re-test
+            # inconclusive" open relays.
+            models.Index(
+                fields=["last_probed_at"],
+                condition=models.Q(
+                    status="open_relay", last_verdict__in=sorted(verdicts.INCONCLUSIVE)
+                ),
+                name="host_retest_inconclusive_idx",
+            ),
         ]
 
     def __str__(self) -> str:
