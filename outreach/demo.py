@@ -156,8 +156,8 @@ class Demo:
 
     # --- the steps -----------------------------------------------------------
     def import_list(self) -> str:
+        from probes.feed_import import feed_import_source
         from probes.models import Feed
-        from probes.services import feed_import_source
 
         path = self.out / "demo-blocklist.txt"
         lines = ["# Demo blocklist: the lab's simulated internet (198.18.0.0/15)"]
@@ -173,7 +173,7 @@ class Demo:
         )
 
     def verify(self) -> str:
-        from probes.services import hosts_verify, hosts_verify_run
+        from probes.verify import hosts_verify, hosts_verify_run
 
         hosts = self.campaign.hosts.all()
         ids = list(hosts.values_list("id", flat=True))

@@ -1,4 +1,4 @@
-"""Probe tasks (feeds, relay probes): thin wrappers that take ids and call probes.services."""
+"""Probe tasks (feeds, relay probes): thin wrappers that take ids and call the services."""
 
 from __future__ import annotations
 
@@ -11,15 +11,11 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from outreach.models import Campaign
 from probes import selectors, smtp, uploads
+from probes.feed_import import feed_import_source
 from probes.feeds import FeedError
 from probes.models import Feed
-from probes.services import (
-    feed_import_source,
-    hosts_verify,
-    hosts_verify_enqueue,
-    temp_retry_delay,
-)
 from probes.sources import FeedFetchError
+from probes.verify import hosts_verify, hosts_verify_enqueue, temp_retry_delay
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from outreach.models import Host
 from probes import selectors
-from probes.services import hosts_verify, hosts_verify_enqueue, targets_probe
 from probes.targets import TargetError, target_parse
+from probes.verify import hosts_verify, hosts_verify_enqueue, targets_probe
 
 
 class Command(BaseCommand):
