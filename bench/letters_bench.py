@@ -31,8 +31,8 @@ def fixtures_ensure() -> list[int]:
     from django.conf import settings
     from django.db import transaction
 
+    from letters.build import letters_build
     from letters.models import Letter
-    from letters.services import letters_build
     from outreach.models import Agency, Campaign, Contact, Host
     from probes.models import Probe
 
@@ -89,8 +89,8 @@ def _naive_build(campaign_id: int) -> None:
 
 def build_row() -> Row:
     """Time letters_build on the campaign against the naive loop, then rebuild it."""
+    from letters.build import letters_build
     from letters.models import Letter
-    from letters.services import letters_build
     from outreach.models import Campaign
 
     campaign = Campaign.objects.get(slug=SLUG)

@@ -17,13 +17,19 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
-from letters.exports import export_job_create, export_job_status, export_paths
+from letters.build import INVESTIGATOR_REASON, letter_approve
+from letters.exports import (
+    EXPORTABLE,
+    export_job_create,
+    export_job_status,
+    export_paths,
+    letter_filename,
+)
 from letters.languages import supported_languages
 from letters.models import Letter, Mailbox, Smarthost
 from letters.outbox import letters_requeue_unknown
 from letters.pdf import letter_pdf
 from letters.render import letter_render
-from letters.services import EXPORTABLE, INVESTIGATOR_REASON, letter_approve, letter_filename
 from outreach.admin_base import ScopedAdmin, ScopedInline
 from outreach.models import Response
 

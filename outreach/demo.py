@@ -200,8 +200,8 @@ class Demo:
         return f"{found.count()}/{len(ids)} open relays have a contact; agencies: {agencies}"
 
     def letters(self) -> str:
+        from letters.build import letter_approve, letters_build
         from letters.models import Letter
-        from letters.services import letter_approve, letters_build
 
         summary = letters_build(campaign_id=self.campaign.id)
         for letter_id in Letter.objects.filter(campaign=self.campaign).values_list("id", flat=True):
@@ -212,8 +212,8 @@ class Demo:
         return f"{summary.created} letters built and approved; languages: {languages}"
 
     def export(self) -> str:
+        from letters.exports import letters_export
         from letters.models import Letter
-        from letters.services import letters_export
 
         letters = Letter.objects.filter(campaign=self.campaign).order_by("id")
         archive = self.out / "letters.zip"

@@ -563,7 +563,7 @@ def test_it_writes_every_action_to_the_shared_audit_log(letter, client, admin_cl
 
 
 def test_it_counts_page_answers_on_the_agency_dashboard(letter, client):
-    from outreach.dashboard import campaign_figures
+    from letters.dashboard import campaign_figures
     from outreach.models import Membership
     from tests.factories import MembershipFactory
 
