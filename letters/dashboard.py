@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, fields
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from letters.models import Letter
-from outreach.csvsafe import SafeWriter
+from outreach.lib.csvsafe import SafeWriter
 from outreach.models import Response
 
 BREAKDOWNS = {

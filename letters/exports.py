@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from letters.models import Letter
-from outreach.csvsafe import cell_safe
+from outreach.lib.csvsafe import cell_safe
 
 EXPORTABLE = (Letter.Status.APPROVED, Letter.Status.EXPORTED, Letter.Status.SENT)
 # A merged PDF is held in memory whole (about 0.35 MB a page): beyond this many

@@ -45,7 +45,7 @@ from letters.message import (
 )
 from letters.models import Letter, Smarthost
 from letters.transport import DjangoTransport, Envelope, Result, SmtpPool, SmtpSettings
-from probes.flight import bucket_take
+from outreach.lib.bucket import bucket_take
 
 logger = logging.getLogger(__name__)
 
@@ -445,7 +445,7 @@ def _batch_start(
 def _rate_split(envelopes: list[Envelope]) -> tuple[list[Envelope], list[Result]]:
     """Hold back messages whose recipient domain has used up its rate.
 
-    The buckets live in Redis when REDIS_URL is set (probes.flight), so the
+    The buckets live in Redis when REDIS_URL is set (outreach.lib.bucket), so the
     limit holds across every worker; in the embedded mode, per process.
     """
     per_minute = settings.OUTBOX_DOMAIN_RATE_PER_MINUTE

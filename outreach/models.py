@@ -15,7 +15,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from outreach.iputil import ip_key, network_keys
+from outreach.lib.iputil import ip_key, network_keys
 from outreach.scoping import ScopedQuerySet
 from outreach.validators import normalise_email, validate_country_codes, validate_language
 
@@ -141,7 +141,7 @@ class Network(models.Model):
     """A registry network block and its owner, as RDAP answered for it."""
 
     cidr = models.CharField(max_length=49, unique=True)
-    # Fixed-width hex keys of the first and last address (see outreach.iputil).
+    # Fixed-width hex keys of the first and last address (see outreach.lib.iputil).
     range_start = models.CharField(max_length=32, editable=False, db_index=True)
     range_end = models.CharField(max_length=32, editable=False)
     registry = models.CharField(max_length=16, blank=True)

@@ -24,7 +24,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from outreach.iputil import IPAddress, IPNetwork
+from outreach.lib.iputil import IPAddress, IPNetwork
 
 # Refusal reasons, as counted in import summaries and probe refusals.
 NON_GLOBAL = "non_global"

@@ -52,7 +52,7 @@ CONFIDENCE = {
     RULE_NATIONAL: 0.2,
 }
 
-# Which bucket a request host draws from (see probes.flight).
+# Which bucket a request host draws from (see outreach.lib.bucket).
 REGISTRY_HOSTS = {
     "rdap-bootstrap.arin.net": "bootstrap",
     "rdap.arin.net": "arin",
