@@ -18,6 +18,7 @@ from django.utils.html import format_html
 
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
 from letters.build import INVESTIGATOR_REASON, letter_approve
+from letters.compose import letter_compose, letter_pdf
 from letters.exports import (
     EXPORTABLE,
     export_job_create,
@@ -28,8 +29,6 @@ from letters.exports import (
 from letters.languages import supported_languages
 from letters.models import Letter, Mailbox, Smarthost
 from letters.outbox import letters_requeue_unknown
-from letters.pdf import letter_pdf
-from letters.render import letter_render
 from outreach.admin_base import ScopedAdmin, ScopedInline
 from outreach.models import Response
 
@@ -118,7 +117,7 @@ class LetterAdmin(ScopedAdmin):
     @method_decorator(csp_update({"style-src": ["'self'", "'unsafe-inline'"]}))
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         letter = self._letter(request, pk)
-        rendered = letter_render(letter, language=self._language(request))
+        rendered = letter_compose(letter, language=self._language(request))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -23,7 +23,9 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from letters.compose import letter_compose
 from letters.models import Letter
+from letters.pdf import html_to_pdf, merged_pdf
 from outreach.lib.csvsafe import cell_safe
 
 EXPORTABLE = (Letter.Status.APPROVED, Letter.Status.EXPORTED, Letter.Status.SENT)
@@ -91,13 +93,10 @@ def _zip_write(
     merged: bool,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    from letters.pdf import html_to_pdf
-    from letters.render import letter_render
-
     rows, htmls = [], []
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for done, letter in enumerate(letters, start=1):
-            html = letter_render(letter).print_html
+            html = letter_compose(letter).print_html
             row = manifest_row(letter)
             if merged:
                 htmls.append(html)
@@ -115,8 +114,6 @@ def _zip_write(
 
 
 def _merged_write(archive: zipfile.ZipFile, rows: list[dict], htmls: list[str]) -> None:
-    from letters.pdf import merged_pdf
-
     pdf, counts = merged_pdf(htmls)
     first = 1
     for row, count in zip(rows, counts, strict=True):

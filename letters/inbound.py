@@ -31,6 +31,7 @@ from django.utils import timezone
 from letters.mailparse import ParsedMail, mail_parse
 from letters.models import Letter, Mailbox
 from outreach.models import Contact, Response
+from probes.contacts import contact_fallback
 
 logger = logging.getLogger(__name__)
 
@@ -171,14 +172,10 @@ def letter_fallback(*, letter_id: int) -> Letter | None:
     """Move a letter whose contact was disabled to the next contact in the chain.
 
     The letter goes back to DRAFT: the new contact may need another language,
-    so it is rendered and approved again. Without the contacts stage's
-    ``contact_fallback`` (or with no next contact) the letter stays as it is.
+    so it is rendered and approved again. With no next contact the letter
+    stays as it is.
     """
     letter = Letter.objects.get(id=letter_id)
-    try:
-        from probes.contacts import contact_fallback
-    except ImportError:
-        return None
     fallback = contact_fallback(contact_id=letter.contact_id)
     if fallback is None or fallback.do_not_contact:
         return None
@@ -362,7 +359,7 @@ def response_mark(*, response_id: int, kind: str, user_id: int | None) -> Respon
     if response.letter is not None and kind == Response.Kind.OPT_OUT:
         contact_opt_out(contact_id=response.letter.contact_id, reason="opt-out in a reply")
     if response.letter is not None and kind == Response.Kind.FIXED_CLAIM:
-        from letters.remediation import fixed_claim_remediate
+        from letters.tasks_remediation import fixed_claim_remediate
 
         fixed_claim_remediate(letter_id=response.letter_id)
     response.refresh_from_db()

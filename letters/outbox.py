@@ -36,6 +36,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from letters.compose import letter_compose, letter_pdf
 from letters.message import (
     OutgoingLetter,
     UnsafeHeaderError,
@@ -85,15 +86,9 @@ class SendReport:
 
 def rendered_content(letter: Letter) -> LetterContent:
     """The letter as the letters stage renders it (letters/render.py, pdf.py)."""
-    try:
-        from letters.render import letter_render
-    except ImportError as error:
-        raise OutboxError("letters.render is not installed: cannot render letters") from error
-    rendered = letter_render(letter)
+    rendered = letter_compose(letter)
     pdf = None
     if settings.OUTBOX_ATTACH_PDF:
-        from letters.pdf import letter_pdf
-
         pdf = letter_pdf(letter, language=rendered.language)
     return LetterContent(rendered.subject, rendered.text, rendered.html, rendered.language, pdf)
 

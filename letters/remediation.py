@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -71,10 +70,3 @@ def letters_due(*, today: dt.date | None = None) -> QuerySet[Letter]:
         .filter(not_probed_since, ~Q(hosts__status=Host.Status.FIXED))
         .distinct()
     )
-
-
-def fixed_claim_remediate(*, letter_id: int) -> None:
-    """An owner says it is fixed: re-probe as soon as this transaction commits."""
-    from letters.tasks import letters_remediate_task
-
-    transaction.on_commit(lambda: letters_remediate_task.delay([letter_id]))

@@ -19,8 +19,8 @@ from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.admin_security import MembershipRules
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
 from probes.admin import ProbeInline
+from probes.tasks import hosts_verify_enqueue
 from probes.tasks_rdap import campaign_contacts_lookup
-from probes.verify import hosts_verify_enqueue
 
 
 class MembershipInline(MembershipRules, ScopedInline):

@@ -173,7 +173,8 @@ class Demo:
         )
 
     def verify(self) -> str:
-        from probes.verify import hosts_verify, hosts_verify_run
+        from probes.verify import hosts_verify
+        from probes.verify_run import hosts_verify_run
 
         hosts = self.campaign.hosts.all()
         ids = list(hosts.values_list("id", flat=True))

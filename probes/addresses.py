@@ -11,7 +11,6 @@ NAT64, 6to4) are judged by the IPv4 address they carry.
 The API other stages use::
 
     refusal_reason(ip, never_contact=..., allowed=...)  -> str | None
-    is_probeable(ip, never_contact=..., allowed=...)    -> bool
     network_refusal_reason(network, ...)                 -> str | None
     canonical_address(ip)                                -> IPv4Address | IPv6Address
     parse_networks(["192.0.2.0/24", ...])                -> tuple[IPNetwork, ...]
@@ -225,16 +224,6 @@ def refusal_reason(
     if not is_global(ip) and not _in_any(ip, allowed):
         return NON_GLOBAL
     return None
-
-
-def is_probeable(
-    ip: IPAddress | str,
-    *,
-    never_contact: Iterable[IPNetwork] = (),
-    allowed: Iterable[IPNetwork] = (),
-) -> bool:
-    """True when the address is global (or lab-allowed) and not on the never-contact list."""
-    return refusal_reason(ip, never_contact=never_contact, allowed=allowed) is None
 
 
 def network_refusal_reason(

@@ -1,22 +1,20 @@
-"""Relay verification: probe runs, verdict recording and the hosts' status.
+"""Relay verification: probe hosts, record the verdicts, move the hosts' status.
 
 The status rules themselves (which verdict moves a host where) live in
-``probes.status``.
+``probes.status``; fanning batches out to the workers is in ``probes.tasks``
+and a whole run that waits for them in ``probes.verify_run``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import defaultdict
 from datetime import datetime
 
-from celery.result import AsyncResult
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from outreach.models import Host
 from probes import dns, smtp
@@ -180,81 +178,6 @@ def _probe_row(result: ProbeResult, now: datetime) -> Probe:
         error=result.error,
         dns=result.evidence,
     )
-
-
-def hosts_verify_run(
-    *,
-    host_ids: list[int],
-    port: int = 25,
-    all_tests: bool = False,
-    stall_seconds: float = 120.0,
-    deadline_seconds: float = 6 * 3600.0,
-    poll_seconds: float = 1.0,
-) -> dict[str, int]:
-    """Verify hosts on the workers and wait until each has a verdict from this run.
-
-    The broker is not the record of what is left to do: the database is.
-    Redis without persistence loses its queued batches when it restarts, so
-    when no host has been verified for ``stall_seconds`` the hosts still
-    waiting are sent again. Probing a host twice is harmless: the dialogue
-    never sends DATA and recording a verdict is idempotent.
-    """
-    started = timezone.now()
-    pending = set(host_ids)
-    _enqueue_tolerant(pending, port=port, all_tests=all_tests)
-    last_progress = begun = time.monotonic()
-    resent = 0
-    while pending and time.monotonic() - begun < deadline_seconds:
-        time.sleep(poll_seconds)
-        done = Host.objects.filter(id__in=pending, last_probed_at__gte=started)
-        finished = set(done.values_list("id", flat=True))
-        if finished:
-            pending -= finished
-            last_progress = time.monotonic()
-        elif time.monotonic() - last_progress > stall_seconds:
-            log.warning("no verdict for %d s: sending %d hosts again", stall_seconds, len(pending))
-            if _enqueue_tolerant(pending, port=port, all_tests=all_tests):
-                last_progress = time.monotonic()
-                resent += 1
-    return {"verified": len(host_ids) - len(pending), "missing": len(pending), "resent": resent}
-
-
-def _enqueue_tolerant(host_ids: set[int], *, port: int, all_tests: bool) -> bool:
-    """Send batches; False when the broker cannot be reached (tried again later)."""
-    try:
-        hosts_verify_enqueue(host_ids=sorted(host_ids), port=port, all_tests=all_tests)
-    except (OSError, KombuOperationalError) as exc:
-        log.warning("the broker is unreachable, will send again: %s", exc)
-        return False
-    return True
-
-
-def hosts_verify_enqueue(
-    *,
-    host_ids: list[int],
-    port: int = 25,
-    all_tests: bool = False,
-    concurrency: int | None = None,
-) -> list[AsyncResult]:
-    """Fan out probe batches to the workers, once the current transaction commits."""
-    from probes.tasks import hosts_verify_batch
-
-    size = settings.PROBE_BATCH_SIZE
-    # Ids follow import order, which often follows address order: mixed up,
-    # a batch holds many networks and the per-/24 cap does not serialise it.
-    host_ids = sorted(host_ids, key=_scatter)
-    batches = [host_ids[i : i + size] for i in range(0, len(host_ids), size)]
-    options = {"port": port, "all_tests": all_tests, "concurrency": concurrency}
-    sent: list[AsyncResult] = []
-    for batch in batches:
-        transaction.on_commit(lambda b=batch: sent.append(hosts_verify_batch.delay(b, **options)))
-    # Outside a transaction on_commit runs at once, so the list is complete here.
-    return sent
-
-
-def _scatter(host_id: int) -> int:
-    # A fixed multiplicative hash: the same ids always make the same batches.
-    return (host_id * 2654435761) % 2**32
 
 
 def temp_retry_delay(attempt: int) -> int:

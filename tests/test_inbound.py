@@ -243,15 +243,12 @@ def test_the_smtp_receiver_stores_what_it_receives():
 
 @pytest.mark.django_db
 def test_a_disabled_contact_hands_its_letter_to_the_next_contact(monkeypatch, settings):
-    import sys
-    import types
+    from letters import inbound
 
     settings.BOUNCE_DISABLE_SCORE = 1
     letter = LetterFactory(status=Letter.Status.SENT, message_id="<old@ftc.example>")
     backup = ContactFactory()
-    fake = types.ModuleType("probes.contacts")
-    fake.contact_fallback = lambda *, contact_id: backup
-    monkeypatch.setitem(sys.modules, "probes.contacts", fake)
+    monkeypatch.setattr(inbound, "contact_fallback", lambda *, contact_id: backup)
 
     bounce_record(letter=letter, hard=True)
 

@@ -293,7 +293,7 @@ def test_it_finds_a_known_host_however_its_address_is_spelt(lab_hosts):
 def test_a_verification_run_resends_what_the_broker_lost(monkeypatch):
     from django.utils import timezone
 
-    from probes import verify
+    from probes import verify_run
 
     hosts = [HostFactory(ip=f"198.51.100.{n}") for n in range(1, 5)]
     calls = []
@@ -305,8 +305,8 @@ def test_a_verification_run_resends_what_the_broker_lost(monkeypatch):
                 last_verdict="not_relay", last_probed_at=timezone.now()
             )
 
-    monkeypatch.setattr(verify, "hosts_verify_enqueue", enqueue)
-    result = verify.hosts_verify_run(
+    monkeypatch.setattr(verify_run, "hosts_verify_enqueue", enqueue)
+    result = verify_run.hosts_verify_run(
         host_ids=[h.id for h in hosts], stall_seconds=0.2, poll_seconds=0.05
     )
     assert result == {"verified": 4, "missing": 0, "resent": 1}
