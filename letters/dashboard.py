@@ -21,22 +21,15 @@ from dataclasses import asdict, dataclass, fields
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
-from letters.models import Letter
+from letters.models import Letter, Response
+from letters.responses import HUMAN
 from outreach.lib.csvsafe import SafeWriter
-from outreach.models import Response
 
 BREAKDOWNS = {
     "agency": "agency__name",
     "country": "contact__country",
     "language": "language",
 }
-HUMAN = [
-    Response.Kind.REPLY,
-    Response.Kind.FIXED_CLAIM,
-    Response.Kind.DISPUTE,
-    Response.Kind.OPT_OUT,
-    Response.Kind.QUESTION,
-]
 
 
 @dataclass

@@ -26,11 +26,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from letters.evidence import NOT_TESTED, transcript_excerpt, verdict_label
-from letters.models import Letter, RecipientAction, RecipientToken
+from letters.models import Letter, RecipientAction, RecipientToken, Response
+from letters.responses import response_record
 from letters.selectors import letter_hosts_latest
 from outreach import security
 from outreach.audit import audit_event, audit_update
-from outreach.models import Contact, Host, Response
+from outreach.models import Contact, Host
 from probes.models import Probe
 
 TOKEN_LENGTH = 32
@@ -193,28 +194,18 @@ def _audit(
     )
 
 
-# An answer on the page proves the letter arrived, like a reply by email.
-ANSWERABLE = [Letter.Status.SENT, Letter.Status.EXPORTED, Letter.Status.BOUNCED]
-
-
 def _web_response(
     visitor: Visitor, *, kind: str, subject: str, body: str, outcome: str = "recipient page"
 ) -> Response:
-    letter_id = visitor.token.letter_id
-    audit_update(
-        actor=None,
-        queryset=Letter.objects.filter(id=letter_id, status__in=ANSWERABLE),
-        event="status",
-        note="answered on the recipient page",
-        status=Letter.Status.ANSWERED,
-    )
-    return Response.objects.create(
-        letter_id=letter_id,
+    # An answer on the page proves the letter arrived, like a reply by email.
+    return response_record(
+        letter_id=visitor.token.letter_id,
         channel=Response.Channel.WEB,
         kind=kind,
-        subject=subject[:998],
+        subject=subject,
         body=body,
         outcome=outcome,
+        note="answered on the recipient page",
     )
 
 

@@ -347,8 +347,8 @@ SAMPLE_MAIL = (_reply_fixed, _bounce, _auto_reply, _reply_fixed)
 
 
 def campaign_summary(campaign_slug: str) -> list[tuple[str, int]]:
-    from letters.models import Letter
-    from outreach.models import Campaign, Response
+    from letters.models import Letter, Response
+    from outreach.models import Campaign
 
     campaign = Campaign.objects.get(slug=campaign_slug)
     hosts = campaign.hosts.values("status").annotate(n=Count("id"))

@@ -1,15 +1,14 @@
-"""The core domain: agencies, their people, campaigns, hosts, networks,
-contacts and the responses that come back.
+"""The core domain: agencies, their people, campaigns, hosts, networks and
+contacts.
 
 The evidence stages keep their own models: feeds, listings and probes in
-``probes``; letters in ``letters``. A relay's path reads
+``probes``; letters and the responses that come back in ``letters``. A relay's path reads
 Listing → Host → Probe → Network/Contact → Letter → Response.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -271,61 +270,3 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.ip
-
-
-class ResponseQuerySet(ScopedQuerySet):
-    agency_lookups = ("letter__agency",)
-
-    def unmatched(self) -> ResponseQuerySet:
-        return self.filter(letter__isnull=True)
-
-
-class Response(models.Model):
-    """Anything that came back about a letter: reply, bounce, call, fix."""
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", _("Email")
-        PHONE = "phone", _("Phone")
-        POST = "post", _("Post")
-        WEB = "web", _("Web")
-
-    class Kind(models.TextChoices):
-        REPLY = "reply", _("Reply")
-        BOUNCE = "bounce", _("Bounce")
-        AUTO_REPLY = "auto_reply", _("Auto-reply")
-        FIXED_CLAIM = "fixed_claim", _("Claims fixed")
-        DISPUTE = "dispute", _("Dispute")
-        OPT_OUT = "opt_out", _("Opt-out")
-        QUESTION = "question", _("Question")
-
-    letter = models.ForeignKey(
-        "letters.Letter",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="responses",
-        help_text=_("Empty while the message waits in the unmatched queue."),
-    )
-    received_at = models.DateTimeField(default=timezone.now, db_index=True)
-    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
-    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.REPLY, db_index=True)
-    sender = models.CharField(max_length=254, blank=True)
-    subject = models.CharField(max_length=998, blank=True)
-    message_id = models.CharField(max_length=998, blank=True, db_index=True)
-    body = models.TextField(blank=True)
-    handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    outcome = models.CharField(max_length=255, blank=True)
-
-    objects = ResponseQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-received_at"]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.received_at:%Y-%m-%d}"
-
-    def clean(self) -> None:
-        if self.kind == self.Kind.BOUNCE and self.channel != self.Channel.EMAIL:
-            raise ValidationError({"kind": _("Only email can bounce.")})

@@ -9,9 +9,9 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from letters.dashboard import campaign_figures, figures_csv
-from letters.models import Letter
+from letters.models import Letter, Response
 from outreach.charts import Series, bar_chart_svg
-from outreach.models import Membership, Response
+from outreach.models import Membership
 from tests.factories import (
     AgencyFactory,
     CampaignFactory,

@@ -16,8 +16,7 @@ from django.utils import timezone
 
 from letters import evidence, recipient
 from letters.logfilters import RedactTokens
-from letters.models import RecipientAction, RecipientToken
-from outreach.models import Response
+from letters.models import RecipientAction, RecipientToken, Response
 from tests.factories import (
     AgencyFactory,
     CampaignFactory,

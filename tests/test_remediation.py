@@ -7,14 +7,14 @@ import pytest
 from django.utils import timezone
 
 from letters import remediation
-from letters.inbound import response_mark
-from letters.models import Letter
+from letters.models import Letter, Response
 from letters.remediation import (
     letters_due,
     letters_remediate,
     outcome_from_statuses,
 )
-from outreach.models import Host, Response
+from letters.responses import response_mark
+from outreach.models import Host
 from tests.factories import CampaignFactory, HostFactory, LetterFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db
