@@ -3,16 +3,16 @@
 Response moved from the outreach app to the letters app. A database
 migrated before the move has ``outreach_response`` (made by the old
 ``outreach/0001``) and RecipientAction's ``response`` column (the old
-``letters/0004``); the test rebuilds exactly that schema with the old
-operations, fills it, migrates forward and finds every row again.
+``letters/0004``); the test rebuilds that schema with the same operations,
+fills it, migrates forward and finds every row again.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import django.db.models.deletion
-import django.utils.timezone
 import pytest
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, migrations, models
 from django.db.migrations.executor import MigrationExecutor
@@ -22,69 +22,29 @@ from letters.models import RecipientAction, Response
 
 BEFORE = [("letters", "0004_recipient_page"), ("outreach", "0003_host_fewer_indexes")]
 
-# What the old migrations did, copied from them as they were.
-LEGACY = [
-    (
-        "outreach",
-        migrations.CreateModel(
-            name="Response",
-            fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False)),
-                (
-                    "received_at",
-                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
-                ),
-                ("channel", models.CharField(default="email", max_length=8)),
-                ("kind", models.CharField(db_index=True, default="reply", max_length=12)),
-                ("sender", models.CharField(blank=True, max_length=254)),
-                ("subject", models.CharField(blank=True, max_length=998)),
-                ("message_id", models.CharField(blank=True, db_index=True, max_length=998)),
-                ("body", models.TextField(blank=True)),
-                ("outcome", models.CharField(blank=True, max_length=255)),
-                (
-                    "handled_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "letter",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="responses",
-                        to="letters.letter",
-                    ),
-                ),
-            ],
-            options={"ordering": ["-received_at"]},
-        ),
-    ),
-    (
-        "letters",
-        migrations.AddField(
-            model_name="recipientaction",
-            name="response",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to="outreach.response",
-            ),
-        ),
-    ),
-]
+
+def _legacy_operations() -> list[tuple[str, migrations.operations.base.Operation]]:
+    """What the old migrations did: the same model, but in the outreach app,
+    and RecipientAction's column pointing at it."""
+    moved = importlib.import_module("letters.migrations.0005_response").Migration
+    create, _add = moved.operations[0].state_operations
+    field = models.ForeignKey(
+        blank=True,
+        null=True,
+        on_delete=django.db.models.deletion.SET_NULL,
+        related_name="+",
+        to="outreach.response",
+    )
+    return [
+        ("outreach", migrations.CreateModel("Response", create.fields, create.options)),
+        ("letters", migrations.AddField("recipientaction", "response", field)),
+    ]
 
 
 def _legacy_schema(executor: MigrationExecutor):
     state = executor.loader.project_state(BEFORE)
     with connection.schema_editor() as editor:
-        for app_label, operation in LEGACY:
+        for app_label, operation in _legacy_operations():
             after = state.clone()
             operation.state_forwards(app_label, after)
             operation.database_forwards(app_label, editor, state, after)
