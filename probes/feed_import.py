@@ -27,6 +27,7 @@ from probes.feeds import (
     NETWORK,
     Entry,
     FeedError,
+    ParsedFeed,
     Policy,
     Rejected,
     Tally,
@@ -101,12 +102,7 @@ def feed_import(
     bulk_create path, kept for the benchmark's baseline). Raises FeedError.
     """
     started = time.perf_counter()
-    parsed = open_feed(
-        stream,
-        fmt=fmt or feed.format or "auto",
-        ip_column=ip_column,
-        max_bytes=settings.FEED_MAX_BYTES,
-    )
+    parsed = _feed_open(feed, stream, fmt, ip_column)
     summary = ImportSummary(
         feed=feed.name, source=source, format=parsed.format, detected_by=parsed.detected_by
     )
@@ -122,6 +118,16 @@ def feed_import(
         feed.save(update_fields=["last_imported_at"])
     _summary_fill(summary, tally, parsed.lines, new, total, started)
     return summary
+
+
+def _feed_open(feed: Feed, stream: BinaryIO, fmt: str, ip_column: str) -> ParsedFeed:
+    # ``fmt`` defaults to the feed's format, and that to detection.
+    return open_feed(
+        stream,
+        fmt=fmt or feed.format or "auto",
+        ip_column=ip_column,
+        max_bytes=settings.FEED_MAX_BYTES,
+    )
 
 
 def _summary_fill(
@@ -458,12 +464,7 @@ def feed_preview(
     *, feed: Feed, stream: BinaryIO, fmt: str = "", ip_column: str = "", limit: int = 20
 ) -> FeedPreview:
     """Parse and screen the whole file as an import would, without writing. Raises FeedError."""
-    parsed = open_feed(
-        stream,
-        fmt=fmt or feed.format or "auto",
-        ip_column=ip_column,
-        max_bytes=settings.FEED_MAX_BYTES,
-    )
+    parsed = _feed_open(feed, stream, fmt, ip_column)
     preview = FeedPreview(
         format=parsed.format,
         detected_by=parsed.detected_by,
