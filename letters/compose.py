@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from letters.pdf import html_to_pdf
-from letters.recipient import recipient_url
-from letters.render import RenderedLetter, letter_render
+from letters.recipient import recipient_link, recipient_url
+from letters.render import RecipientLink, RenderedLetter, letter_render
 from letters.selectors import letter_evidence, letter_render_data
 
 if TYPE_CHECKING:
@@ -29,14 +29,24 @@ def recipient_url_for(letter: Letter) -> str:
     return recipient_url(letter=letter)
 
 
+def recipient_code_for(letter: Letter) -> tuple[str, str]:
+    """Where to type the short code, and the code ("", "" without a public URL)."""
+    if letter.pk is None:
+        return "", ""
+    _url, entry, code = recipient_link(letter=letter)
+    return entry, code
+
+
 def letter_compose(letter: Letter, *, language: str | None = None) -> RenderedLetter:
     """All four parts of ``letter`` in ``language`` (default: the letter's)."""
     hosts, total = letter_evidence(letter)
+    url = recipient_url_for(letter)
+    entry, code = recipient_code_for(letter) if url else ("", "")
     return letter_render(
         letter_render_data(letter),
         hosts=hosts,
         total=total,
-        recipient_url=recipient_url_for(letter),
+        link=RecipientLink(url=url, entry=entry, code=code),
         language=language,
     )
 

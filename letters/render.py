@@ -13,6 +13,7 @@ and never reads the database or creates a token.
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -53,6 +54,15 @@ class HostEvidence:
 
 
 @dataclass(frozen=True)
+class RecipientLink:
+    """The recipient page's link and, for paper, where to type the short code and the code."""
+
+    url: str = ""
+    entry: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True)
 class SignerData:
     """The signing agency, as the templates show it."""
 
@@ -87,14 +97,14 @@ def letter_render(
     *,
     hosts: list[HostEvidence],
     total: int,
-    recipient_url: str = "",
+    link: RecipientLink | None = None,
     language: str | None = None,
 ) -> RenderedLetter:
     """Render all four parts in ``language`` (default: the letter's). Pure: no database."""
     language = language or data.language
     with translation.override(language):
         context = letter_context(
-            data, hosts=hosts, total=total, recipient_url=recipient_url, language=language
+            data, hosts=hosts, total=total, link=link or RecipientLink(), language=language
         )
         return letter_set_render(kind=data.kind, context=context, language=language)
 
@@ -120,7 +130,7 @@ def letter_context(
     *,
     hosts: list[HostEvidence],
     total: int,
-    recipient_url: str,
+    link: RecipientLink,
     language: str,
 ) -> dict[str, Any]:
     """Everything the templates show. Call inside the language override."""
@@ -140,10 +150,25 @@ def letter_context(
         "instructions_link": format_html('<a href="{0}">{0}</a>', data.instructions_url),
         "agency_email": agency.contact_email,
         "agency_email_link": format_html('<a href="mailto:{0}">{0}</a>', agency.contact_email),
-        "recipient_url": recipient_url,
+        "recipient_url": link.url,
+        "recipient_qr": qr_data_uri(link.url),
+        # Isolated, so the address reads whole inside right-to-left text.
+        "code_url": f"\u2066{link.entry}\u2069" if link.url and link.entry else "",
+        "recipient_code": link.code if link.url else "",
         "reference": f"{data.campaign_slug}-{data.pk}",
         "date": data.date.isoformat(),
     }
+
+
+def qr_data_uri(url: str) -> str:
+    """The link as a QR code, an SVG inlined as data: (the PDF fetcher reads nothing else)."""
+    if not url:
+        return ""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, border=2)
+    return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode("ascii")
 
 
 def host_row(host: HostEvidence, quote: bool) -> dict[str, str]:

@@ -20,13 +20,13 @@ from django.db.migrations.loader import MigrationLoader
 
 from letters.models import RecipientAction, Response
 
-BEFORE = [("letters", "0004_recipient_page"), ("outreach", "0003_host_fewer_indexes")]
+BEFORE = [("letters", "0005_recipient_code"), ("outreach", "0003_host_fewer_indexes")]
 
 
 def _legacy_operations() -> list[tuple[str, migrations.operations.base.Operation]]:
     """What the old migrations did: the same model, but in the outreach app,
     and RecipientAction's column pointing at it."""
-    moved = importlib.import_module("letters.migrations.0005_response").Migration
+    moved = importlib.import_module("letters.migrations.0006_response").Migration
     create, _add = moved.operations[0].state_operations
     field = models.ForeignKey(
         blank=True,
@@ -91,6 +91,7 @@ def test_it_keeps_every_response_when_the_model_moves_to_letters():
     # Permissions and audit entries point at the content type: it moved too.
     content_type.refresh_from_db()
     assert content_type.app_label == "letters"
+    ContentType.objects.clear_cache()
     assert ContentType.objects.get_for_model(Response).pk == content_type.pk
     # New rows still get fresh ids after the rename.
     assert Response.objects.create(kind="reply").pk > unmatched.pk

@@ -41,7 +41,7 @@ def response_table_drop(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
-        ("letters", "0004_recipient_page"),
+        ("letters", "0005_recipient_code"),
         ("outreach", "0003_host_fewer_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
