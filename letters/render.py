@@ -20,7 +20,9 @@ from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from letters.agency_texts import agency_words_for
 from letters.languages import is_rtl
+from letters.partners import letter_words
 from letters.selectors import HostEvidence, letter_evidence
 
 if TYPE_CHECKING:
@@ -87,14 +89,29 @@ def letter_context(letter: Letter, *, language: str) -> dict[str, Any]:
     """Everything the templates show, read once. Call inside the language override."""
     hosts, total = letter_evidence(letter)
     campaign, agency = letter.campaign, letter.agency
-    partners = [a.name for a in campaign.agencies() if a.pk != agency.pk]
+    signing, partners, fallbacks = agency_words_for(
+        campaign=campaign, agency=agency, language=language
+    )
+    words = letter_words(signing, partners, rtl=is_rtl(language), fallbacks=fallbacks)
     instructions_url = campaign.instructions_url or agency.instructions_url
     return {
         "language": language,
         "direction": "rtl" if is_rtl(language) else "ltr",
         "agency": agency,
+        "agency_name": words.name,
+        "agency_intro": words.introduction,
+        "agency_subject": words.subject,
+        # The signature block is written in the agency's own language.
+        "signature": (
+            agency.signature or words.name
+            if signing.language in ("", agency.default_language)
+            else words.name
+        ),
+        "national_partners": words.national,
+        "international_partners": words.international,
+        "national_partners_html": words.national_html,
+        "international_partners_html": words.international_html,
         "logo_data_uri": logo_data_uri(agency),
-        "partners": ", ".join(clip(name) for name in partners),
         "organisation": clip(letter.contact.organisation),
         "contact_email": clip(letter.contact.email),
         "hosts": [host_row(host, index < QUOTED_HOSTS) for index, host in enumerate(hosts)],
