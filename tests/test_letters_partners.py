@@ -255,3 +255,21 @@ def test_partner_names_are_isolated_and_readable_in_rtl_and_cjk_letters(language
     text = pdf_text(letter_pdf(letter))
     for name in readable:
         assert name in text, (name, text[:2000])
+
+
+def test_the_agency_admin_shows_its_texts_and_which_languages_are_complete(admin_client):
+    agencies_seed()
+    ftc = Agency.objects.get(code="ftc")
+    page = admin_client.get(f"/admin/outreach/agency/{ftc.pk}/change/").content.decode()
+    assert "La Federal Trade Commission est une agence gouvernementale" in page
+    assert "1 / 7 / 16 missing" in page
+    listing = admin_client.get("/admin/outreach/agency/").content.decode()
+    assert "1 / 7 / 16 missing" in listing
+
+
+def test_the_campaign_admin_sets_the_partner_order(admin_client):
+    agencies_seed()
+    campaign = campaign_demo_ensure()
+    page = admin_client.get(f"/admin/outreach/campaign/{campaign.pk}/change/")
+    assert page.status_code == 200
+    assert "Partner order in letters" in page.content.decode()
