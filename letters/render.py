@@ -94,6 +94,7 @@ def letter_context(letter: Letter, *, language: str) -> dict[str, Any]:
     )
     words = letter_words(signing, partners, rtl=is_rtl(language), fallbacks=fallbacks)
     instructions_url = campaign.instructions_url or agency.instructions_url
+    recipient_url = recipient_url_for(letter)
     return {
         "language": language,
         "direction": "rtl" if is_rtl(language) else "ltr",
@@ -118,13 +119,26 @@ def letter_context(letter: Letter, *, language: str) -> dict[str, Any]:
         "count": total,
         "more_count": total - len(hosts),
         "instructions_url": instructions_url,
-        "instructions_link": format_html('<a href="{0}">{0}</a>', instructions_url),
+        "instructions_link": ltr_link(instructions_url, instructions_url),
         "agency_email": agency.contact_email,
-        "agency_email_link": format_html('<a href="mailto:{0}">{0}</a>', agency.contact_email),
-        "recipient_url": recipient_url_for(letter),
+        "agency_email_link": ltr_link(f"mailto:{agency.contact_email}", agency.contact_email),
+        "recipient_url": recipient_url,
+        # In right-to-left plain text, the isolates keep the URL in one piece.
+        "recipient_url_text": f"\u2066{recipient_url}\u2069" if is_rtl(language) else recipient_url,
+        "recipient_link": ltr_link(recipient_url, recipient_url),
         "reference": f"{campaign.slug}-{letter.pk}",
         "date": timezone.localdate(letter.approved_at or letter.created_at).isoformat(),
     }
+
+
+def ltr_link(href: str, shown: str) -> str:
+    """A link that reads left to right inside any text.
+
+    The Unicode isolates (LRI…PDI) keep a URL or an address in one piece in
+    Arabic and Hebrew: WeasyPrint ignores CSS unicode-bidi, but its text
+    layout honours the isolates; ``dir`` serves the mail readers.
+    """
+    return format_html('<a href="{}" dir="ltr">\u2066{}\u2069</a>', href, shown)
 
 
 def host_row(host: HostEvidence, quote: bool) -> dict[str, str]:

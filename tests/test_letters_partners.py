@@ -273,3 +273,26 @@ def test_the_campaign_admin_sets_the_partner_order(admin_client):
     page = admin_client.get(f"/admin/outreach/campaign/{campaign.pk}/change/")
     assert page.status_code == 200
     assert "Partner order in letters" in page.content.decode()
+
+
+def test_the_recipient_link_reads_whole_and_clicks_in_an_arabic_letter(settings):
+    import io as _io
+
+    from pypdf import PdfReader
+
+    settings.OUTREACH_PUBLIC_URL = "https://agency.example"
+    letter = demo_letter("ar")
+    rendered = letter_render(letter)
+    url = re.search(r"https://agency\.example/r/[^\s\u2069<\"]+", rendered.html).group()
+    assert url.endswith("/")
+    assert f'<a href="{url}" dir="ltr">\u2066{url}\u2069</a>' in rendered.html
+    assert f"\u2066{url}\u2069" in rendered.text
+    pdf = letter_pdf(letter)
+    assert url in pdf_text(pdf)  # in one piece, the slash at its end
+    links = [
+        annotation.get_object()["/A"]["/URI"]
+        for page in PdfReader(_io.BytesIO(pdf)).pages
+        for annotation in page.get("/Annots") or []
+        if "/A" in annotation.get_object()
+    ]
+    assert url in links
