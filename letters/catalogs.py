@@ -22,10 +22,12 @@ from django.utils.translation import to_locale
 CATALOG_SOURCES: tuple[str, ...] = (
     "letters/render.py",
     "letters/partners.py",
+    "letters/evidence.py",
     "letters/languages.py",
     "templates/letters",
     "letters/recipient.py",
     "letters/forms.py",
+    "letters/views.py",
     "templates/recipient",
 )
 SOURCE_LANGUAGE = "en"

@@ -12,9 +12,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
 from letters.admin_outbox import CampaignOutboxMixin
-from letters.services import letters_build
+from letters.build import letters_build
 from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.admin_security import MembershipRules
@@ -27,10 +26,9 @@ from outreach.models import (
     Membership,
     Network,
     PartnerRank,
-    Response,
 )
 from probes.admin import ProbeInline
-from probes.services import hosts_verify_enqueue
+from probes.tasks import hosts_verify_enqueue
 from probes.tasks_rdap import campaign_contacts_lookup
 
 
@@ -200,14 +198,3 @@ class HostAdmin(IPSearchMixin, ScopedAdmin):
             "%(count)d host sent to the probe.", "%(count)d hosts sent to the probe.", len(ids)
         )
         self.message_user(request, message % {"count": len(ids)}, messages.SUCCESS)
-
-
-@admin.register(Response)
-class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
-    list_display = ["received_at", "kind", "channel", "sender", "subject", "letter", "handled_by"]
-    list_filter = [MatchedFilter, "kind", "channel"]
-    search_fields = ["sender", "subject", "message_id"]
-    raw_id_fields = ["letter"]
-    autocomplete_fields = ["handled_by"]
-    list_select_related = ["letter__contact", "letter__campaign", "handled_by"]
-    date_hierarchy = "received_at"

@@ -1,8 +1,8 @@
-"""The core domain: agencies, their people, campaigns, hosts, networks,
-contacts and the responses that come back.
+"""The core domain: agencies, their people, campaigns, hosts, networks and
+contacts.
 
 The evidence stages keep their own models: feeds, listings and probes in
-``probes``; letters in ``letters``. A relay's path reads
+``probes``; letters and the responses that come back in ``letters``. A relay's path reads
 Listing → Host → Probe → Network/Contact → Letter → Response.
 """
 
@@ -15,7 +15,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from outreach.iputil import ip_key, network_keys
+from outreach.lib.iputil import ip_key, network_keys
 from outreach.scoping import ScopedQuerySet
 from outreach.validators import normalise_email, validate_country_codes, validate_language
 
@@ -255,7 +255,7 @@ class Network(models.Model):
     """A registry network block and its owner, as RDAP answered for it."""
 
     cidr = models.CharField(max_length=49, unique=True)
-    # Fixed-width hex keys of the first and last address (see outreach.iputil).
+    # Fixed-width hex keys of the first and last address (see outreach.lib.iputil).
     range_start = models.CharField(max_length=32, editable=False, db_index=True)
     range_end = models.CharField(max_length=32, editable=False)
     registry = models.CharField(max_length=16, blank=True)
@@ -385,61 +385,3 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.ip
-
-
-class ResponseQuerySet(ScopedQuerySet):
-    agency_lookups = ("letter__agency",)
-
-    def unmatched(self) -> ResponseQuerySet:
-        return self.filter(letter__isnull=True)
-
-
-class Response(models.Model):
-    """Anything that came back about a letter: reply, bounce, call, fix."""
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", _("Email")
-        PHONE = "phone", _("Phone")
-        POST = "post", _("Post")
-        WEB = "web", _("Web")
-
-    class Kind(models.TextChoices):
-        REPLY = "reply", _("Reply")
-        BOUNCE = "bounce", _("Bounce")
-        AUTO_REPLY = "auto_reply", _("Auto-reply")
-        FIXED_CLAIM = "fixed_claim", _("Claims fixed")
-        DISPUTE = "dispute", _("Dispute")
-        OPT_OUT = "opt_out", _("Opt-out")
-        QUESTION = "question", _("Question")
-
-    letter = models.ForeignKey(
-        "letters.Letter",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="responses",
-        help_text=_("Empty while the message waits in the unmatched queue."),
-    )
-    received_at = models.DateTimeField(default=timezone.now, db_index=True)
-    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
-    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.REPLY, db_index=True)
-    sender = models.CharField(max_length=254, blank=True)
-    subject = models.CharField(max_length=998, blank=True)
-    message_id = models.CharField(max_length=998, blank=True, db_index=True)
-    body = models.TextField(blank=True)
-    handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    outcome = models.CharField(max_length=255, blank=True)
-
-    objects = ResponseQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-received_at"]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.received_at:%Y-%m-%d}"
-
-    def clean(self) -> None:
-        if self.kind == self.Kind.BOUNCE and self.channel != self.Channel.EMAIL:
-            raise ValidationError({"kind": _("Only email can bounce.")})

@@ -13,6 +13,8 @@ import pytest
 from django.utils import translation
 
 from letters.agency_texts import agency_words_for
+from letters.build import letters_build
+from letters.compose import letter_compose, letter_pdf
 from letters.partners import (
     FSI,
     PDI,
@@ -24,9 +26,6 @@ from letters.partners import (
     partners_text,
     words_choose,
 )
-from letters.pdf import letter_pdf
-from letters.render import letter_render
-from letters.services import letters_build
 from outreach.models import Agency, AgencyText, Host, PartnerRank
 from outreach.services import agencies_seed, campaign_demo_ensure
 from tests.factories import AgencyFactory, CampaignFactory, ContactFactory
@@ -138,7 +137,7 @@ def sentence_items(sentence: str) -> list[str]:
 def test_the_french_letter_follows_the_reference_letter_paragraph_by_paragraph():
     letter = demo_letter("fr")
     assert letter.agency.code == "ftc"
-    ours = " ".join(letter_render(letter).text.split())
+    ours = " ".join(letter_compose(letter).text.split())
     reference = reference_paragraphs()
     relays, agencies = reference[2], reference[3]
     # What a relay is, and the harms, word for word; our catalog corrects the
@@ -248,7 +247,7 @@ def pdf_text(pdf: bytes) -> str:
 )
 def test_partner_names_are_isolated_and_readable_in_rtl_and_cjk_letters(language, readable):
     letter = demo_letter(language)
-    rendered = letter_render(letter)
+    rendered = letter_compose(letter)
     assert "<bdi>" in rendered.print_html
     if language == "ar":
         assert f"{FSI}Industry Canada{PDI}" in rendered.text
@@ -282,7 +281,7 @@ def test_the_recipient_link_reads_whole_and_clicks_in_an_arabic_letter(settings)
 
     settings.OUTREACH_PUBLIC_URL = "https://agency.example"
     letter = demo_letter("ar")
-    rendered = letter_render(letter)
+    rendered = letter_compose(letter)
     url = re.search(r"https://agency\.example/r/[^\s\u2069<\"]+", rendered.html).group()
     assert url.endswith("/")
     assert f'<a href="{url}" dir="ltr">\u2066{url}\u2069</a>' in rendered.html

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('letters', '0004_recipient_page'),
+        ('letters', '0006_response'),
     ]
 
     operations = [
