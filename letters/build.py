@@ -10,9 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from letters.agency_texts import agency_words_for
 from letters.languages import language_choose, supported_languages
 from letters.models import Letter
-from outreach.models import Campaign, Contact, Host
+from outreach.models import Agency, Campaign, Contact, Host
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -55,6 +56,8 @@ def letters_build(*, campaign_id: int) -> BuildSummary:
         for letter in Letter.objects.filter(campaign=campaign, kind=KIND, contact_id__in=contacts)
     }
     linked = _letter_host_ids([letter.pk for letter in existing.values()])
+    # The agency texts a letter falls back on depend on (signer, language) only.
+    campaign.texts_fallback_cache = {}
     new: list[tuple[Letter, list[Host]]] = []
     for contact_id, hosts in by_contact.items():
         contact, letter = contacts[contact_id], existing.get(contact_id)
@@ -117,7 +120,21 @@ def _letter_draft(
             agency_code=agency.code,
         )
         letter.language, letter.language_reason = choice.language, choice.reason
+    letter.text_fallbacks = _texts_fallbacks(campaign, agency, letter.language)
     return letter
+
+
+def _texts_fallbacks(campaign: Campaign, agency: Agency, language: str) -> list[dict]:
+    cache = getattr(campaign, "texts_fallback_cache", None)
+    if cache is None:
+        cache = campaign.texts_fallback_cache = {}
+    key = (agency.pk, language)
+    if key not in cache:
+        _signing, _partners, fallbacks = agency_words_for(
+            campaign=campaign, agency=agency, language=language
+        )
+        cache[key] = [fallback.as_dict() for fallback in fallbacks]
+    return cache[key]
 
 
 def _letter_refresh(
@@ -128,14 +145,13 @@ def _letter_refresh(
     linked: dict[int, set[int]],
 ) -> bool:
     """Bring a draft up to date; False when it already was."""
-    before = (letter.agency_id, letter.language, letter.language_reason)
+    before = (letter.agency_id, letter.language, letter.language_reason, letter.text_fallbacks)
     _letter_draft(letter, campaign, contact, hosts)
     host_ids = {host.pk for host in hosts}
-    if before == (letter.agency_id, letter.language, letter.language_reason) and (
-        host_ids == linked.get(letter.pk, set())
-    ):
+    after = (letter.agency_id, letter.language, letter.language_reason, letter.text_fallbacks)
+    if before == after and host_ids == linked.get(letter.pk, set()):
         return False
-    letter.save(update_fields=["agency", "language", "language_reason"])
+    letter.save(update_fields=["agency", "language", "language_reason", "text_fallbacks"])
     letter.hosts.set(hosts)
     return True
 
@@ -194,5 +210,6 @@ def letter_language_set(*, letter_id: int, language: str, user: AbstractBaseUser
     if letter.status not in (Letter.Status.DRAFT, Letter.Status.APPROVED):
         raise ValidationError(f"Letter {letter.pk} is {letter.status}; it can no longer change.")
     letter.language, letter.language_reason = language, INVESTIGATOR_REASON
-    letter.save(update_fields=["language", "language_reason"])
+    letter.text_fallbacks = _texts_fallbacks(letter.campaign, letter.agency, language)
+    letter.save(update_fields=["language", "language_reason", "text_fallbacks"])
     return letter

@@ -43,7 +43,7 @@ def letter_compose(letter: Letter, *, language: str | None = None) -> RenderedLe
     url = recipient_url_for(letter)
     entry, code = recipient_code_for(letter) if url else ("", "")
     return letter_render(
-        letter_render_data(letter),
+        letter_render_data(letter, language=language),
         hosts=hosts,
         total=total,
         link=RecipientLink(url=url, entry=entry, code=code),

@@ -51,6 +51,9 @@ class Letter(models.Model):
     kind = models.CharField(max_length=32, default="open_relay")
     language = models.CharField(max_length=10, default="en")
     language_reason = models.CharField(max_length=64, blank=True)
+    # Agency texts the letter could not have in its language: which agency,
+    # the language wanted and the one used ("" = the agency's own name).
+    text_fallbacks = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
     )

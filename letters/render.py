@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from letters.evidence import clip, transcript_excerpt, verdict_label
 from letters.languages import is_rtl
+from letters.partners import AgencyWords, letter_words
 
 PARTS = ("subject.txt", "body.txt", "body.html", "print.html")
 # Transcripts are quoted for the first few hosts only, a few lines each.
@@ -84,7 +85,12 @@ class LetterData:
     language: str
     campaign_slug: str
     agency: SignerData
-    partners: list[str]
+    # The signing agency's and the partners' texts in ``language`` (with
+    # fallbacks), the partners in the campaign's order: letters.agency_texts.
+    signing_words: AgencyWords
+    partner_words: list[AgencyWords]
+    # The agency's own language: its signature block is written in it.
+    agency_language: str
     organisation: str
     contact_email: str
     instructions_url: str
@@ -135,22 +141,35 @@ def letter_context(
 ) -> dict[str, Any]:
     """Everything the templates show. Call inside the language override."""
     agency = data.agency
+    words = letter_words(data.signing_words, data.partner_words, rtl=is_rtl(language))
+    own_language = data.signing_words.language in ("", data.agency_language)
     return {
         "language": language,
         "direction": "rtl" if is_rtl(language) else "ltr",
         "agency": agency,
+        "agency_name": words.name,
+        "agency_intro": words.introduction,
+        "agency_subject": words.subject,
+        # The signature block is written in the agency's own language.
+        "signature": (agency.signature or words.name) if own_language else words.name,
+        "national_partners": words.national,
+        "international_partners": words.international,
+        "national_partners_html": words.national_html,
+        "international_partners_html": words.international_html,
         "logo_data_uri": data.logo_data_uri,
-        "partners": ", ".join(clip(name) for name in data.partners),
         "organisation": clip(data.organisation),
         "contact_email": clip(data.contact_email),
         "hosts": [host_row(host, index < QUOTED_HOSTS) for index, host in enumerate(hosts)],
         "count": total,
         "more_count": total - len(hosts),
         "instructions_url": data.instructions_url,
-        "instructions_link": format_html('<a href="{0}">{0}</a>', data.instructions_url),
+        "instructions_link": ltr_link(data.instructions_url, data.instructions_url),
         "agency_email": agency.contact_email,
-        "agency_email_link": format_html('<a href="mailto:{0}">{0}</a>', agency.contact_email),
+        "agency_email_link": ltr_link(f"mailto:{agency.contact_email}", agency.contact_email),
         "recipient_url": link.url,
+        # In right-to-left plain text, the isolates keep the URL in one piece.
+        "recipient_url_text": f"\u2066{link.url}\u2069" if is_rtl(language) else link.url,
+        "recipient_link": ltr_link(link.url, link.url),
         "recipient_qr": qr_data_uri(link.url),
         # Isolated, so the address reads whole inside right-to-left text.
         "code_url": f"\u2066{link.entry}\u2069" if link.url and link.entry else "",
@@ -158,6 +177,16 @@ def letter_context(
         "reference": f"{data.campaign_slug}-{data.pk}",
         "date": data.date.isoformat(),
     }
+
+
+def ltr_link(href: str, shown: str) -> str:
+    """A link that reads left to right inside any text.
+
+    The Unicode isolates (LRI…PDI) keep a URL or an address in one piece in
+    Arabic and Hebrew: WeasyPrint ignores CSS unicode-bidi, but its text
+    layout honours the isolates; ``dir`` serves the mail readers.
+    """
+    return format_html('<a href="{}" dir="ltr">\u2066{}\u2069</a>', href, shown)
 
 
 def qr_data_uri(url: str) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from letters.agency_texts import agency_words_for
 from letters.render import HostEvidence, LetterData, SignerData
 from probes.models import Probe
 
@@ -58,13 +59,20 @@ def _evidence(host: Host, probe: Probe | None) -> HostEvidence:
     )
 
 
-def letter_render_data(letter: Letter) -> LetterData:
-    """What the letter says besides its evidence: signer, partners, contact, date."""
+def letter_render_data(letter: Letter, *, language: str | None = None) -> LetterData:
+    """What the letter says besides its evidence, in ``language`` (default: the letter's)."""
     campaign, agency = letter.campaign, letter.agency
+    language = language or letter.language
+    signing, partners, _fallbacks = agency_words_for(
+        campaign=campaign, agency=agency, language=language
+    )
     return LetterData(
         pk=letter.pk,
         kind=letter.kind,
         language=letter.language,
+        signing_words=signing,
+        partner_words=partners,
+        agency_language=agency.default_language,
         campaign_slug=campaign.slug,
         agency=SignerData(
             name=agency.name,
@@ -72,7 +80,6 @@ def letter_render_data(letter: Letter) -> LetterData:
             signature=agency.signature,
             contact_email=agency.contact_email,
         ),
-        partners=[a.name for a in campaign.agencies() if a.pk != agency.pk],
         organisation=letter.contact.organisation,
         contact_email=letter.contact.email,
         instructions_url=campaign.instructions_url or agency.instructions_url,

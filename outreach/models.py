@@ -9,6 +9,7 @@ Listing → Host → Probe → Network/Contact → Letter → Response.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -125,6 +126,120 @@ class Campaign(models.Model):
         return Agency.objects.filter(id__in=ids).order_by(
             models.Case(models.When(id=self.lead_agency_id, then=0), default=1), "name"
         )
+
+
+class AgencyTextQuerySet(ScopedQuerySet):
+    agency_lookups = ("agency",)
+
+
+class AgencyText(models.Model):
+    """How an agency is named and introduced in one language.
+
+    Each text is written whole, so that articles, gender and case are right:
+    letters never glue a name into a translated sentence.
+    """
+
+    class Status(models.TextChoices):
+        REVIEWED = "reviewed", _("Reviewed")
+        UNCHECKED = "unchecked", _("Machine-unchecked")
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="texts")
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, validators=[validate_language]
+    )
+    name = models.CharField(
+        _("name"), max_length=300, help_text=_("The agency's name in this language.")
+    )
+    introduction = models.TextField(
+        _("introduction"),
+        blank=True,
+        max_length=1000,
+        help_text=_("The whole sentence that introduces the agency at the start of a letter."),
+    )
+    subject = models.CharField(
+        _("short subject"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "How the next sentence names the agency after its introduction, "
+            "e.g. “The Commission”. Empty: the name."
+        ),
+    )
+    in_list = models.CharField(
+        _("name in a list of partners"),
+        max_length=300,
+        blank=True,
+        help_text=_("The name as a list of partners gives it, with its article. Empty: the name."),
+    )
+    group = models.SlugField(
+        _("group"),
+        max_length=32,
+        blank=True,
+        help_text=_(
+            "Partners of one group are named together, e.g. the states' attorneys general."
+        ),
+    )
+    group_phrase = models.CharField(
+        _("group phrase"),
+        max_length=300,
+        blank=True,
+        help_text=_("The group's phrase with {members} where its members go."),
+    )
+    group_member = models.CharField(
+        _("as a group member"),
+        max_length=200,
+        blank=True,
+        help_text=_("This agency's part of the group phrase, e.g. “of Arkansas”."),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.UNCHECKED
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AgencyTextQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["agency", "language"]
+        verbose_name = _("agency text")
+        verbose_name_plural = _("agency texts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "language"], name="agencytext_agency_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency.code} [{self.language}]"
+
+    def clean(self) -> None:
+        if self.group_phrase and "{members}" not in self.group_phrase:
+            raise ValidationError({"group_phrase": _("Put {members} where the members go.")})
+
+
+class PartnerRankQuerySet(ScopedQuerySet):
+    agency_lookups = ("campaign__lead_agency", "campaign__partners")
+
+
+class PartnerRank(models.Model):
+    """The order in which a campaign's letters name a partner (lower first)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="partner_ranks")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveIntegerField(_("rank"))
+
+    objects = PartnerRankQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["campaign", "rank"]
+        verbose_name = _("partner rank")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "agency"], name="partnerrank_campaign_agency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign.slug}: {self.agency.code} #{self.rank}"
 
 
 class NetworkQuerySet(ScopedQuerySet):

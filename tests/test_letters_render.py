@@ -103,10 +103,18 @@ def test_it_quotes_the_probe_transcript_in_print_only():
 
 
 def test_it_names_the_partner_agencies():
-    campaign = CampaignFactory()
-    campaign.partners.add(AgencyFactory(name="SERNAC"), AgencyFactory(name="Industry Canada"))
+    campaign = CampaignFactory(lead_agency__country="US")
+    campaign.partners.add(
+        AgencyFactory(name="SERNAC", country="CL"),
+        AgencyFactory(name="Industry Canada", country="CA"),
+        AgencyFactory(name="Postal Inspection Service", country="US"),
+    )
     rendered = letter_compose(letter_with_relays(campaign=campaign))
-    assert "In this effort we are joined by: Industry Canada, SERNAC." in rendered.text
+    assert (
+        "In this effort, you can count on our national partners such as "
+        "Postal Inspection Service. From the international community, joining us: "
+        "Industry Canada; and SERNAC."
+    ) in " ".join(rendered.text.split())
     alone = letter_compose(letter_with_relays())
     assert "with its partners" not in alone.text
 
