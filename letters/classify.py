@@ -37,7 +37,7 @@ from flufl.bounce import all_failures
 TEXT_LIMIT = 200_000
 _ADDRESS = re.compile(
     r"(?<![\w.+=/-])([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})(?![\w-])"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?\.)+[A-Za-z]{1,63})(?![\w-])"
 )
 _ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _SMTP_CODE = re.compile(r"(?:^|[\s:(\[\"'])([245][0-5]\d)(?:[ -]|$)", re.MULTILINE)
@@ -65,7 +65,7 @@ _BOUNCE_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _WARNING_TEXT = re.compile(
-    r"this is (?:only )?a warning|warning only|has not (?:yet )?been delivered|"
+    r"this is (?:only )?a warning|warning only|has not yet been delivered|"
     r"not yet been delivered|will (?:continue|keep) (?:to )?try|will be retried|"
     r"will retry|still trying|delivery (?:has been |is )?delayed|delayed mail|"
     r"could not send message for past|temporar(?:y|ily) (?:failure|unavailable|deferred)|"
@@ -73,20 +73,21 @@ _WARNING_TEXT = re.compile(
     re.IGNORECASE,
 )
 _FAILURE_TEXT = re.compile(
-    r"unknown|does not exist|doesn't exist|no such|not found|invalid|rejected|refused|"
+    r"unknown|does not exist|not a valid|doesn't exist|no such|not found|invalid|rejected|refused|"
     r"denied|disabled|inactive|not active|deactivated|unavailable|unrouteable|unroutable|"
     r"over ?quota|quota|mailbox (?:is )?full|exceeded|failed|failure|fatal|permanent|"
     r"undeliverable|could not be delivered|couldn't be delivered|not (?:be )?delivered|"
     r"cannot be delivered|can't be delivered|not reachable|could not be reached|"
     r"blocked|blacklist|spam|too large|size limit|not allowed|relay|closed|expired|"
     r"delay|deferred|retry|warning|timed? ?out|rcpt|recipient|delivery|account|"
-    r"\b[45]\d\d\b|\b[45]\.\d+\.\d+\b",
+    r"(?<![\d-])[45]\d\d(?![\d-])|\b[45]\.\d+\.\d+\b",
     re.IGNORECASE,
 )
 _ORIGINAL_MARKER = re.compile(
     r"^[ \t>]*(?:-{2,}.*(?:original message|copy of (?:the|your) message|message follows|"
     r"undelivered message|returned message|unsent message|message headers? follows?|"
-    r"below this line)|original message follows|"
+    r"below this line|header of the (?:source|original) mail)|"
+    r".{0,60}\boriginal message (?:as received )?(?:is as )?follows?|"
     r"-{3,} ?(?:message|original|returned|enclosed|unsent).*-{3,}|"
     r"the (?:original|undelivered) message (?:follows|headers follow|was received)|"
     r"(?:return-path|received|message-id|from|date|subject|to|x-[\w-]+): .*\n"
@@ -104,6 +105,7 @@ _AUTO_PHRASES = [
     r"auto[- ]?response",
     r"autoresponse",
     r"automated (?:reply|response)",
+    r"automatic response",
     r"out of (?:the )?office",
     r"away from (?:the )?office",
     r"on (?:annual )?leave",
@@ -298,6 +300,8 @@ _CHALLENGE = re.compile(
     r"spam (?:blocker|filter) (?:requires|has) (?:you|held)|please verify your (?:email|message)",
     re.IGNORECASE,
 )
+_CHALLENGE_HEADERS = ("x-boxbe", "x-bluebottle", "x-spamarrest", "x-sendio", "x-mailblocks")
+_CHALLENGE_DOMAINS = {"boxbe.com", "spamarrest.com", "mailblocks.com", "sendio.com"}
 _PRECEDENCE_AUTO = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 
 
@@ -339,6 +343,9 @@ def _classify(message: Message, context: Context) -> Verdict:
         return Verdict(kind="unparsable", rule="no_headers")
     subject = header_text(message, "Subject")
     sender = header_text(message, "From")
+    if _challenge_system(message, sender):
+        # Boxbe and friends dress their challenge as a DSN: the system decides.
+        return Verdict(kind="challenge_response", rule="challenge_system")
     report = _report_verdict(message, context)
     if report is not None:
         return report
@@ -382,9 +389,17 @@ def _report_verdict(message: Message, context: Context) -> Verdict | None:
     ]
     if report_type == "feedback-report" or _has_part(message, "message/feedback-report"):
         return Verdict(kind="auto_reply", rule="arf_feedback_report")
-    if not status_parts:
-        return None
-    recipients = [fields for part in status_parts for fields in _dsn_recipients(part)]
+    if status_parts:
+        recipients = [fields for part in status_parts for fields in _dsn_recipients(part)]
+        rule = "rfc3464_dsn"
+    else:
+        # DSN fields written into a text part (or a part of a made-up type,
+        # or a report whose MIME broke): read them just the same.
+        text = _report_text(message)
+        if not re.search(r"^\s*final-recipient\s*:", text, re.I | re.M):
+            return None
+        recipients = _dsn_rows(text)
+        rule = "dsn_fields_in_text"
     if not recipients:
         return None
     success = {"delivered", "relayed", "expanded"}
@@ -393,7 +408,7 @@ def _report_verdict(message: Message, context: Context) -> Verdict | None:
         for r in recipients
     ):
         return Verdict(
-            kind="delivery_report", rule="rfc3464_success", status=recipients[0]["status"]
+            kind="delivery_report", rule=f"{rule}_success", status=recipients[0]["status"]
         )
     failed_rows = [
         r for r in recipients if r["action"] not in success and not r["status"].startswith("2")
@@ -406,14 +421,15 @@ def _report_verdict(message: Message, context: Context) -> Verdict | None:
     )
     if not failed:
         failed = _text_failures(message, context)
-    return Verdict(
-        kind="bounce", rule="rfc3464_dsn", severity=severity, failed=failed, status=status
-    )
+    return Verdict(kind="bounce", rule=rule, severity=severity, failed=failed, status=status)
 
 
 def _dsn_recipients(part: Message) -> list[dict[str, str]]:
     """The per-recipient blocks of a delivery-status part, read leniently."""
-    text = _part_text(part)
+    return _dsn_rows(_part_text(part))
+
+
+def _dsn_rows(text: str) -> list[dict[str, str]]:
     blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n"))
     rows = []
     for block in blocks:
@@ -533,9 +549,14 @@ def _is_microsoft_auto(message: Message) -> bool:
     return "all" in value or message.get("X-MS-Exchange-Inbox-Rules-Loop") is not None
 
 
-def _is_challenge(message: Message, subject: str) -> bool:
-    if any(name.lower().startswith("x-boxbe") for name in message):
+def _challenge_system(message: Message, sender: str) -> bool:
+    if any(name.lower().startswith(_CHALLENGE_HEADERS) for name in message):
         return True
+    domain = parseaddr(sender)[1].rpartition("@")[2].lower()
+    return domain in _CHALLENGE_DOMAINS
+
+
+def _is_challenge(message: Message, subject: str) -> bool:
     return bool(_CHALLENGE.search(subject) or _CHALLENGE.search(_report_text(message)[:4000]))
 
 
@@ -559,7 +580,8 @@ def _bounce_verdict(
         for addr in _ADDRESS.findall(str(value))
     ]
     local = parseaddr(sender)[1].partition("@")[0]
-    daemon = bool(_DAEMON_LOCAL.match(local) or _DAEMON_NAME.search(sender) or not sender.strip())
+    # An empty From ("<>", as the null reverse-path) is a mail system's.
+    daemon = bool(_DAEMON_LOCAL.match(local) or _DAEMON_NAME.search(sender) or not local)
     bounce_subject = bool(_BOUNCE_SUBJECT.search(subject))
     if not (failed_header or daemon or bounce_subject or context.to_verp):
         return None
@@ -674,10 +696,21 @@ def _text_failures(message: Message, context: Context) -> list[str]:
             address = re.sub(r"^(?:smtp|rfc822|x400)=|^['\"]+", "", address, flags=re.I)
             if address.lower() in exclude or not _is_candidate(address, context):
                 continue
-            if _in_message_id(line, address):
+            if _in_message_id(line, address) or _named_as_sender(line, address):
                 continue
             found.append(address.lower())
     return _unique(found)
+
+
+def _named_as_sender(line: str, address: str) -> bool:
+    # "A message sent by <x>", "Sorry x.", "from: x": the sender, never a failure.
+    before = line.lower().split(address.lower(), 1)[0][-40:]
+    # "(generated from x)" and "(expanded from x)" name the recipient instead.
+    return bool(
+        re.search(
+            r"(?:sent by|sorry|(?<!generated )(?<!expanded )\bfrom|sender|return-path)\W*$", before
+        )
+    )
 
 
 def _in_message_id(line: str, address: str) -> bool:
@@ -710,14 +743,16 @@ def _is_candidate(address: str, context: Context) -> bool:
     local, _, domain = address.partition("@")
     if address in context.ours or not domain or "." not in domain:
         return False
-    if re.match(r"^(relay|bounces|optout)\+", local):
-        return False  # one of our VERP or reply addresses
+    if re.match(r"^(relay|bounces|optout)\+", local) or re.search(r"bounces?[+=]", local):
+        return False  # a VERP address: ours, or the sender's own
     return not _DAEMON_LOCAL.match(local)
 
 
 def _before_original(text: str) -> str:
-    match = _ORIGINAL_MARKER.search(text)
-    return text[: match.start()] if match and match.start() > 40 else text
+    for match in _ORIGINAL_MARKER.finditer(text):
+        if match.start() > 40:  # a marker at the very top is the report's own header
+            return text[: match.start()]
+    return text
 
 
 # --- reading text leniently -------------------------------------------------
@@ -778,7 +813,12 @@ def _report_text(message: Message) -> str:
             if isinstance(payload, list) and ctype != "message/delivery-status":
                 stack[0:0] = [p for p in payload if isinstance(p, Message)]
             continue
-        if part.get_content_maintype() != "text" and ctype != "message/delivery-status":
+        broken = part.get_content_maintype() == "multipart"  # a boundary that never came
+        if (
+            part.get_content_maintype() != "text"
+            and ctype != "message/delivery-status"
+            and not broken
+        ):
             continue
         text = _part_text(part)
         if part.get_content_subtype() == "html":

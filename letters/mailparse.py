@@ -77,7 +77,7 @@ def mail_parse(
 def _parse(raw: bytes, envelope_recipients: tuple[str, ...], ours: frozenset[str]) -> ParsedMail:
     # compat32 never raises on a header it cannot decode: it hands back the
     # raw text, which classify decodes leniently.
-    message = message_from_bytes(raw)
+    message = message_from_bytes(_header_start(raw))
     recipients = _recipients(message, envelope_recipients)
     tokens = _address_tokens(recipients)
     prefixes = {prefix.lower() for prefix, _ in tokens}
@@ -104,6 +104,14 @@ def _parse(raw: bytes, envelope_recipients: tuple[str, ...], ours: frozenset[str
     parsed.body = db_text(_body_text(message))
     parsed.body_tokens = _unique(_BODY_TOKEN.findall(_all_text(message)))
     return parsed
+
+
+def _header_start(raw: bytes) -> bytes:
+    """Skip what comes before the first header: blank lines, an mbox "From " line."""
+    head = raw.lstrip(b" \t\r\n")
+    if head.startswith(b"From ") and b"\n" in head[:1000]:
+        head = head.split(b"\n", 1)[1]
+    return head
 
 
 def db_text(value: str) -> str:
