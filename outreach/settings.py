@@ -311,7 +311,9 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "outreach.Contact",
     {"model": "outreach.Network", "include_fields": ["agency", "abuse_emails"]},
     {"model": "outreach.Host", "include_fields": ["status", "agency", "contact"]},
-    "outreach.Response",
+    # The raw bytes of unparsable mail are binary junk by definition: kept on
+    # the row, never copied into the audit log.
+    {"model": "outreach.Response", "exclude_fields": ["raw"]},
     "probes.Feed",
     "letters.Letter",
     {"model": "auth.User", "exclude_fields": ["password", "last_login"]},
