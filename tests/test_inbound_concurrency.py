@@ -1,0 +1,57 @@
+"""Two worker processes ingest the same mbox on PostgreSQL: each message is stored once."""
+
+from __future__ import annotations
+
+import mailbox
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from django.db import connection, connections
+
+from outreach.models import Response
+from tests.test_inbound_robust import good
+
+CORPUS = Path(__file__).parent / "fixtures" / "mail"
+
+
+def _ingest(path: str, barrier: multiprocessing.Barrier, out: multiprocessing.Queue) -> None:
+    # A forked child opens its own connection to the same test database.
+    connections.close_all()
+    from letters.inbound import mail_paths_ingest
+
+    barrier.wait(timeout=30)
+    report = mail_paths_ingest(paths=[Path(path)])
+    out.put((report.stored, report.duplicates))
+    connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_ingesting_one_mbox_store_each_message_once(tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("the race is between PostgreSQL sessions")
+    path = tmp_path / "shared.mbox"
+    box = mailbox.mbox(path)
+    for index in range(25):
+        box.add(good(f"reply {index}"))
+    # Bounces without a Message-ID are known by the digest of their bytes.
+    qmail = (CORPUS / "flufl" / "qmail_01.txt").read_bytes()
+    box.add(b"\n".join(line for line in qmail.splitlines() if not line.startswith(b"Message-")))
+    box.add((CORPUS / "flufl" / "postfix_01.txt").read_bytes())
+    box.close()
+
+    context = multiprocessing.get_context("fork")
+    barrier, out = context.Barrier(2), context.Queue()
+    connections.close_all()
+    workers = [context.Process(target=_ingest, args=(str(path), barrier, out)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    results = [out.get(timeout=5) for _ in workers]
+
+    assert all(worker.exitcode == 0 for worker in workers)
+    assert sum(stored for stored, _ in results) == 27
+    assert sum(duplicates for _, duplicates in results) == 27
+    assert Response.objects.count() == 27
+    assert Response.objects.filter(kind=Response.Kind.BOUNCE).count() == 2
