@@ -533,20 +533,15 @@ def _weak_auto_rule(message: Message) -> str:
     auto = header_text(message, "Auto-Submitted").lower()
     if auto and not auto.startswith("no"):
         return "rfc3834_auto_submitted"
-    if message.get("X-Auto-Response-Suppress") is not None and _is_microsoft_auto(message):
+    if message.get("X-Auto-Response-Suppress") is not None:
+        # Exchange marks what its automata send so that no other automaton
+        # answers. A person's reply through a ticket system that stamps every
+        # message this way lands here too; an investigator re-marks it.
         return "x_auto_response_suppress"
     precedence = header_text(message, "Precedence").lower()
     if precedence in _PRECEDENCE_AUTO:
         return f"precedence_{precedence.replace('-', '_')}"
     return ""
-
-
-def _is_microsoft_auto(message: Message) -> bool:
-    # Outlook puts X-Auto-Response-Suppress on ordinary mail too ("DR, RN,
-    # NRN, OOF, AutoReply" to avoid loops); a reply an automaton sent says
-    # "All" or carries the inbox-rules loop mark.
-    value = header_text(message, "X-Auto-Response-Suppress").lower()
-    return "all" in value or message.get("X-MS-Exchange-Inbox-Rules-Loop") is not None
 
 
 def _challenge_system(message: Message, sender: str) -> bool:
