@@ -2,12 +2,12 @@
 
 Incoming mail is written by strangers. Parsing is bounded (the caller refuses
 oversized messages; bodies are cut), never trusts a header to be well formed,
-and returns plain strings with control characters removed.
+never raises, and returns plain strings with control characters removed.
 
-What comes out: the kind (bounce, auto-reply, opt-out, reply), the letter
-tokens it carries, by rule (VERP or Reply-To address, then quoted in the
-body), the Message-IDs it answers, and for a bounce which addresses failed
-for good and which only for now.
+What comes out: the kind, rule, severity and failed recipients decided by
+``letters.classify``, the letter tokens the message carries, by rule (VERP
+or Reply-To address, then quoted in the body), and the Message-IDs it
+answers.
 """
 
 from __future__ import annotations
