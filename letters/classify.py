@@ -795,7 +795,18 @@ def _part_text(part: Message) -> str:
 
 
 def _report_text(message: Message) -> str:
-    """The text parts a reporter wrote, without the attached original."""
+    """The text parts a reporter wrote, without the attached original.
+
+    Several rules read it; it is worked out once per message.
+    """
+    cached = getattr(message, "_outreach_report_text", None)
+    if cached is None:
+        cached = _report_text_uncached(message)
+        message._outreach_report_text = cached
+    return cached
+
+
+def _report_text_uncached(message: Message) -> str:
     chunks, size = [], 0
     stack = [message]
     while stack:

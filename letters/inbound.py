@@ -26,10 +26,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from letters.mailparse import ParsedMail, db_text, mail_parse
+from letters.mailparse import ParsedMail, db_text, mail_parse, message_identity
 from letters.models import Letter, Mailbox
 from outreach.models import Contact, Response
 
@@ -93,13 +93,11 @@ def mail_ingest(
     """
     if len(raw) > settings.INBOUND_MAX_BYTES:
         raise InboundError(f"message of {len(raw)} bytes is over INBOUND_MAX_BYTES")
-    parsed = mail_parse(raw, envelope_recipients=envelope_recipients, ours=_our_addresses())
-    # Some MTAs (qmail) send bounces without a Message-ID: a digest of the
-    # message stands in, so reading the same mbox twice still counts once.
-    identity = parsed.message_id or f"<sha256.{hashlib.sha256(raw).hexdigest()}@inbound>"
-    parsed.message_id = identity
+    identity = message_identity(raw)
     if _already_stored(identity, inbox):
         return None
+    parsed = mail_parse(raw, envelope_recipients=envelope_recipients, ours=_our_addresses())
+    parsed.message_id = identity
     match = letter_match(parsed) if parsed.kind != "unparsable" else Match(None, "unmatched")
     try:
         with transaction.atomic():
@@ -129,9 +127,9 @@ def mail_ingest(
 
 
 def _already_stored(identity: str, inbox: str) -> bool:
-    return Response.objects.filter(
-        Q(identity=identity[:128], inbox=inbox[:64]) | Q(identity="", message_id=identity[:998])
-    ).exists()
+    # Rows stored before identities existed got theirs from their Message-ID
+    # (migration outreach 0004), so one indexed lookup answers.
+    return Response.objects.filter(identity=identity[:128], inbox=inbox[:64]).exists()
 
 
 def _our_addresses() -> frozenset[str]:

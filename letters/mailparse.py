@@ -12,10 +12,12 @@ answers.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
 from letters.classify import Context, header_text, message_classify
@@ -102,8 +104,23 @@ def _parse(raw: bytes, envelope_recipients: tuple[str, ...], ours: frozenset[str
     if parsed.kind == "unparsable":
         return parsed
     parsed.body = db_text(_body_text(message))
-    parsed.body_tokens = _unique(_BODY_TOKEN.findall(_all_text(message)))
+    parsed.body_tokens = _unique(_BODY_TOKEN.findall(_all_text(message, raw)))
     return parsed
+
+
+def message_identity(raw: bytes) -> str:
+    """What makes a message the same message: its Message-ID, else a digest.
+
+    Some MTAs (qmail) send bounces without a Message-ID: the SHA-256 of the
+    bytes stands in, so reading the same mbox twice still counts once. Only
+    the headers are parsed, so a message already stored costs little.
+    """
+    try:
+        headers = BytesHeaderParser().parsebytes(_header_start(raw))
+        message_id = _first_message_id(_header_text(headers, "Message-ID", 998))
+    except Exception:  # hostile headers: the digest will do
+        message_id = ""
+    return message_id or f"<sha256.{hashlib.sha256(raw).hexdigest()}@inbound>"
 
 
 def _header_start(raw: bytes) -> bytes:
@@ -171,8 +188,10 @@ def _body_text(message: Message) -> str:
     return _all_text(message)[:BODY_LIMIT]
 
 
-def _all_text(message: Message) -> str:
-    """Every textual part, decoded leniently: bounces quote the original."""
+def _all_text(message: Message, raw: bytes = b"") -> str:
+    """Every textual part, decoded leniently, then the raw message itself:
+    bounces quote the original's headers inside message/rfc822 parts, and
+    the raw bytes hold them without re-serialising each part."""
     chunks, size = [], 0
     for part in message.walk():
         if part.is_multipart():
@@ -185,11 +204,7 @@ def _all_text(message: Message) -> str:
         size += len(text)
         if size > BODY_LIMIT * 4:
             break
-    # Rfc822 and rfc822-headers parts are containers; walk() sees their headers
-    # only through the child message, so add those too.
-    for part in message.walk():
-        if part.get_content_type() in {"message/rfc822", "text/rfc822-headers"}:
-            chunks.append(_safe(part)[:BODY_LIMIT])
+    chunks.append(raw[: BODY_LIMIT * 4].decode("latin-1"))
     return "\n".join(chunks)
 
 

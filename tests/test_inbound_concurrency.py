@@ -55,3 +55,25 @@ def test_two_processes_ingesting_one_mbox_store_each_message_once(tmp_path):
     assert sum(duplicates for _, duplicates in results) == 27
     assert Response.objects.count() == 27
     assert Response.objects.filter(kind=Response.Kind.BOUNCE).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_rows_stored_before_it_their_message_id_as_identity():
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("outreach", "0003_host_fewer_indexes")]
+    after = [("outreach", "0004_response_inbound_classification")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("outreach", "Response")
+    for message_id in ("<a@x.example>", "<a@x.example>", "<b@x.example>", ""):
+        old.objects.create(channel="email", message_id=message_id)
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+
+    identities = sorted(Response.objects.values_list("identity", flat=True))
+    assert identities == ["", "", "<a@x.example>", "<b@x.example>"]
+    from letters.inbound import _already_stored
+
+    assert _already_stored("<a@x.example>", "")

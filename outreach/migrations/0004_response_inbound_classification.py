@@ -2,6 +2,24 @@
 
 from django.conf import settings
 from django.db import migrations, models
+from django.db.models import Min
+from django.db.models.functions import Left
+
+
+def identities_from_message_ids(apps, schema_editor):
+    """Email rows stored before identities existed get their Message-ID as
+    identity (the first row of each, should two share one), so the unique
+    check on identity also covers them."""
+    Response = apps.get_model("outreach", "Response")
+    rows = (
+        Response.objects.filter(channel="email")
+        .exclude(message_id="")
+        .annotate(key=Left("message_id", 128))
+        .values("key")
+        .annotate(first=Min("id"))
+    )
+    for row in rows.iterator():
+        Response.objects.filter(id=row["first"]).update(identity=row["key"])
 
 
 class Migration(migrations.Migration):
@@ -70,6 +88,7 @@ class Migration(migrations.Migration):
                 max_length=20,
             ),
         ),
+        migrations.RunPython(identities_from_message_ids, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name="response",
             constraint=models.UniqueConstraint(
