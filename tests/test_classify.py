@@ -8,6 +8,8 @@ from email.header import Header
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from letters.classify import Context, message_classify
 from letters.mailparse import mail_parse
@@ -216,3 +218,24 @@ def test_the_optout_address_is_an_opt_out():
 
 def test_no_headers_at_all_is_unparsable():
     assert message_classify(message_from_bytes(b"\x00\x01junk")).kind == "unparsable"
+
+
+KINDS = {
+    "bounce",
+    "delivery_report",
+    "read_receipt",
+    "auto_reply",
+    "challenge_response",
+    "opt_out",
+    "reply",
+    "unparsable",
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.binary(max_size=2000))
+def test_any_bytes_get_exactly_one_kind_and_never_raise(raw):
+    parsed = mail_parse(raw, envelope_recipients=("bounces+abcdefgh12@ftc.example",))
+    assert parsed.kind in KINDS
+    assert (parsed.severity != "") == (parsed.kind == "bounce")
+    assert "\x00" not in parsed.body
