@@ -3,6 +3,7 @@ only a person's reply marks a letter answered."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import mailbox
 from email.message import EmailMessage
@@ -311,3 +312,17 @@ def test_unknown_severity_never_scores(db):
     bounce_record(letter=letter, severity="unknown")
     letter.contact.refresh_from_db()
     assert letter.contact.bounce_score == 0
+
+
+@pytest.mark.django_db
+def test_the_ingest_command_counts_unparsable_mail(tmp_path):
+    from django.core.management import call_command
+
+    path = tmp_path / "in.mbox"
+    box = mailbox.mbox(path)
+    for raw in (good("first"), BAD_MESSAGES["NULs and 8-bit junk"]):
+        box.add(raw)
+    box.close()
+    out = io.StringIO()
+    call_command("ingest_mail", str(path), stdout=out)
+    assert "stored 2 (0 matched to a letter, 1 unparsable, kept raw)" in out.getvalue()
