@@ -98,7 +98,9 @@ def mail_ingest(
         return None
     parsed = mail_parse(raw, envelope_recipients=envelope_recipients, ours=_our_addresses())
     parsed.message_id = identity
-    match = letter_match(parsed) if parsed.kind != "unparsable" else Match(None, "unmatched")
+    # Even unreadable mail sent to a letter's VERP address is linked to that
+    # letter (for a person to look at); only readable mail acts on it.
+    match = letter_match(parsed)
     try:
         with transaction.atomic():
             response = Response.objects.create(

@@ -326,3 +326,14 @@ def test_the_ingest_command_counts_unparsable_mail(tmp_path):
     out = io.StringIO()
     call_command("ingest_mail", str(path), stdout=out)
     assert "stored 2 (0 matched to a letter, 1 unparsable, kept raw)" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_unreadable_mail_to_a_verp_address_is_linked_to_its_letter_but_does_nothing():
+    letter = LetterFactory(status=Letter.Status.SENT)
+    raw = BAD_MESSAGES["NULs and 8-bit junk"]
+    response = mail_ingest(raw=raw, envelope_recipients=(to_letter(letter),))
+    letter.refresh_from_db()
+    letter.contact.refresh_from_db()
+    assert (response.kind, response.letter) == (Response.Kind.UNPARSABLE, letter)
+    assert (letter.status, letter.contact.bounce_score) == (Letter.Status.SENT, 0)
