@@ -80,6 +80,7 @@ _FAILURE_TEXT = re.compile(
     r"cannot be delivered|can't be delivered|not reachable|could not be reached|"
     r"blocked|blacklist|spam|too large|size limit|not allowed|relay|closed|expired|"
     r"delay|deferred|retry|warning|timed? ?out|rcpt|recipient|delivery|account|"
+    r"did not (?:reach|receive)|not accepted|error (?:delivering|sending)|"
     r"(?<![\d-])[45]\d\d(?![\d-])|\b[45]\.\d+\.\d+\b",
     re.IGNORECASE,
 )
