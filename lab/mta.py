@@ -41,6 +41,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(os.environ.get("OUTREACH_MTA_ROOT", Path(__file__).resolve().parent.parent / "var/mta"))
 UNPACKED = ROOT / "root"
@@ -148,14 +149,26 @@ SYSTEM_USERS = ("Debian-exim", "opensmtpd", "opensmtpq")
 
 def users_ensure() -> None:
     for user in SYSTEM_USERS:
-        if subprocess.run(["id", user], capture_output=True, check=False).returncode:  # noqa: S603, S607
-            _run(["useradd", "--system", "--user-group", "--no-create-home",
-                  "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", user])  # fmt: skip
+        if _run(["id", user], check=False).returncode:
+            home = [
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+            ]
+            _run(["useradd", "--system", "--user-group", *home, user])
 
 
-def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess:
+def _run(args: list[str], *, check: bool = True) -> subprocess.CompletedProcess:
     # Fixed argument lists naming system or unpacked binaries: nothing comes from outside.
-    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs)  # noqa: S603
+    return subprocess.run(args, check=check, capture_output=True, text=True)  # noqa: S603
+
+
+def _listening(ip: str) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((ip, PORT), 0.2):
+        return True
+    return False
 
 
 class MtaLab:
@@ -167,6 +180,7 @@ class MtaLab:
         self.dir = Path()
         self.listeners: list[Listener] = []
         self.processes: dict[str, subprocess.Popen] = {}
+        self._logs: dict[str, IO[str]] = {}
 
     def __enter__(self) -> MtaLab:
         return self.start()
@@ -179,16 +193,20 @@ class MtaLab:
         if reasons:
             raise MtaUnavailable("; ".join(reasons))
         users_ensure()
+        self.listeners = [
+            Listener(mta, policy, f"127.{self.network}.{number}.{index}")
+            for number, mta in enumerate(self.mtas, start=1)
+            for index, policy in enumerate(policies_of(mta), start=1)
+        ]
+        busy = [x.ip for x in self.listeners if _listening(x.ip)]
+        if busy:
+            raise MtaUnavailable(f"port {PORT} already taken (another lab still running?): {busy}")
         self.dir = Path(tempfile.mkdtemp(prefix="outreach-mta-"))
-        os.chmod(self.dir, 0o755)  # the MTAs' unprivileged users read their config here
+        self.dir.chmod(0o755)  # the MTAs' unprivileged users read their config here
         self._tls_make()
         try:
-            for number, mta in enumerate(self.mtas, start=1):
-                listeners = [
-                    Listener(mta, policy, f"127.{self.network}.{number}.{index}")
-                    for index, policy in enumerate(policies_of(mta), start=1)
-                ]
-                self.listeners += listeners
+            for mta in self.mtas:
+                listeners = [x for x in self.listeners if x.mta == mta]
                 self.processes[mta] = getattr(self, f"_start_{mta}")(listeners)
             self._wait_listening()
         except BaseException:
@@ -203,7 +221,7 @@ class MtaLab:
                 # Our own child's process group: the MTA's master and its workers.
                 os.killpg(process.pid, signal.SIGTERM)
                 try:
-                    process.wait(10)
+                    process.wait(5)
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait(5)
@@ -248,11 +266,10 @@ class MtaLab:
         resolv.write_text("nameserver 127.0.0.1\noptions attempts:1 timeout:1\n")
         mounts = {"/etc/resolv.conf": resolv, **binds}
         script = " && ".join(f"mount --bind {src} {dst}" for dst, src in mounts.items())
-        log = (self.dir / mta / "log.stderr").open("w")
-        self._logs = {**getattr(self, "_logs", {}), mta: log}
+        log = self._logs[mta] = (self.dir / mta / "log.stderr").open("w")
+        isolated = ["unshare", "--mount", "--propagation", "private"]
         return subprocess.Popen(  # noqa: S603
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c", f'{script} && exec "$@"',
-             "sh", *command],  # fmt: skip
+            [*isolated, "sh", "-c", f'{script} && exec "$@"', "sh", *command],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -260,7 +277,7 @@ class MtaLab:
         )
 
     def _log_close(self, mta: str) -> None:
-        log = getattr(self, "_logs", {}).pop(mta, None)
+        log = self._logs.pop(mta, None)
         if log:
             log.close()
 
@@ -271,9 +288,7 @@ class MtaLab:
             for mta, process in self.processes.items():
                 if process.poll() is not None:
                     raise MtaUnavailable(f"{mta} exited at start-up:\n{self.log(mta)[-3000:]}")
-            for ip in list(pending):
-                with contextlib.suppress(OSError), socket.create_connection((ip, PORT), 0.2):
-                    pending.discard(ip)
+            pending = {ip for ip in pending if not _listening(ip)}
             time.sleep(0.1)
         if pending:
             raise MtaUnavailable(f"not listening after {timeout:g} s: {sorted(pending)}")
@@ -408,7 +423,9 @@ def postfix_master_cf(listeners: list[Listener]) -> str:
         # The classic open relay: "my network" is the whole internet.
         "open": "-o mynetworks=0.0.0.0/0",
         "closed": "",
-        "auth": "-o smtpd_sasl_auth_enable=yes -o smtpd_relay_restrictions=$auth_relay_restrictions",
+        "auth": (
+            "-o smtpd_sasl_auth_enable=yes -o smtpd_relay_restrictions=$auth_relay_restrictions"
+        ),
         "starttls": "-o smtpd_tls_security_level=encrypt -o mynetworks=0.0.0.0/0",
         "routing": (
             "-o smtpd_relay_restrictions=check_recipient_access,regexp:$config_directory/routing,"
@@ -563,10 +580,8 @@ def opensmtpd_conf(folder: Path, listeners: list[Listener], cert: Path, key: Pat
     }
     ip_routing = next(x.ip for x in listeners if x.policy == "routing")
     listen = "\n".join(
-        " ".join(
-            ["listen on", x.ip, "port", str(PORT), "hostname", OPENSMTPD_NAME,
-             options.get(x.policy, ""), f'tag "{x.policy}"']
-        )  # fmt: skip
+        f"listen on {x.ip} port {PORT} hostname {OPENSMTPD_NAME} {options.get(x.policy, '')}"
+        f' tag "{x.policy}"'
         for x in listeners
     )
     return f"""\
