@@ -20,9 +20,13 @@ spool, chroot and socket paths are private mounts in that namespace too.
 Debian's MTA packages conflict, so ``make system-deps-mta`` installs Postfix
 and unpacks Exim and OpenSMTPD with ``dpkg-deb -x`` into ``var/mta/root``.
 
-    with MtaLab() as lab:
-        for listener in lab.listeners:
-            print(listener.mta, listener.policy, listener.ip)
+    with MtaLab(network=25) as lab:          # another network if another lab runs
+        for listener in lab.listeners:      # Listener(mta, policy, ip, port=25)
+            print(listener.mta, listener.policy, listener.ip, listener.truth)
+        lab.listener("exim", "closed").ip   # '127.25.2.2'
+        lab.lab_map()                       # a LAB_HOST_MAP: each listener maps to itself
+        lab.log("postfix")                  # what the MTA logged, for diagnosis
+        lab.exim_route(address, "routing")  # where Exim would really send a recipient
 
 ``python -m lab.mta`` starts them all and prints the listeners.
 """
@@ -240,6 +244,10 @@ class MtaLab:
                 os.kill(pid, 0)  # raises once it is gone
                 time.sleep(0.1)
             os.kill(pid, signal.SIGKILL)
+
+    def lab_map(self) -> dict[str, str]:
+        """A LAB_HOST_MAP for the product: each listener is its own target, on port 25."""
+        return {x.ip: f"{x.ip}:{x.port}" for x in self.listeners}
 
     def listener(self, mta: str, policy: str) -> Listener:
         return next(x for x in self.listeners if (x.mta, x.policy) == (mta, policy))

@@ -84,7 +84,7 @@ def lab():
 def results(lab, tmp_path_factory):
     """Probe every listener once, all at once, through the product's lab-mode path."""
     map_file = tmp_path_factory.mktemp("mta") / "lab-map.json"
-    map_file.write_text(json.dumps({x.ip: f"{x.ip}:{x.port}" for x in lab.listeners}))
+    map_file.write_text(json.dumps(lab.lab_map()))
     with override_settings(
         LAB_MODE=True,
         LAB_HOST_MAP=str(map_file),
@@ -143,10 +143,14 @@ def test_it_never_gets_a_message_queued(lab, results, mta_name):
     accepted = {"postfix": "message-id=", "exim": " <= ", "opensmtpd": "smtp message "}
     assert log, "the MTA logged nothing: the log check would prove nothing"
     assert accepted[mta_name] not in log
-    spool = {"postfix": "postfix/queue/incoming", "exim": "exim/spool/input"}
-    if mta_name in spool:
-        folder = Path(lab.dir, spool[mta_name])
-        assert not folder.exists() or not any(folder.rglob("*-*"))
+    queues = {
+        "postfix": [f"postfix/queue/{q}" for q in ("maildrop", "incoming", "active", "deferred")],
+        "exim": ["exim/spool/input"],
+        "opensmtpd": ["opensmtpd/spool/queue", "opensmtpd/spool/incoming"],
+    }
+    assert Path(lab.dir, queues[mta_name][0]).parent.is_dir(), "not the MTA's spool"
+    for queue in queues[mta_name]:
+        assert not [p for p in Path(lab.dir, queue).rglob("*") if p.is_file()], queue
 
 
 def listening_on_port_25() -> set[str]:
