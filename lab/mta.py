@@ -65,6 +65,7 @@ POLICIES = (
     "greylist",  # 4xx to every RCPT
     "refuse",  # refuses our client with a 5xx at connect
     "refuse_temp",  # refuses our client with a 4xx at connect
+    "deny_client",  # lets us talk, then denies our client address with a 5xx at MAIL or RCPT
     "tarpit",  # answers far slower than the probe waits
 )
 MTAS = ("postfix", "exim", "opensmtpd")
@@ -101,6 +102,10 @@ TRUTH: dict[tuple[str, str], str] = {
     **{(mta, "greylist"): "a 4xx to every RCPT: try again later" for mta in MTAS},
     **{(mta, "refuse"): "refuses our client with a 5xx at connect" for mta in MTAS},
     **{(mta, "refuse_temp"): "refuses our client with a 4xx at connect" for mta in MTAS},
+    **{
+        (mta, "deny_client"): "denies our client address (5xx naming the client, not the recipient)"
+        for mta in MTAS
+    },
     ("postfix", "tarpit"): "waits 60 s before its banner",
     ("exim", "tarpit"): "waits 60 s before its banner",
     ("opensmtpd", "tarpit"): "waits 60 s before its banner (a filter that stalls at connect)",
@@ -443,6 +448,10 @@ def postfix_master_cf(listeners: list[Listener]) -> str:
             "-o smtpd_relay_restrictions=check_client_access,cidr:$config_directory/grey,"
             "reject_unauth_destination"
         ),
+        # Client restrictions evaluated at RCPT (smtpd_delay_reject=yes, the default).
+        "deny_client": (
+            "-o smtpd_client_restrictions=check_client_access,cidr:$config_directory/everyone"
+        ),
         "refuse_temp": (
             "-o smtpd_delay_reject=no"
             " -o smtpd_client_restrictions=check_client_access,cidr:$config_directory/busy"
@@ -531,6 +540,8 @@ acl_mail:
 
 acl_rcpt:
   accept  {on("open", "starttls")}
+  deny    {on("deny_client")}
+          message = 550 5.7.1 Access denied for $sender_host_address
   accept  authenticated = *
   deny    {on("auth")}
           message = 530 5.7.0 Authentication required
@@ -584,6 +595,7 @@ def opensmtpd_conf(folder: Path, listeners: list[Listener], cert: Path, key: Pat
         "greylist": 'filter "grey"',
         "refuse": 'filter "refuse"',
         "refuse_temp": 'filter "busy"',
+        "deny_client": 'filter "deny"',
         "tarpit": 'filter "tarpit"',
     }
     ip_routing = next(x.ip for x in listeners if x.policy == "routing")
@@ -601,6 +613,7 @@ table ownnames {{ "{OPENSMTPD_NAME}", "[{ip_routing}]" }}
 
 filter "refuse" phase connect match src <everyone> disconnect "554 5.7.1 Access denied"
 filter "busy" phase connect match src <everyone> disconnect "421 4.7.0 Too busy, try again later"
+filter "deny" phase mail-from match src <everyone> reject "550 5.7.1 Access denied for your address"
 filter "grey" phase rcpt-to match src <everyone> reject "451 4.7.1 Greylisted, try again later"
 filter "tarpit" proc-exec "/bin/sh {folder}/tarpit.sh"
 

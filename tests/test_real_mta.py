@@ -64,6 +64,7 @@ ROWS = [
     row("opensmtpd", "greylist", smtp.TEMP_FAILURE, reason=SYNTAX),
     *(row(m, "refuse", smtp.REFUSED, reason=TABLE) for m in mta.MTAS),
     *(row(m, "refuse_temp", smtp.TEMP_FAILURE) for m in mta.MTAS),
+    *(row(m, "deny_client", smtp.REFUSED, reason=TABLE) for m in mta.MTAS),
     *(row(m, "tarpit", smtp.TIMEOUT) for m in mta.MTAS),
 ]
 
