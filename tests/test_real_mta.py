@@ -29,7 +29,7 @@ EXIM_NONMAIL = (
     " probe's RSET before each of the 16 tests reaches it, so the battery never completes"
 )
 SYNTAX = (
-    "OpenSMTPD answers 501 (syntax) to the quoted and bang forms before its greylisting"
+    "OpenSMTPD answers 501 (syntax) to the quoted and double-@ recipients before its greylisting"
     " filter runs; a syntax error is no relay refusal, but the battery rule counts any 5xx"
 )
 CATCH_ALL = (
