@@ -174,8 +174,12 @@ def _run(args: list[str], *, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(args, check=check, capture_output=True, text=True)  # noqa: S603
 
 
-def _listening(ip: str) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((ip, PORT), 0.2):
+def _listening(ip: str, *, greets: bool = False) -> bool:
+    """Something accepts on ip:25 (and, with ``greets``, says something first)."""
+    with contextlib.suppress(OSError), socket.create_connection((ip, PORT), 0.2) as sock:
+        if greets:
+            sock.settimeout(10)
+            return bool(sock.recv(1))
         return True
     return False
 
@@ -294,17 +298,22 @@ class MtaLab:
         if log:
             log.close()
 
-    def _wait_listening(self, timeout: float = 30) -> None:
-        pending = {x.ip for x in self.listeners}
+    def _wait_listening(self, timeout: float = 60) -> None:
+        """Wait until every listener answers (a banner, or any reply: the tarpits only accept).
+
+        Waiting for the first words also starts each Postfix smtpd, so the probe
+        does not pay for process start-up on a busy machine.
+        """
+        pending = set(self.listeners)
         deadline = time.monotonic() + timeout
         while pending and time.monotonic() < deadline:
             for mta, process in self.processes.items():
                 if process.poll() is not None:
                     raise MtaUnavailable(f"{mta} exited at start-up:\n{self.log(mta)[-3000:]}")
-            pending = {ip for ip in pending if not _listening(ip)}
+            pending = {x for x in pending if not _listening(x.ip, greets=x.policy != "tarpit")}
             time.sleep(0.1)
         if pending:
-            raise MtaUnavailable(f"not listening after {timeout:g} s: {sorted(pending)}")
+            raise MtaUnavailable(f"not ready after {timeout:g} s: {sorted(x.ip for x in pending)}")
 
     def _folder(self, mta: str) -> Path:
         folder = self.dir / mta
