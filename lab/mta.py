@@ -69,8 +69,8 @@ POLICIES = (
     "tarpit",  # answers far slower than the probe waits
 )
 MTAS = ("postfix", "exim", "opensmtpd")
-# Where each master writes its pid, under its folder.
-PID_FILES = {"postfix": "queue/pid/master.pid", "exim": "exim.pid"}
+# Where a master that leaves our process group writes its pid, under its folder.
+PID_FILES = {"postfix": "queue/pid/master.pid"}
 
 # What each listener really does, as far as each MTA can express the policy.
 # A missing (mta, policy) pair is a policy that MTA cannot express.
