@@ -14,7 +14,8 @@ listener per relay policy, and cannot deliver anything:
 
 Each server also runs in a mount namespace of its own whose /etc/resolv.conf
 names only 127.0.0.1, so even a DNS lookup we failed to switch off cannot leave
-the machine; reverse lookups are switched off anyway. OpenSMTPD's compiled-in
+the machine. Postfix's and Exim's reverse lookups are off anyway; OpenSMTPD's
+cannot be switched off, and /etc/hosts answers them. OpenSMTPD's compiled-in
 spool, chroot and socket paths are private mounts in that namespace too.
 
 Debian's MTA packages conflict, so ``make system-deps-mta`` installs Postfix
