@@ -14,10 +14,9 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 
-from letters import recipient
+from letters import evidence, recipient
 from letters.logfilters import RedactTokens
-from letters.models import RecipientAction, RecipientToken
-from outreach.models import Response
+from letters.models import RecipientAction, RecipientToken, Response
 from tests.factories import (
     AgencyFactory,
     CampaignFactory,
@@ -142,8 +141,8 @@ def test_it_shows_the_latest_verdict_of_each_host(letter, client):
 
 
 def test_it_cuts_long_transcripts():
-    excerpt = recipient.transcript_excerpt("\n".join(f"S: 250 line {i}" for i in range(100)))
-    assert excerpt.count("\n") == recipient.EXCERPT_LINES
+    excerpt = evidence.transcript_excerpt("\n".join(f"S: 250 line {i}" for i in range(100)))
+    assert excerpt.count("\n") == evidence.EXCERPT_LINES
     assert excerpt.endswith("…")
 
 
@@ -479,22 +478,22 @@ def test_it_never_shows_the_secret_in_the_admin(letter, admin_client):
 
 
 def test_it_prints_the_page_link_in_every_part_of_the_letter(letter, client):
-    from letters.render import letter_render
+    from letters.compose import letter_compose
 
-    rendered = letter_render(letter)
+    rendered = letter_compose(letter)
     url = recipient.recipient_url(letter=letter)
     assert url in rendered.text
     assert url in rendered.html
     assert url in rendered.print_html
     assert client.get(url.removeprefix("https://outreach.agency.example")).status_code == 200
-    assert letter_render(letter).text == rendered.text
+    assert letter_compose(letter).text == rendered.text
 
 
 def test_it_prints_no_link_when_there_is_no_public_url(letter, settings):
-    from letters.render import letter_render
+    from letters.compose import letter_compose
 
     settings.OUTREACH_PUBLIC_URL = ""
-    assert "/r/" not in letter_render(letter).text
+    assert "/r/" not in letter_compose(letter).text
 
 
 @pytest.mark.parametrize(
@@ -574,7 +573,7 @@ def test_it_writes_every_action_to_the_shared_audit_log(letter, client, admin_cl
 
 
 def test_it_counts_page_answers_on_the_agency_dashboard(letter, client):
-    from outreach.dashboard import campaign_figures
+    from letters.dashboard import campaign_figures
     from outreach.models import Membership
     from tests.factories import MembershipFactory
 
@@ -583,3 +582,52 @@ def test_it_counts_page_answers_on_the_agency_dashboard(letter, client):
     viewer = MembershipFactory(agency=letter.agency, role=Membership.Role.VIEWER).user
     total = campaign_figures(user=viewer, campaign_id=letter.campaign_id)[-1]
     assert (total.sent, total.answered) == (1, 1)
+
+
+# --- Error pages in the reader's language ------------------------------------
+
+
+def test_an_unknown_link_answers_in_the_readers_language_and_offers_the_code(client):
+    response = client.get(f"/r/{'x' * 32}/", HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 404
+    assert response["Content-Language"] == "es"
+    page = response.content.decode()
+    assert 'lang="es"' in page and "/r/code/" in page
+
+
+def test_a_too_long_message_is_refused_in_the_pages_language_with_a_way_back(letter, client):
+    url = page_path(letter) + "answer/?lang=ar"
+    response = client.post(url, {"answer-message": "x" * 70_000})
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert 'lang="ar"' in page and 'dir="rtl"' in page
+    assert page_path(letter) in page  # the way back to the letter's page
+
+
+def test_the_per_token_limit_keeps_what_the_reader_typed(letter, client, settings):
+    settings.OUTREACH_RECIPIENT_POSTS_PER_HOUR = 1
+    post(client, letter, "answer", {"message": "first"})
+    response = post(client, letter, "answer", {"message": "Mon second message, à garder"})
+    assert response.status_code == 429
+    assert "Mon second message, à garder" in response.content.decode()
+    assert Response.objects.filter(letter=letter).count() == 1
+
+
+def test_a_csrf_failure_explains_cookies_keeps_the_text_and_links_back(letter):
+    client = Client(enforce_csrf_checks=True)
+    url = page_path(letter) + "answer/?lang=fr"
+    response = client.post(url, {"answer-message": "Nous avons corrigé le relais."})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert 'lang="fr"' in page
+    assert "cookie" in page.lower()
+    assert "Nous avons corrigé le relais." in page
+    assert page_path(letter) in page
+    assert not Response.objects.exists()
+
+
+def test_reloading_a_form_url_shows_the_page_again(letter, client):
+    response = client.get(page_path(letter) + "answer/?lang=de")
+    assert response.status_code == 303
+    assert response["Location"] == page_path(letter) + "?lang=de"
+    assert client.get(response["Location"]).status_code == 200
