@@ -20,11 +20,7 @@ from django.test import override_settings
 
 from lab import mta
 from probes import smtp
-
-try:  # issue 13's layout moves it from probes.services to probes.verify
-    from probes.verify import targets_probe
-except ImportError:
-    from probes.services import targets_probe
+from probes.verify import targets_probe
 
 pytestmark = pytest.mark.mta
 
