@@ -14,26 +14,25 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from letters import shortcode
-from letters.models import Letter, RecipientAction, RecipientToken
+from letters.evidence import NOT_TESTED, inconclusive_label, transcript_excerpt, verdict_label
+from letters.models import Letter, RecipientAction, RecipientToken, Response
+from letters.responses import response_record
+from letters.selectors import letter_hosts_latest
 from outreach import security
 from outreach.audit import audit_event, audit_update
-from outreach.models import Contact, Host, Response
-from probes import verdicts
-from probes.evidence import proof_excerpt
+from outreach.models import Contact, Host
 from probes.models import Probe
 
 TOKEN_LENGTH = 32
@@ -226,28 +225,18 @@ def _audit(
     )
 
 
-# An answer on the page proves the letter arrived, like a reply by email.
-ANSWERABLE = [Letter.Status.SENT, Letter.Status.EXPORTED, Letter.Status.BOUNCED]
-
-
 def _web_response(
     visitor: Visitor, *, kind: str, subject: str, body: str, outcome: str = "recipient page"
 ) -> Response:
-    letter_id = visitor.token.letter_id
-    audit_update(
-        actor=None,
-        queryset=Letter.objects.filter(id=letter_id, status__in=ANSWERABLE),
-        event="status",
-        note="answered on the recipient page",
-        status=Letter.Status.ANSWERED,
-    )
-    return Response.objects.create(
-        letter_id=letter_id,
+    # An answer on the page proves the letter arrived, like a reply by email.
+    return response_record(
+        letter_id=visitor.token.letter_id,
         channel=Response.Channel.WEB,
         kind=kind,
-        subject=subject[:998],
+        subject=subject,
         body=body,
         outcome=outcome,
+        note="answered on the recipient page",
     )
 
 
@@ -298,7 +287,7 @@ def _retest_enqueue(letter_id: int) -> None:
     # The remediation stage re-probes the letter's hosts once this
     # transaction commits and then derives the letter's outcome, the same
     # path as a fixed-claim that arrives by email.
-    from letters.remediation import fixed_claim_remediate
+    from letters.tasks_remediation import fixed_claim_remediate
 
     fixed_claim_remediate(letter_id=letter_id)
 
@@ -354,36 +343,6 @@ def recipient_opt_out(*, visitor: Visitor, reason: str) -> Response:
 HOSTS_SHOWN = 200
 
 
-VERDICT_LABELS = {
-    # Translators: the result of our SMTP relay test of one address, in a table.
-    "open_relay": _("Open relay: it accepted our test messages for other networks"),
-    "not_relay": _("Not a relay: it refused our test messages"),
-    "auth_required": _("Not a relay: it refused our test messages"),
-    "tls_failed": _("Not known: the test could not finish"),
-    "temp_failure": _("Not known: the server asked us to try again later"),
-    "protocol_error": _("Not known: the test could not finish"),
-    "no_smtp": _("No mail server answered"),
-    # Translators: the server refused to talk to our test, which proves nothing either way.
-    "refused": _("Not known: the server refused to talk to our test"),
-    "timeout": _("No mail server answered"),
-}
-# Translators: shown for an address whose mail server we have not tested yet.
-NOT_TESTED = _("Not tested yet")
-# Translators: appended to the result of an address that was an open relay before.
-FIXED = _("Fixed: thank you")
-# Translators: appended to "Open relay…" when our latest re-test could not
-# decide; {reason} is the result of that re-test, {date} its date (UTC).
-INCONCLUSIVE = _(
-    "Our re-test of {date} was inconclusive ({reason}), so it still counts as an open "
-    "relay. We will test it again."
-)
-
-
-def verdict_label(*, verdict: str, status: str) -> str:
-    label = str(VERDICT_LABELS.get(verdict, NOT_TESTED))
-    return f"{label}. {FIXED}" if status == "fixed" else label
-
-
 @dataclass(frozen=True)
 class PageHost:
     ip: str
@@ -395,45 +354,20 @@ class PageHost:
     probe_id: int | None = None
 
 
-def transcript_excerpt(text: str, tests_passed: Sequence[int] = ()) -> str:
-    """The proof of the verdict, bounded: see ``probes.evidence.proof_excerpt``."""
-    return proof_excerpt(text, tests_passed)
-
-
 def recipient_evidence(*, letter: Letter) -> tuple[list[PageHost], int]:
-    """Each of the letter's hosts with its latest probe, and how many hosts in all.
-
-    Two queries whatever the number of hosts: the hosts with the ids of their
-    latest probe and of their latest proof of relaying, then those probes. An
-    open relay whose latest re-test was inconclusive shows that proof.
-    """
-    probes_of_host = Probe.objects.filter(host=OuterRef("pk")).order_by("-started_at", "-pk")
-    proof = probes_of_host.filter(verdict=Probe.Verdict.OPEN_RELAY)
-    hosts = list(
-        letter.hosts.annotate(
-            latest_probe=Subquery(probes_of_host.values("pk")[:1]),
-            latest_proof=Subquery(proof.values("pk")[:1]),
-        ).order_by("ip")[:HOSTS_SHOWN]
-    )
-    wanted = {h.latest_probe for h in hosts} | {h.latest_proof for h in hosts}
-    probes = Probe.objects.in_bulk([pk for pk in wanted if pk])
-    rows = [
-        _page_host(host, probes.get(host.latest_probe), probes.get(host.latest_proof))
-        for host in hosts
-    ]
-    total = len(rows) if len(rows) < HOSTS_SHOWN else letter.hosts.count()
-    return rows, total
+    """Each of the letter's hosts with its latest probe, and how many hosts in all."""
+    rows, total = letter_hosts_latest(letter, limit=HOSTS_SHOWN)
+    return [_page_host(host, probe) for host, probe in rows], total
 
 
-def _page_host(host: Host, probe: Probe | None, proof: Probe | None) -> PageHost:
+def _page_host(host: Host, probe: Probe | None) -> PageHost:
     if probe is None:
         return PageHost(host.ip, str(NOT_TESTED), None, 0, "")
-    label = verdict_label(verdict=probe.verdict, status=host.status)
-    if verdicts.retest_inconclusive(host.status, probe.verdict) and proof is not None:
-        when = (probe.finished_at or probe.started_at).strftime("%Y-%m-%d")
-        reason = str(VERDICT_LABELS.get(probe.verdict, probe.verdict))
-        label = f"{VERDICT_LABELS['open_relay']}. {INCONCLUSIVE.format(date=when, reason=reason)}"
-        probe = proof  # the evidence stays the proof of relaying
+    label = verdict_label(probe.verdict, status=host.status)
+    if host.retest_inconclusive and host.last_probed_at is not None:
+        # The probe shown is the proof of relaying (letters.selectors).
+        when = host.last_probed_at.strftime("%Y-%m-%d")
+        label = inconclusive_label(verdict=host.last_verdict, when=when)
     return PageHost(
         ip=host.ip,
         verdict=label,

@@ -1,7 +1,7 @@
 """A manual correction of a host's status: audited, with a reason, never touching probes.
 
 A host's status changes only through the services: verification
-(``probes.services.host_verdicts_record``), remediation, and this. The probe
+(``probes.verify.host_verdicts_record``), remediation, and this. The probe
 a correction overrides stays as it was: the record of what the dialogue said.
 """
 

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from letters.approval import letter_approval_revoke
+from letters.build import letter_approve, letter_language_set
 from letters.models import Letter, RecipientToken
-from letters.services import letter_approve, letter_language_set
 from outreach.corrections import host_status_correct
 from outreach.models import Host
 from probes.models import Listing, Probe

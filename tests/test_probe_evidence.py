@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from lab.smtp import Lab
 from letters import recipient
-from letters.render import letter_render
+from letters.compose import letter_compose as letter_render
 from outreach.models import Host
 from probes import smtp
 from probes.evidence import ELISION, proof_excerpt

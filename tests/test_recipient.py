@@ -14,10 +14,9 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 
-from letters import recipient
+from letters import evidence, recipient
 from letters.logfilters import RedactTokens
-from letters.models import RecipientAction, RecipientToken
-from outreach.models import Response
+from letters.models import RecipientAction, RecipientToken, Response
 from tests.factories import (
     AgencyFactory,
     CampaignFactory,
@@ -144,7 +143,7 @@ def test_it_shows_the_latest_verdict_of_each_host(letter, client):
 def test_it_cuts_long_transcripts():
     from probes.evidence import TAIL_LINES
 
-    excerpt = recipient.transcript_excerpt("\n".join(f"S: 250 line {i}" for i in range(100)))
+    excerpt = evidence.transcript_excerpt("\n".join(f"S: 250 line {i}" for i in range(100)))
     lines = excerpt.splitlines()
     assert lines[:2] == ["S: 250 line 0", "…"]
     assert lines[-1] == "S: 250 line 99"
@@ -484,24 +483,24 @@ def test_it_never_shows_the_secret_in_the_admin(letter, admin_client):
 
 def test_it_prints_the_page_link_in_every_part_of_the_letter(letter, client):
     from letters.approval import recipient_link_issue
-    from letters.render import letter_render
+    from letters.compose import letter_compose
 
-    # Links are issued at approval and sending (rendering only reads them).
+    # Links are issued at approval and sending (composing only reads them).
     recipient_link_issue(letter=letter)
-    rendered = letter_render(letter)
+    rendered = letter_compose(letter)
     url = recipient.recipient_url(letter=letter)
     assert url in rendered.text
     assert url in rendered.html
     assert url in rendered.print_html
     assert client.get(url.removeprefix("https://outreach.agency.example")).status_code == 200
-    assert letter_render(letter).text == rendered.text
+    assert letter_compose(letter).text == rendered.text
 
 
 def test_it_prints_no_link_when_there_is_no_public_url(letter, settings):
-    from letters.render import letter_render
+    from letters.compose import letter_compose
 
     settings.OUTREACH_PUBLIC_URL = ""
-    assert "/r/" not in letter_render(letter).text
+    assert "/r/" not in letter_compose(letter).text
 
 
 @pytest.mark.parametrize(
@@ -581,7 +580,7 @@ def test_it_writes_every_action_to_the_shared_audit_log(letter, client, admin_cl
 
 
 def test_it_counts_page_answers_on_the_agency_dashboard(letter, client):
-    from outreach.dashboard import campaign_figures
+    from letters.dashboard import campaign_figures
     from outreach.models import Membership
     from tests.factories import MembershipFactory
 

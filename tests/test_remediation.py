@@ -1,22 +1,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import types
 
 import pytest
 from django.utils import timezone
 
-from letters.inbound import response_mark
-from letters.models import Letter
+from letters import remediation
+from letters.models import Letter, Response
 from letters.remediation import (
-    RemediationError,
     letter_outcome_update,
     letters_due,
     letters_remediate,
     outcome_from_statuses,
 )
-from outreach.models import Host, Response
+from letters.responses import response_mark
+from outreach.models import Host
 from tests.factories import CampaignFactory, HostFactory, LetterFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def probes_stage(monkeypatch):
-    """Stands in for probes.services until the probes stage lands: hosts in
+    """Stands in for probes.verify.hosts_verify: hosts in
     ``fixed`` stop relaying when re-probed, the rest still relay."""
     calls: list[list[int]] = []
     fixed: set[str] = set()
@@ -38,9 +37,7 @@ def probes_stage(monkeypatch):
                 status=status, last_probed_at=now, fixed_at=now if status == "fixed" else None
             )
 
-    module = types.ModuleType("probes.services")
-    module.hosts_verify = hosts_verify
-    monkeypatch.setitem(sys.modules, "probes.services", module)
+    monkeypatch.setattr(remediation, "hosts_verify", hosts_verify)
     return types.SimpleNamespace(calls=calls, fixed=fixed)
 
 
@@ -119,12 +116,6 @@ def test_it_picks_letters_past_the_deadline_whose_hosts_were_not_probed_since():
     assert list(letters_due(today=today)) == [due]
 
 
-def test_it_says_so_when_the_probes_stage_is_missing(monkeypatch):
-    monkeypatch.setitem(sys.modules, "probes.services", None)
-    with pytest.raises(RemediationError):
-        letters_remediate(letter_ids=[1])
-
-
 def test_it_tries_an_inconclusive_open_relay_again_after_the_retry_delay(settings):
     settings.REMEDIATION_RETRY_DAYS = 7
     today = dt.date(2026, 11, 27)
@@ -140,8 +131,8 @@ def test_it_tries_an_inconclusive_open_relay_again_after_the_retry_delay(setting
 
 @pytest.mark.parametrize("verdict", ["refused", "timeout", "temp_failure", "no_smtp", "tls_failed"])
 def test_it_keeps_the_letter_not_fixed_after_an_inconclusive_retest(verdict):
-    from probes.services import host_verdicts_record
     from probes.smtp import ProbeResult
+    from probes.verify import host_verdicts_record
 
     letter = letter_with_hosts(2)
     first, second = letter.hosts.order_by("id")
