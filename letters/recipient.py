@@ -364,9 +364,9 @@ def _page_host(host: Host, probe: Probe | None) -> PageHost:
     if probe is None:
         return PageHost(host.ip, str(NOT_TESTED), None, 0, "")
     label = verdict_label(probe.verdict, status=host.status)
-    if host.retest_inconclusive and host.last_probed_at is not None:
+    if host.retest_inconclusive:
         # The probe shown is the proof of relaying (letters.selectors).
-        when = host.last_probed_at.strftime("%Y-%m-%d")
+        when = (host.last_probed_at or probe.finished_at or probe.started_at).strftime("%Y-%m-%d")
         label = inconclusive_label(verdict=host.last_verdict, when=when)
     return PageHost(
         ip=host.ip,

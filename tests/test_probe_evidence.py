@@ -159,8 +159,8 @@ def lab_letter(lab, db):
     """A letter over one open relay probed through STARTTLS, then one refused re-test."""
     open_result = probe(lab, "starttls")
     refused = probe(lab, "banner554")
-    host = HostFactory(status=Host.Status.OPEN_RELAY, last_verdict="refused")
     now = timezone.now()
+    host = HostFactory(status=Host.Status.OPEN_RELAY, last_verdict="refused", last_probed_at=now)
     proof = ProbeFactory(
         host=host,
         verdict="open_relay",
