@@ -153,7 +153,13 @@ class LetterAdmin(ScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Letter, form: Any, change: bool) -> None:
         if change and letter_is_frozen(Letter.objects.get(pk=obj.pk)):
-            return  # frozen: the form changed nothing; its inline responses still save
+            # Frozen: the form changed nothing (its inline responses still save).
+            if request.POST.get("language", obj.language) != obj.language:
+                message = (
+                    "Language not changed: the letter is frozen until its approval is revoked."
+                )
+                self.message_user(request, message, messages.ERROR)
+            return
         # The language goes through the service, which checks the letter's
         # state and the permission and marks the choice as the investigator's
         # (later rebuilds of the drafts keep it).
