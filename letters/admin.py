@@ -17,6 +17,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
+from letters.delivery import letters_mark_sent
 from letters.exports import export_job_create, export_job_status, export_paths
 from letters.languages import supported_languages
 from letters.models import Letter, Mailbox, Smarthost
@@ -63,7 +64,13 @@ class LetterAdmin(ScopedAdmin):
     ]
     exclude = ["claim_token"]
     inlines = [ResponseInline]
-    actions = ["approve_selected", "export_selected", "export_selected_merged", "requeue_unknown"]
+    actions = [
+        "approve_selected",
+        "export_selected",
+        "export_selected_merged",
+        "requeue_unknown",
+        "mark_sent",
+    ]
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
@@ -210,12 +217,22 @@ class LetterAdmin(ScopedAdmin):
         return FileResponse(zip_path.open("rb"), as_attachment=True, filename=zip_path.name)
 
     @admin.action(
-        description="Send again: delivery unknown, checked in the smarthost log",
+        description="Delivery unknown: resend as a new message (not in the smarthost log)",
         permissions=["export"],  # letters.send_letter: "Can send or export letters"
     )
     def requeue_unknown(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
-        count = letters_requeue_unknown(letter_ids=list(queryset.values_list("id", flat=True)))
-        self.message_user(request, f"{count} letter(s) will be sent again.")
+        ids = list(queryset.values_list("id", flat=True))
+        count = letters_requeue_unknown(letter_ids=ids, actor=request.user)
+        self.message_user(request, f"{count} letter(s) will be sent again as new messages.")
+
+    @admin.action(
+        description="Delivery unknown: mark as sent (delivered per the smarthost log)",
+        permissions=["export"],
+    )
+    def mark_sent(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
+        ids = list(queryset.values_list("id", flat=True))
+        count = letters_mark_sent(letter_ids=ids, actor=request.user)
+        self.message_user(request, f"{count} letter(s) marked as sent.")
 
 
 @admin.register(Smarthost)

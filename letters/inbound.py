@@ -28,6 +28,7 @@ from django.db import close_old_connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from letters.delivery import letter_delivery_confirm
 from letters.mailparse import ParsedMail, mail_parse
 from letters.models import Letter, Mailbox
 from outreach.models import Contact, Response
@@ -101,6 +102,8 @@ def mail_ingest(*, raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> Res
             outcome=_outcome_note(parsed, match),
         )
         if match.letter is not None:
+            # Whatever came back about the letter proves it went out.
+            letter_delivery_confirm(letter_id=match.letter.id, evidence=f"{parsed.kind} by email")
             _act(response, parsed, match.letter)
     return response
 
@@ -383,6 +386,7 @@ def response_assign(*, response_id: int, letter_id: int, user_id: int | None) ->
     response = Response.objects.get(id=response_id)
     letter = Letter.objects.get(id=letter_id)
     Response.objects.filter(id=response_id).update(letter=letter, handled_by_id=user_id)
+    letter_delivery_confirm(letter_id=letter.id, evidence=f"{response.kind} matched by hand")
     if response.kind == Response.Kind.BOUNCE:
         bounce_record(letter=letter, hard="soft bounce" not in response.outcome)
     elif response.kind == Response.Kind.OPT_OUT:

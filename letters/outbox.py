@@ -14,8 +14,11 @@ APPROVED-again (retry later), and no row lock is held while SMTP talks:
 
 A batch whose worker died stays SENDING. ``outbox_recover`` never resends it
 blindly: past ``OUTBOX_CLAIM_TIMEOUT`` it becomes FAILED with
-outcome ``delivery_unknown``, for a person to check the smarthost's log and
-requeue (admin action) if it really did not go.
+outcome ``delivery_unknown``. A message whose end of DATA went out but whose
+reply never came (connection lost, timeout, reset) gets the same state at
+once: the server may have taken it. Neither is retried automatically; a
+bounce, reply or page visit settles it (``letters.delivery``), or a person
+resends it as a new message or marks it sent (admin actions).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from letters.delivery import DELIVERY_UNKNOWN
 from letters.message import (
     OutgoingLetter,
     UnsafeHeaderError,
@@ -45,11 +49,10 @@ from letters.message import (
 )
 from letters.models import Letter, Smarthost
 from letters.transport import DjangoTransport, Envelope, Result, SmtpPool, SmtpSettings
+from outreach.audit import audit_update
 from probes.flight import bucket_take
 
 logger = logging.getLogger(__name__)
-
-DELIVERY_UNKNOWN = "delivery_unknown"
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class SendReport:
     sent: int = 0
     retry: int = 0
     failed: int = 0
+    unknown: int = 0
     deferred: int = 0
     preview: str = ""
     errors: list[str] = field(default_factory=list)
@@ -174,6 +178,15 @@ def _record_one(row: QuerySet[Letter], result: Result, now: datetime) -> None:
     if result.state == "failed":
         row.update(status=Letter.Status.FAILED, last_error=result.detail, claim_token="")
         return
+    if result.state == "unknown":
+        # Maybe delivered: a retry could deliver it twice (RFC 1047).
+        row.update(
+            status=Letter.Status.FAILED,
+            outcome=DELIVERY_UNKNOWN,
+            last_error=result.detail[:500],
+            claim_token="",
+        )
+        return
     attempts = row.values_list("send_attempts", flat=True).first() or 0
     if result.state == "deferred":
         # A rate limit is not the letter's fault: it does not count.
@@ -217,11 +230,25 @@ def outbox_recover(*, older_than: timedelta | None = None) -> int:
     )
 
 
-def letters_requeue_unknown(*, letter_ids: list[int]) -> int:
-    """A person checked the smarthost log: send these again."""
-    return Letter.objects.filter(
+def letters_requeue_unknown(*, letter_ids: list[int], actor: object = None) -> int:
+    """A person checked the smarthost log: send these again, as new messages.
+
+    The resend gets a new Message-ID (assigned when it is claimed), so a
+    first copy that did arrive and the resend are two distinct messages; the
+    audit entry keeps the old id.
+    """
+    unknown = Letter.objects.filter(
         id__in=letter_ids, status=Letter.Status.FAILED, outcome=DELIVERY_UNKNOWN
-    ).update(status=Letter.Status.APPROVED, outcome="", next_attempt_at=None)
+    )
+    return audit_update(
+        actor=actor,
+        queryset=unknown,
+        event="resend as a new message",
+        status=Letter.Status.APPROVED,
+        outcome="",
+        next_attempt_at=None,
+        message_id=None,
+    )
 
 
 # --- building -------------------------------------------------------------
