@@ -48,8 +48,10 @@ from letters.message import (
     message_id_new,
 )
 from letters.models import Letter, Smarthost
+from letters.routable import AddressProblem, sender_problems
 from letters.transport import DjangoTransport, Envelope, Result, SmtpPool, SmtpSettings
 from outreach.audit import audit_update
+from outreach.models import Agency
 from probes.flight import bucket_take
 
 logger = logging.getLogger(__name__)
@@ -391,6 +393,7 @@ def outbox_send(
     if dry_run or test_recipient:
         return _send_unclaimed(campaign_id, agency_id, limit, dry_run, content, test_recipient)
     agency_ids = _agency_ids(campaign_id, agency_id)
+    senders_check(agency_ids=agency_ids)
     for current in agency_ids:
         remaining = None if limit is None else limit - report.claimed
         if remaining is not None and remaining <= 0:
@@ -398,6 +401,25 @@ def outbox_send(
         with agency_transport(current) as transport:
             _send_agency(campaign_id, current, remaining, transport, content, report, progress)
     return report
+
+
+def agency_sender_problems(agency: Agency) -> list[AddressProblem]:
+    return sender_problems(
+        contact_email=agency.contact_email,
+        reply_domain=agency.reply_domain,
+        default_from=settings.DEFAULT_FROM_EMAIL,
+        lab=settings.LAB_MODE,
+    )
+
+
+def senders_check(*, agency_ids: list[int]) -> None:
+    """Stop, before any connection, if an agency's answers could never come back."""
+    refusals = []
+    for agency in Agency.objects.filter(id__in=agency_ids).order_by("code"):
+        for problem in agency_sender_problems(agency):
+            refusals.append(f"agency {agency.name} ({agency.code}): {problem}")
+    if refusals:
+        raise OutboxError("cannot send: " + "; ".join(refusals))
 
 
 def _agency_ids(campaign_id: int, agency_id: int | None) -> list[int]:
@@ -516,6 +538,7 @@ def _send_unclaimed(
         "agency", "contact", "campaign"
     )
     letters = list(queryset[: limit or settings.OUTBOX_BATCH_SIZE])
+    senders_check(agency_ids=sorted({letter.agency_id for letter in letters}))
     envelopes, refused = _envelopes(letters, content, test_recipient)
     report.add(refused)
     report.errors = [r.detail for r in refused]

@@ -17,6 +17,7 @@ from letters.services import letters_build
 from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.admin_security import MembershipRules
+from outreach.forms import AgencyAdminForm
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
 from probes.admin import ProbeInline
 from probes.services import hosts_verify_enqueue
@@ -30,6 +31,7 @@ class MembershipInline(MembershipRules, ScopedInline):
 
 @admin.register(Agency)
 class AgencyAdmin(ScopedAdmin):
+    form = AgencyAdminForm
     list_display = ["name", "code", "country", "default_language", "contact_email", "is_active"]
     list_filter = ["is_active", "country", "default_language"]
     search_fields = ["name", "code", "contact_email"]
