@@ -14,9 +14,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
+from letters.archive import sent_message_bytes
+from letters.blobs import BlobMissing
 from letters.delivery import letters_mark_sent
 from letters.exports import export_job_create, export_job_status, export_paths
 from letters.languages import supported_languages
@@ -26,6 +29,7 @@ from letters.pdf import letter_pdf
 from letters.render import letter_render
 from letters.services import EXPORTABLE, INVESTIGATOR_REASON, letter_approve, letter_filename
 from outreach.admin_base import ScopedAdmin, ScopedInline
+from outreach.audit import audit_event
 from outreach.models import Response
 
 
@@ -50,6 +54,7 @@ class LetterAdmin(ScopedAdmin):
     list_select_related = ["campaign", "agency", "contact"]
     readonly_fields = [
         "preview_links",
+        "sent_message_links",
         "language_reason",
         "status",
         "message_id",
@@ -77,6 +82,11 @@ class LetterAdmin(ScopedAdmin):
         return [
             path("<int:pk>/preview/", view(self.preview_view), name="letters_letter_preview"),
             path("<int:pk>/preview.pdf", view(self.pdf_view), name="letters_letter_pdf"),
+            path(
+                "<int:pk>/sent/<int:sent_pk>.eml",
+                view(self.sent_message_view),
+                name="letters_letter_sent_message",
+            ),
             path("export/<str:export_id>/", view(self.export_view), name="letters_letter_export"),
             path(
                 "export/<str:export_id>/download/",
@@ -95,6 +105,36 @@ class LetterAdmin(ScopedAdmin):
             reverse("admin:letters_letter_preview", args=[obj.pk]),
             reverse("admin:letters_letter_pdf", args=[obj.pk]),
         )
+
+    @admin.display(description="Archive")
+    def sent_message_links(self, obj: Letter) -> str:
+        if not obj.pk:
+            return "-"
+        rows = [
+            format_html(
+                '<a href="{}">Download the message as sent</a> · {} · SHA-256 {} · {}',
+                reverse("admin:letters_letter_sent_message", args=[obj.pk, sent.pk]),
+                sent.message_id,
+                sent.sha256,
+                f"accepted {sent.accepted_at:%Y-%m-%d %H:%M:%S} UTC"
+                if sent.accepted_at
+                else "acceptance unknown",
+            )
+            for sent in obj.sent_messages.order_by("-recorded_at")
+        ]
+        return format_html_join(mark_safe("<br>"), "{}", ((row,) for row in rows)) or "-"
+
+    def sent_message_view(self, request: HttpRequest, pk: int, sent_pk: int) -> HttpResponse:
+        letter = self._letter(request, pk)
+        sent = get_object_or_404(letter.sent_messages, pk=sent_pk)
+        try:
+            data = sent_message_bytes(sent)
+        except BlobMissing as error:
+            raise Http404("The archived message is missing") from error
+        audit_event(actor=request.user, obj=letter, event="download sent message", note=sent.sha256)
+        response = HttpResponse(data, content_type="message/rfc822")
+        response["Content-Disposition"] = f'attachment; filename="letter-{letter.pk}-{sent.pk}.eml"'
+        return response
 
     def save_model(self, request: HttpRequest, obj: Letter, form: Any, change: bool) -> None:
         # A language chosen by hand survives later rebuilds of the drafts.

@@ -32,13 +32,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from letters.blobs import blob_put
 from letters.delivery import DELIVERY_UNKNOWN
 from letters.message import (
     OutgoingLetter,
@@ -47,7 +48,7 @@ from letters.message import (
     message_build,
     message_id_new,
 )
-from letters.models import Letter, Smarthost
+from letters.models import Letter, SentMessage, Smarthost
 from letters.routable import AddressProblem, sender_problems
 from letters.transport import DjangoTransport, Envelope, Result, SmtpPool, SmtpSettings
 from outreach.audit import audit_update
@@ -162,11 +163,19 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(base, 12 * 3600) * random.uniform(0.8, 1.2))
 
 
-def letters_record(*, token: str, results: list[Result]) -> None:
-    """Write each result, only onto rows this claim still holds."""
+def letters_record(
+    *, token: str, results: list[Result], messages: dict[int, bytes] | None = None
+) -> None:
+    """Write each result, only onto rows this claim still holds.
+
+    ``messages`` are the bytes handed to the server, by letter id: those the
+    server took, or may have taken, are archived (``SentMessage``).
+    """
     now = timezone.now()
     mine = Letter.objects.filter(claim_token=token, status=Letter.Status.SENDING)
+    hashes = _archive_blobs(results, messages or {})
     with transaction.atomic():
+        _archive_rows(mine, results, messages or {}, hashes)
         sent = [r.key for r in results if r.state == "sent"]
         mine.filter(id__in=sent).update(
             status=Letter.Status.SENT, sent_at=now, last_error="", claim_token=""
@@ -174,6 +183,47 @@ def letters_record(*, token: str, results: list[Result]) -> None:
         for result in results:
             if result.state != "sent":
                 _record_one(mine.filter(id=result.key), result, now)
+
+
+ARCHIVED = ("sent", "unknown")
+
+
+def _archive_blobs(results: list[Result], messages: dict[int, bytes]) -> dict[int, str]:
+    # Before the transaction: files are content-addressed, so a blob whose row
+    # never commits is harmless and a retry stores nothing twice.
+    return {
+        r.key: blob_put(messages[r.key])
+        for r in results
+        if r.state in ARCHIVED and r.key in messages
+    }
+
+
+def _archive_rows(
+    mine: QuerySet[Letter],
+    results: list[Result],
+    messages: dict[int, bytes],
+    hashes: dict[int, str],
+) -> None:
+    held = dict(mine.filter(id__in=list(hashes)).values_list("id", "message_id"))
+    SentMessage.objects.bulk_create(
+        [
+            SentMessage(
+                letter_id=r.key,
+                message_id=held[r.key] or "",
+                sha256=hashes[r.key],
+                size=len(messages[r.key]),
+                accepted_at=_accepted(r),
+            )
+            for r in results
+            if r.key in hashes and r.key in held
+        ]
+    )
+
+
+def _accepted(result: Result) -> datetime | None:
+    if result.state != "sent" or not result.accepted_at:
+        return None
+    return datetime.fromtimestamp(result.accepted_at, tz=UTC)
 
 
 def _record_one(row: QuerySet[Letter], result: Result, now: datetime) -> None:
@@ -438,6 +488,7 @@ class _InFlight:
     token: str
     future: Future[list[Result]]
     refused: list[Result]
+    messages: dict[int, bytes]
 
 
 def _send_agency(
@@ -488,7 +539,8 @@ def _batch_start(
     except BaseException:
         letters_release(token=token)  # nothing of this batch has left yet
         raise
-    return _InFlight(token, transport.submit(envelopes), refused + deferred)
+    messages = {envelope.key: envelope.data for envelope in envelopes}
+    return _InFlight(token, transport.submit(envelopes), refused + deferred, messages)
 
 
 def _rate_split(envelopes: list[Envelope]) -> tuple[list[Envelope], list[Result]]:
@@ -515,7 +567,7 @@ def _batch_finish(
     batch: _InFlight, report: SendReport, progress: Callable[[SendReport], None] | None
 ) -> None:
     results = batch.refused + batch.future.result()
-    letters_record(token=batch.token, results=results)
+    letters_record(token=batch.token, results=results, messages=batch.messages)
     report.add(results)
     if progress:
         progress(report)

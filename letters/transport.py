@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class Result:
     state: State
     detail: str = ""
     retry_after: float = 0.0
+    accepted_at: float = 0.0  # epoch seconds of the server's 250 after DATA
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,7 @@ class SmtpPool:
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
             await self._drop_if_broken(slot, error)
             return result_from_error(envelope.key, error)
-        return Result(envelope.key, "sent")
+        return Result(envelope.key, "sent", accepted_at=time.time())
 
     async def _client(self, slot: int) -> aiosmtplib.SMTP:
         client = self._clients[slot]
@@ -298,7 +300,7 @@ class DjangoTransport:
             except Exception as error:
                 results.append(result_from_error(envelope.key, error))
             else:
-                results.append(Result(envelope.key, "sent"))
+                results.append(Result(envelope.key, "sent", accepted_at=time.time()))
         return results
 
 

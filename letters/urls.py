@@ -10,5 +10,6 @@ app_name = "recipient"
 
 urlpatterns = [
     path("<str:token>/", views.page, name="page"),
+    path("<str:token>/letter/", views.sent_letter, name="letter"),
     re_path(r"^(?P<token>[^/]+)/(?P<action>answer|fixed|dispute|optout)/$", views.act, name="act"),
 ]

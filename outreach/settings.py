@@ -336,6 +336,9 @@ CONTENT_SECURITY_POLICY = {
 LETTERS_PDF_TIMEOUT = env_int("LETTERS_PDF_TIMEOUT", 30, minimum=0)
 # Where export_letters writes ZIPs when the admin action runs it.
 LETTERS_EXPORT_DIR = Path(env_str("LETTERS_EXPORT_DIR", str(VAR_DIR / "exports")))
+# Rendered letters and the archive of sent messages, content-addressed by
+# SHA-256 (letters/blobs.py). Shared by every web, render and send process.
+LETTERS_BLOB_DIR = Path(env_str("LETTERS_BLOB_DIR", str(VAR_DIR / "blobs")))
 # WeasyPrint logs every rendering step at INFO; keep its warnings only.
 LOGGING.setdefault("loggers", {})["weasyprint"] = {"level": "WARNING"}
 

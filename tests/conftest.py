@@ -45,6 +45,7 @@ def _test_settings(settings, tmp_path):
     settings.SECURE_SSL_REDIRECT = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.LETTERS_BLOB_DIR = tmp_path / "blobs"
     # CI runs with DEBUG off, which would demand a TOTP code from every
     # investigator; the tests of the two-factor step switch it back on.
     settings.OUTREACH_OTP_REQUIRED = False
