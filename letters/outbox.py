@@ -91,18 +91,15 @@ class SendReport:
 
 
 def rendered_content(letter: Letter) -> LetterContent:
-    """The letter as the letters stage renders it (letters/render.py, pdf.py)."""
+    """The letter as it was rendered once and stored (letters.rendered); a
+    letter not rendered yet is rendered and stored now, never twice."""
     try:
-        from letters.render import letter_render
+        from letters.rendered import letter_rendering
     except ImportError as error:
         raise OutboxError("letters.render is not installed: cannot render letters") from error
-    rendered = letter_render(letter)
-    pdf = None
-    if settings.OUTBOX_ATTACH_PDF:
-        from letters.pdf import letter_pdf
-
-        pdf = letter_pdf(letter, language=rendered.language)
-    return LetterContent(rendered.subject, rendered.text, rendered.html, rendered.language, pdf)
+    stored = letter_rendering(letter)
+    pdf = stored.pdf if settings.OUTBOX_ATTACH_PDF else None
+    return LetterContent(stored.subject, stored.text, stored.html, stored.language, pdf)
 
 
 # --- claiming -------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 import zipfile
@@ -18,6 +17,7 @@ from django.utils import timezone
 
 from letters.languages import language_choose, supported_languages
 from letters.models import Letter
+from letters.rendered import letter_rendering_discard, letters_render_enqueue
 from outreach.models import Campaign, Contact, Host
 
 if TYPE_CHECKING:
@@ -192,6 +192,8 @@ def letter_approve(*, letter_id: int, user: AbstractBaseUser) -> Letter:
     letter.approved_by = user
     letter.approved_at = timezone.now()
     letter.save(update_fields=["status", "approved_by", "approved_at"])
+    # Rendered once, now, on the render queue (letters.rendered).
+    transaction.on_commit(lambda: letters_render_enqueue(letter_ids=[letter.pk]))
     return letter
 
 
@@ -207,6 +209,10 @@ def letter_language_set(*, letter_id: int, language: str, user: AbstractBaseUser
         raise ValidationError(f"Letter {letter.pk} is {letter.status}; it can no longer change.")
     letter.language, letter.language_reason = language, INVESTIGATOR_REASON
     letter.save(update_fields=["language", "language_reason"])
+    if letter.status == Letter.Status.APPROVED:
+        # The stored rendering is in the old language: render it again.
+        letter_rendering_discard(letter_id=letter.pk)
+        transaction.on_commit(lambda: letters_render_enqueue(letter_ids=[letter.pk]))
     return letter
 
 
@@ -226,6 +232,7 @@ MANIFEST_FIELDS = [
     "first_page",
     "last_page",
     "sha256",
+    "message_sha256",
 ]
 
 
@@ -271,21 +278,21 @@ def _zip_write(
     merged: bool,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    from letters.pdf import html_to_pdf
     from letters.render import letter_render
+    from letters.rendered import letter_rendering_store
 
     rows, htmls = [], []
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for done, letter in enumerate(letters, start=1):
-            html = letter_render(letter).print_html
             row = manifest_row(letter)
             if merged:
-                htmls.append(html)
+                htmls.append(letter_render(letter).print_html)
             else:
-                pdf = html_to_pdf(html)
+                # The PDF rendered once: the same bytes as the one sent by email.
+                stored = letter_rendering_store(letter=letter)
                 row["file"] = letter_filename(letter)
-                row["sha256"] = hashlib.sha256(pdf).hexdigest()
-                archive.writestr(row["file"], pdf)
+                row["sha256"] = stored.pdf_sha256
+                archive.writestr(row["file"], stored.pdf)
             rows.append(row)
             if progress:
                 progress(done, len(letters))
@@ -325,6 +332,11 @@ def manifest_row(letter: Letter) -> dict:
         "first_page": "",
         "last_page": "",
         "sha256": "",
+        # The archived message as the mail server took it (letters.archive).
+        "message_sha256": next(
+            iter(letter.sent_messages.order_by("-recorded_at").values_list("sha256", flat=True)),
+            "",
+        ),
     }
 
 

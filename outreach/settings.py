@@ -199,6 +199,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Periodic work (feeds, re-verification, mailbox polling) is added per stage.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# PDF rendering has its own queues, so its workers scale apart from senders:
+# "render" for most letters, "render-cjk" (chosen per letter by
+# letters.rendered.render_queue) for workers that load the CJK fonts.
+CELERY_TASK_ROUTES = {"letters.render": {"queue": "render"}}
 
 # --- Mail out -------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")
