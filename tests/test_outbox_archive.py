@@ -113,3 +113,14 @@ def test_the_recipient_page_shows_the_letter_we_sent(sink, campaign, client, set
     assert f"Open relay {letter.pk}".encode() in shown.content
     assert f"Letter {letter.pk}".encode() in shown.content
     assert sent_message_latest(letter_id=letter.pk).sha256.encode() in shown.content
+
+
+def test_the_data_step_dot_stuffs_so_the_sink_gets_the_bytes_unchanged(sink):
+    from letters.transport import Envelope, SmtpPool, SmtpSettings
+
+    data = b"Subject: dots\r\nMessage-ID: <d.1@ftc.example>\r\n\r\n.hidden\r\n..two\r\n.\r\nend\r\n"
+    config = SmtpSettings(host=sink.host, port=sink.port, security="none", connections=1)
+    with SmtpPool(config) as pool:
+        [result] = pool.send_many([Envelope(1, "b@ftc.example", "r@isp.example", data)])
+    assert result.state == "sent"
+    assert sink.received[0].data == data
