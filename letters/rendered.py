@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
-from letters.blobs import BlobMissing, blob_discard, blob_get, blob_put
+from letters.blobs import BlobMissing, blob_discard, blob_get, blob_path, blob_put
 from letters.models import Letter
 
 # Letters whose text is settled: a draft may still change, so it is never stored.
@@ -113,10 +113,15 @@ def letters_rendering_store(*, letter_ids: list[int]) -> int:
     )
     done = 0
     for letter in letters:
-        if not (letter.content_sha256 and letter.pdf_sha256):
+        if not _stored(letter):
             letter_rendering_store(letter=letter)
             done += 1
     return done
+
+
+def _stored(letter: Letter) -> bool:
+    hashes = (letter.content_sha256, letter.pdf_sha256)
+    return all(hashes) and all(blob_path(h).exists() for h in hashes)
 
 
 def letter_rendering_discard(*, letter_id: int) -> None:
