@@ -3,7 +3,8 @@
 1. **Render** (timed on its own): approved letters in all 23 languages, each
    with a probed open relay, are rendered once by ``letters.rendered`` (the
    function the ``render`` queue task runs) in 2 processes, as the two render
-   queues would: one worker takes the ``render`` queue, one ``render-cjk``.
+   queues would: one worker takes the ``render`` queue, one ``render-cjk``
+   and then ``render`` (as ``celery worker -Q render-cjk,render`` does).
    Bodies and PDF are stored in the blob store, hashes on the letter. The
    naive renderer, timed in the same run on a sample, builds a new
    FontConfiguration and CSS for every letter in 2 processes on the mix.
@@ -145,19 +146,26 @@ def _worker_init() -> None:
         conn.connection = None
 
 
-def _render_queue_worker(args: tuple[str, list[int]]) -> tuple[str, int, float, float, str]:
-    """One render worker draining its queue in batches, as the task does."""
+def _render_queue_worker(
+    queues: list[multiprocessing.Queue], results: multiprocessing.Queue, name: str
+) -> None:
+    """One render worker taking batches from its queues in order, as a Celery
+    worker started with ``-Q render-cjk,render`` does: the CJK worker helps
+    with Latin letters once the CJK ones are done."""
+    _worker_init()
     from letters.rendered import letters_rendering_store
 
-    queue, ids = args
+    _touch(0)
     profiler = cProfile.Profile() if PROFILE else None
-    start = time.perf_counter()
+    done, start = 0, time.perf_counter()
     if profiler:
         profiler.enable()
-    done = sum(letters_rendering_store(letter_ids=ids[i : i + 50]) for i in range(0, len(ids), 50))
+    for queue in queues:
+        while (batch := queue.get()) is not None:
+            done += letters_rendering_store(letter_ids=batch)
     if profiler:
         profiler.disable()
-    return queue, done, time.perf_counter() - start, _peak_rss_mb(), _profile_text(profiler)
+    results.put((name, done, time.perf_counter() - start, _peak_rss_mb(), _profile_text(profiler)))
 
 
 def _naive_worker(ids: list[int]) -> tuple[int, float]:
@@ -188,8 +196,6 @@ def _profile_text(profiler: cProfile.Profile | None, lines: int = 14) -> str:
 def _warm(pool: multiprocessing.pool.Pool) -> None:
     # Import WeasyPrint's layout and load fonts in both children first, as a
     # long-lived worker has; the first letter otherwise pays 0.5 s.
-    from letters.rendered import RENDERABLE  # noqa: F401
-
     pool.map(_touch, range(2))
 
 
@@ -200,24 +206,39 @@ def _touch(_n: int) -> None:
 
 
 def render_stage(campaign_id: int) -> tuple[dict, float]:
-    """Render every letter once, two workers: ``render`` and ``render-cjk``."""
+    """Render every letter once with two workers: one on ``render``, one on
+    ``render-cjk`` then ``render``, batches of 10 taken as they come."""
     from django.db import connections
 
     from letters.models import Letter
     from letters.rendered import render_queue
 
-    queues: dict[str, list[int]] = {"render": [], "render-cjk": []}
+    context = multiprocessing.get_context("fork")
+    queues = {"render": context.Queue(), "render-cjk": context.Queue()}
+    ids: dict[str, list[int]] = {"render": [], "render-cjk": []}
     rows = Letter.objects.filter(campaign_id=campaign_id).order_by("id")
     for letter_id, language in rows.values_list("id", "language"):
-        queues[render_queue(language)].append(letter_id)
+        ids[render_queue(language)].append(letter_id)
+    for name, queue in queues.items():
+        for start in range(0, len(ids[name]), 10):
+            queue.put(ids[name][start : start + 10])
+        queue.put(None)
+        queue.put(None)  # one end mark for each worker that reads this queue
     connections.close_all()
-    context = multiprocessing.get_context("fork")
-    with context.Pool(2, initializer=_worker_init) as pool:
-        _warm(pool)
-        with timed() as elapsed:
-            results = pool.map(_render_queue_worker, list(queues.items()), chunksize=1)
-        seconds = elapsed()
-    return {r[0]: r[1:] for r in results}, seconds
+    results = context.Queue()
+    plans = {"render": [queues["render"]], "render-cjk": [queues["render-cjk"], queues["render"]]}
+    workers = [
+        context.Process(target=_render_queue_worker, args=(plan, results, name))
+        for name, plan in plans.items()
+    ]
+    with timed() as elapsed:
+        for worker in workers:
+            worker.start()
+        collected = [results.get() for _ in workers]
+    seconds = elapsed()
+    for worker in workers:
+        worker.join()
+    return {r[0]: r[1:] for r in collected}, seconds
 
 
 def naive_stage(campaign_id: int) -> tuple[float, float]:
@@ -387,7 +408,7 @@ def render_rows(workers: dict, seconds: float, naive_rate: float, naive_rss: flo
             ok=rate >= RENDER_TARGET and rate / naive_rate >= NAIVE_RATIO,
         ),
         Row(
-            figure="render: each worker, letters in its busy time",
+            figure="render: letters each worker did (render-cjk helps with render)",
             target="(balance)",
             measured=f"render {latin[0]} in {latin[1]:.1f} s, "
             f"render-cjk {cjk[0]} in {cjk[1]:.1f} s",
