@@ -80,8 +80,8 @@ def _campaign_create() -> object:
     from django.db import transaction
     from django.utils import timezone
 
+    from letters.build import letters_build
     from letters.models import Letter, Smarthost
-    from letters.services import letters_build
     from outreach.models import Agency, Campaign, Contact, Host
     from probes.models import Probe
 
@@ -170,13 +170,13 @@ def _render_queue_worker(
 
 def _naive_worker(ids: list[int]) -> tuple[int, float]:
     """The naive renderer: a new FontConfiguration and CSS for every letter."""
+    from letters.compose import letter_compose
     from letters.models import Letter
     from letters.pdf import html_to_pdf, pdf_kit_new
-    from letters.render import letter_render
 
     letters = Letter.objects.filter(pk__in=ids).select_related("campaign", "agency", "contact")
     for letter in letters:
-        rendered = letter_render(letter)
+        rendered = letter_compose(letter)
         html_to_pdf(rendered.print_html, kit=pdf_kit_new())
     return len(ids), _peak_rss_mb()
 

@@ -21,10 +21,13 @@ from django.utils.translation import to_locale
 # Relative to BASE_DIR. The recipient page (issue 10) appends its templates here.
 CATALOG_SOURCES: tuple[str, ...] = (
     "letters/render.py",
+    "letters/partners.py",
+    "letters/evidence.py",
     "letters/languages.py",
     "templates/letters",
     "letters/recipient.py",
     "letters/forms.py",
+    "letters/views.py",
     "templates/recipient",
 )
 SOURCE_LANGUAGE = "en"

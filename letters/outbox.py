@@ -52,8 +52,8 @@ from letters.models import Letter, SentMessage, Smarthost
 from letters.routable import AddressProblem, sender_problems
 from letters.transport import DjangoTransport, Envelope, Result, SmtpPool, SmtpSettings
 from outreach.audit import audit_update
+from outreach.lib.bucket import bucket_take
 from outreach.models import Agency
-from probes.flight import bucket_take
 
 logger = logging.getLogger(__name__)
 
@@ -543,7 +543,7 @@ def _batch_start(
 def _rate_split(envelopes: list[Envelope]) -> tuple[list[Envelope], list[Result]]:
     """Hold back messages whose recipient domain has used up its rate.
 
-    The buckets live in Redis when REDIS_URL is set (probes.flight), so the
+    The buckets live in Redis when REDIS_URL is set (outreach.lib.bucket), so the
     limit holds across every worker; in the embedded mode, per process.
     """
     per_minute = settings.OUTBOX_DOMAIN_RATE_PER_MINUTE

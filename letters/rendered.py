@@ -47,10 +47,10 @@ def render_queue(language: str) -> str:
 
 
 def _renderer(letter: Letter) -> tuple[dict[str, str], bytes]:
+    from letters.compose import letter_compose
     from letters.pdf import html_to_pdf
-    from letters.render import letter_render
 
-    rendered = letter_render(letter)
+    rendered = letter_compose(letter)
     bodies = {
         "subject": rendered.subject,
         "text": rendered.text,

@@ -15,6 +15,8 @@ from django.conf import settings as django_settings
 from lab.mailsink import MailSink
 from letters import rendered
 from letters.blobs import blob_path
+from letters.build import letter_approve
+from letters.exports import letters_export
 from letters.models import Letter, SentMessage, Smarthost
 from letters.outbox import outbox_send
 from letters.rendered import (
@@ -23,7 +25,6 @@ from letters.rendered import (
     letters_render_enqueue,
     render_queue,
 )
-from letters.services import letter_approve, letters_export
 from letters.tasks import letters_render_task
 from outreach.celery import app
 from tests.factories import AgencyFactory, CampaignFactory, UserFactory
@@ -160,7 +161,7 @@ def test_the_render_task_is_routed_to_the_render_queue_by_default():
 
 
 def test_changing_the_language_of_an_approved_letter_renders_it_again(renders):
-    from letters.services import letter_language_set
+    from letters.build import letter_language_set
 
     letter = letter_with_relays(language="fr", status=Letter.Status.APPROVED)
     first = letter_rendering_store(letter=letter)

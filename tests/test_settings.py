@@ -113,6 +113,7 @@ def test_it_reads_booleans_and_integers_strictly():
         ("PROBE_RCPT_DOMAIN", "not a domain"),
         ("PROBE_MAIL_FROM", "relay probe@agency.example"),
         ("PROBE_ALLOWED_NETWORKS", "127.0.0.0/8,loopback"),
+        ("NEVER_CONTACT_NETWORKS", "192.0.2.0/24,not-a-network"),
     ],
 )
 def test_it_refuses_a_probe_identity_that_is_not_plain(tmp_path, name, value):
@@ -129,3 +130,13 @@ def test_it_accepts_the_default_probe_identity(tmp_path):
         "relay-probe.outreach.example",
         "relay-probe@outreach.example",
     ]
+
+
+def test_a_management_command_prints_no_axes_banner(tmp_path):
+    env = {"PATH": os.environ["PATH"], "OUTREACH_VAR_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "AXES: BEGIN" not in result.stdout + result.stderr

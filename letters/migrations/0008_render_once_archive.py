@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('letters', '0004_recipient_page'),
+        ('letters', '0007_letter_text_fallbacks'),
     ]
 
     operations = [

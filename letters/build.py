@@ -1,38 +1,28 @@
-"""Writes of the letter stage: build drafts, approve, change language, export."""
+"""Writes of the letter stage: build drafts, approve, choose the language."""
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-import zipfile
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from letters.agency_texts import agency_words_for
 from letters.languages import language_choose, supported_languages
 from letters.models import Letter
 from letters.rendered import letter_rendering_discard, letters_render_enqueue
-from outreach.models import Campaign, Contact, Host
+from outreach.models import Agency, Campaign, Contact, Host
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
-
     from django.contrib.auth.models import AbstractBaseUser
 
 KIND = "open_relay"
 # Statuses a rebuild may still rewrite; later ones are what was approved or sent.
 REBUILDABLE = {Letter.Status.DRAFT}
 INVESTIGATOR_REASON = "investigator"
-EXPORTABLE = (Letter.Status.APPROVED, Letter.Status.EXPORTED, Letter.Status.SENT)
-# A merged PDF is held in memory whole (about 0.35 MB a page): beyond this many
-# letters, export a ZIP or split the export by agency or language.
-MAX_MERGED_LETTERS = 1000
 
 
 @dataclass
@@ -67,6 +57,8 @@ def letters_build(*, campaign_id: int) -> BuildSummary:
         for letter in Letter.objects.filter(campaign=campaign, kind=KIND, contact_id__in=contacts)
     }
     linked = _letter_host_ids([letter.pk for letter in existing.values()])
+    # The agency texts a letter falls back on depend on (signer, language) only.
+    campaign.texts_fallback_cache = {}
     new: list[tuple[Letter, list[Host]]] = []
     for contact_id, hosts in by_contact.items():
         contact, letter = contacts[contact_id], existing.get(contact_id)
@@ -129,7 +121,21 @@ def _letter_draft(
             agency_code=agency.code,
         )
         letter.language, letter.language_reason = choice.language, choice.reason
+    letter.text_fallbacks = _texts_fallbacks(campaign, agency, letter.language)
     return letter
+
+
+def _texts_fallbacks(campaign: Campaign, agency: Agency, language: str) -> list[dict]:
+    cache = getattr(campaign, "texts_fallback_cache", None)
+    if cache is None:
+        cache = campaign.texts_fallback_cache = {}
+    key = (agency.pk, language)
+    if key not in cache:
+        _signing, _partners, fallbacks = agency_words_for(
+            campaign=campaign, agency=agency, language=language
+        )
+        cache[key] = [fallback.as_dict() for fallback in fallbacks]
+    return cache[key]
 
 
 def _letter_refresh(
@@ -140,14 +146,13 @@ def _letter_refresh(
     linked: dict[int, set[int]],
 ) -> bool:
     """Bring a draft up to date; False when it already was."""
-    before = (letter.agency_id, letter.language, letter.language_reason)
+    before = (letter.agency_id, letter.language, letter.language_reason, letter.text_fallbacks)
     _letter_draft(letter, campaign, contact, hosts)
     host_ids = {host.pk for host in hosts}
-    if before == (letter.agency_id, letter.language, letter.language_reason) and (
-        host_ids == linked.get(letter.pk, set())
-    ):
+    after = (letter.agency_id, letter.language, letter.language_reason, letter.text_fallbacks)
+    if before == after and host_ids == linked.get(letter.pk, set()):
         return False
-    letter.save(update_fields=["agency", "language", "language_reason"])
+    letter.save(update_fields=["agency", "language", "language_reason", "text_fallbacks"])
     letter.hosts.set(hosts)
     return True
 
@@ -208,149 +213,10 @@ def letter_language_set(*, letter_id: int, language: str, user: AbstractBaseUser
     if letter.status not in (Letter.Status.DRAFT, Letter.Status.APPROVED):
         raise ValidationError(f"Letter {letter.pk} is {letter.status}; it can no longer change.")
     letter.language, letter.language_reason = language, INVESTIGATOR_REASON
-    letter.save(update_fields=["language", "language_reason"])
+    letter.text_fallbacks = _texts_fallbacks(letter.campaign, letter.agency, language)
+    letter.save(update_fields=["language", "language_reason", "text_fallbacks"])
     if letter.status == Letter.Status.APPROVED:
         # The stored rendering is in the old language: render it again.
         letter_rendering_discard(letter_id=letter.pk)
         transaction.on_commit(lambda: letters_render_enqueue(letter_ids=[letter.pk]))
     return letter
-
-
-# --- Export ---------------------------------------------------------------
-
-MANIFEST_FIELDS = [
-    "letter_id",
-    "campaign",
-    "agency",
-    "contact_email",
-    "organisation",
-    "language",
-    "language_reason",
-    "hosts",
-    "status",
-    "file",
-    "first_page",
-    "last_page",
-    "sha256",
-    "message_sha256",
-]
-
-
-@dataclass
-class ExportSummary:
-    path: str
-    letters: int
-    merged: bool
-
-
-def letters_export(
-    *,
-    letters: Iterable[Letter],
-    out: Path,
-    merged: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> ExportSummary:
-    """Write a ZIP: one PDF per letter (or one merged PDF) and manifest.csv.
-
-    File names carry agency, contact and letter id. The ZIP is written to a
-    temporary name and renamed, so a crash never leaves a half file behind.
-    """
-    letters = list(letters)
-    if merged and len(letters) > MAX_MERGED_LETTERS:
-        raise ValueError(
-            f"{len(letters)} letters is too many for one merged PDF (at most "
-            f"{MAX_MERGED_LETTERS}); filter by --agency or --language, or export a ZIP."
-        )
-    tmp = out.with_name(out.name + ".part")
-    try:
-        _zip_write(tmp, letters, merged=merged, progress=progress)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(out)
-    return ExportSummary(path=str(out), letters=len(letters), merged=merged)
-
-
-def _zip_write(
-    path: Path,
-    letters: list[Letter],
-    *,
-    merged: bool,
-    progress: Callable[[int, int], None] | None,
-) -> None:
-    from letters.render import letter_render
-    from letters.rendered import letter_rendering_store
-
-    rows, htmls = [], []
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for done, letter in enumerate(letters, start=1):
-            row = manifest_row(letter)
-            if merged:
-                htmls.append(letter_render(letter).print_html)
-            else:
-                # The PDF rendered once: the same bytes as the one sent by email.
-                stored = letter_rendering_store(letter=letter)
-                row["file"] = letter_filename(letter)
-                row["sha256"] = stored.pdf_sha256
-                archive.writestr(row["file"], stored.pdf)
-            rows.append(row)
-            if progress:
-                progress(done, len(letters))
-        if merged and htmls:
-            _merged_write(archive, rows, htmls)
-        archive.writestr("manifest.csv", manifest_csv(rows))
-
-
-def _merged_write(archive: zipfile.ZipFile, rows: list[dict], htmls: list[str]) -> None:
-    from letters.pdf import merged_pdf
-
-    pdf, counts = merged_pdf(htmls)
-    first = 1
-    for row, count in zip(rows, counts, strict=True):
-        row.update(file="letters.pdf", first_page=first, last_page=first + count - 1)
-        first += count
-    archive.writestr("letters.pdf", pdf)
-
-
-def letter_filename(letter: Letter) -> str:
-    contact = re.sub(r"[^a-z0-9]+", "-", letter.contact.email.lower()).strip("-")[:60]
-    return f"{letter.agency.code}_{contact}_{letter.pk}.pdf"
-
-
-def manifest_row(letter: Letter) -> dict:
-    return {
-        "letter_id": letter.pk,
-        "campaign": letter.campaign.slug,
-        "agency": letter.agency.code,
-        "contact_email": letter.contact.email,
-        "organisation": letter.contact.organisation,
-        "language": letter.language,
-        "language_reason": letter.language_reason,
-        "hosts": letter.hosts.count(),
-        "status": letter.status,
-        "file": "",
-        "first_page": "",
-        "last_page": "",
-        "sha256": "",
-        # The archived message as the mail server took it (letters.archive).
-        "message_sha256": next(
-            iter(letter.sent_messages.order_by("-recorded_at").values_list("sha256", flat=True)),
-            "",
-        ),
-    }
-
-
-def manifest_csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: csv_safe(value) for key, value in row.items()})
-    return buffer.getvalue()
-
-
-def csv_safe(value: object) -> object:
-    # Organisation names come from WHOIS: never let a spreadsheet run them.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
