@@ -70,6 +70,8 @@ def agency_form(**overrides) -> dict:
         "is_active": "on",
         "memberships-TOTAL_FORMS": "0",
         "memberships-INITIAL_FORMS": "0",
+        "texts-TOTAL_FORMS": "0",
+        "texts-INITIAL_FORMS": "0",
     }
     return {**data, **overrides}
 
