@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('letters', '0007_letter_text_fallbacks'),
+        ('letters', '0008_response_inbound_classification'),
     ]
 
     operations = [
