@@ -412,7 +412,7 @@ def network_extract(
 
 
 def _rule_emails(raw: dict, entities: list[tuple[dict, int]]) -> Iterator[tuple[str, list]]:
-    abuse = [vcard_emails(e) for e, _depth in entities if "abuse" in _roles(e)]
+    abuse = [vcard_emails(e) for e in abuse_entities_ranked(raw.get("entities"))]
     yield RULE_ABUSE_ROLE, [email for group in abuse for email in group]
     remark_sources = [raw, *(e for e, _depth in entities)]
     yield RULE_REMARK, [m for obj in remark_sources for m in remark_abuse_emails(obj)]
@@ -421,6 +421,34 @@ def _rule_emails(raw: dict, entities: list[tuple[dict, int]]) -> Iterator[tuple[
     # own contacts, the weakest of this rule.
     owners += [e for e, _d in entities if not _roles(e)]
     yield RULE_REGISTRANT, [email for e in owners for email in vcard_emails(e)]
+
+
+def abuse_entities_ranked(items: object) -> list[dict]:
+    """The abuse entities, the network's own before any organisation's.
+
+    ARIN's rule: a POC on the network overrides the one its organisation
+    (the registrant) carries, however deep ARIN nests the latter. Within
+    each side the shallowest comes first; the walk order breaks ties.
+    """
+    found = [
+        (org_level, depth, order, entity)
+        for order, (entity, depth, org_level) in enumerate(_entities_owned(items))
+        if "abuse" in _roles(entity)
+    ]
+    return [entity for *_key, entity in sorted(found, key=lambda item: item[:3])]
+
+
+def _entities_owned(
+    items: object, depth: int = 0, org_level: bool = False
+) -> Iterator[tuple[dict, int, bool]]:
+    """Every entity with its depth and whether a registrant holds it."""
+    if depth > MAX_DEPTH or not isinstance(items, list):
+        return
+    for entity in items[:MAX_ENTITIES]:
+        if isinstance(entity, dict):
+            yield entity, depth, org_level
+            below = org_level or "registrant" in _roles(entity)
+            yield from _entities_owned(entity.get("entities"), depth + 1, below)
 
 
 def _entities(items: object, depth: int = 0) -> Iterator[tuple[dict, int]]:

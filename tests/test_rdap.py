@@ -46,6 +46,36 @@ def test_it_finds_arins_abuse_entity_one_level_down():
     assert info.country == "US"
 
 
+def _abuse_poc(handle: str, email: str) -> dict:
+    card = ["vcard", [["version", {}, "text", "4.0"], ["email", {}, "text", email]]]
+    return {"handle": handle, "roles": ["abuse"], "vcardArray": card}
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_arins_network_poc_overrides_the_orgs_at_any_nesting_depth(depth):
+    # The recorded Google answer, with the org's abuse POC moved `depth`
+    # levels under the registrant and the network given its own POC after it.
+    raw = copy.deepcopy(ANSWERS["74.125.225.229"])
+    org = next(e for e in raw["entities"] if "registrant" in e["roles"])
+    holder = org
+    for level in range(depth - 1):
+        holder["entities"] = [{"handle": f"MID{level}", "roles": ["noc"]}]
+        holder = holder["entities"][0]
+    holder["entities"] = [_abuse_poc("ORG-ABUSE-ARIN", "abuse@org-level.example")]
+    raw["entities"].append(_abuse_poc("NET-ABUSE-ARIN", "abuse@net-level.example"))
+    info = rdap.network_extract(raw, ip="74.125.225.229")
+    assert info.abuse_emails == ["abuse@net-level.example", "abuse@org-level.example"]
+    assert first(info) == ("abuse@net-level.example", rdap.RULE_ABUSE_ROLE)
+
+
+def test_arins_org_poc_is_used_when_the_network_has_none():
+    raw = copy.deepcopy(ANSWERS["74.125.225.229"])
+    org = next(e for e in raw["entities"] if "registrant" in e["roles"])
+    org["entities"] = [_abuse_poc("ORG-ABUSE-ARIN", "abuse@org-level.example")]
+    info = rdap.network_extract(raw, ip="74.125.225.229")
+    assert first(info) == ("abuse@org-level.example", rdap.RULE_ABUSE_ROLE)
+
+
 def test_it_reads_the_leading_zeros_of_arin_ranges():
     assert extract("74.125.225.229").cidr == "74.125.0.0/16"
 
