@@ -296,13 +296,16 @@ def test_it_defers_hosts_when_the_registry_answers_429_and_keeps_going(settings,
 
 
 def test_the_token_bucket_refuses_before_anything_is_sent(sim, settings, campaign):
-    settings.RDAP_RATE_LIMITS = {"bootstrap": (1.0, 0.001)}
+    # The shipped bootstrap files place both in RIPE: no bootstrap request,
+    # the registry's own bucket decides.
+    settings.RDAP_RATE_LIMITS = {"ripe": (1.0, 0.001)}
     flight.buckets_reset()
-    hosts = [host(ip, campaign) for ip in ("62.239.237.1", "200.57.141.161")]
+    hosts = [host(ip, campaign) for ip in ("62.239.237.1", "2a00:2381:ffff::1")]
     rows = {r["ip"]: r for r in contacts_lookup(host_ids=[h.id for h in hosts])}
     assert rows["62.239.237.1"]["contact"] == "zzdnsr@bt.com"
-    assert rows["200.57.141.161"]["error"] == "local limit for bootstrap reached"
+    assert rows["2a00:2381:ffff::1"]["error"] == "local limit for ripe reached"
     assert sim.requests == 1
+    assert sim.paths == ["/ip/62.239.237.1"]
 
 
 def test_it_never_fails_the_caller_when_the_registry_is_down(settings, campaign):

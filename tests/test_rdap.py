@@ -231,11 +231,30 @@ def test_it_rewrites_every_url_to_the_base_and_keeps_the_path(sim):
     buckets = []
     raw = rdap.rdap_fetch("74.125.225.229", base_url=sim.base_url, before_send=buckets.append)
     assert raw["handle"] == "NET-74-125-0-0-1"
-    assert sim.paths == ["/bootstrap/ip/74.125.225.229"]
-    assert buckets == ["bootstrap"]
+    # The shipped bootstrap files name ARIN: no bootstrap request at all.
+    assert sim.paths == ["/registry/ip/74.125.225.229"]
+    assert buckets == ["arin"]
 
 
-def test_it_follows_the_bootstrap_redirect_and_charges_the_registrys_bucket():
+def test_it_asks_each_registry_chosen_by_the_local_bootstrap_files(sim):
+    for ip, path in [
+        ("62.239.237.1", "/ip/62.239.237.1"),
+        ("200.57.141.161", "/rdap/ip/200.57.141.161"),
+        ("210.107.73.73", "/ip/210.107.73.73"),
+        ("196.11.240.215", "/rdap/ip/196.11.240.215"),
+    ]:
+        sim.paths.clear()
+        rdap.rdap_fetch(ip, base_url=sim.base_url)
+        assert sim.paths == [path]
+
+
+def test_it_bills_entity_fetches_to_the_registrys_personal_data_bucket():
+    assert rdap.bucket_of("rdap.db.ripe.net", "/entity/BTCR3-RIPE") == "ripe-entity"
+    assert rdap.bucket_of("rdap.db.ripe.net", "/ip/62.239.237.1") == "ripe"
+
+
+def test_it_follows_the_bootstrap_redirect_for_an_address_the_files_do_not_place(monkeypatch):
+    monkeypatch.setattr(rdap.bootstrap, "registry_for", lambda ip: "")
     buckets = []
     with RdapSimulator(answers=ANSWERS, redirect=True) as sim:
         raw = rdap.rdap_fetch("62.239.237.1", base_url=sim.base_url, before_send=buckets.append)
