@@ -15,7 +15,7 @@ import datetime as dt
 import ipaddress
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from outreach.iputil import ip_key
 from outreach.models import Agency, Campaign, Contact, Host, Network
 from probes import rdap
 from probes.flight import FlightBusy, bucket_take, single_flight
+from probes.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,19 @@ def network_cached(*, ip: str) -> Network | None:
     return networks.defer("raw_rdap").first()
 
 
-def network_resolve(*, ip: str, wait: bool = True) -> Network:
+def network_resolve_paced(*, ip: str, wait: bool, pacer: Pacer | None) -> Network:
+    """``network_resolve``, sleeping through rate limits when a pacer is given."""
+    remote_waits = 0
+    while True:
+        try:
+            return network_resolve(ip=ip, wait=wait, pacer=pacer)
+        except rdap.RdapRateLimited as exc:
+            if pacer is None or not pacer.wait_for(exc, remote_waits=remote_waits):
+                raise
+            remote_waits += not exc.local
+
+
+def network_resolve(*, ip: str, wait: bool = True, pacer: Pacer | None = None) -> Network:
     """The network holding ``ip``: from the cache, or one RDAP lookup.
 
     Misses are single-flight per block (``RDAP_LOCK_PREFIX_V4/V6``): a
@@ -62,7 +75,7 @@ def network_resolve(*, ip: str, wait: bool = True) -> Network:
             timeout=settings.RDAP_TIMEOUT,
             max_bytes=settings.RDAP_MAX_BYTES,
             allowed=settings.RDAP_ALLOWED_NETWORKS,
-            before_send=registry_token_take,
+            before_send=registry_token_take if pacer is None else pacer_counted(pacer),
         )
         asn, as_name = (
             rdap.asn_lookup(
@@ -83,8 +96,18 @@ def registry_token_take(registry: str) -> None:
     wait = bucket_take(registry, capacity=capacity, per_second=per_second)
     if wait > 0:
         raise rdap.RdapRateLimited(
-            f"local limit for {registry} reached", wait=wait, registry=registry
+            f"local limit for {registry} reached", wait=wait, registry=registry, local=True
         )
+
+
+def pacer_counted(pacer: Pacer) -> Callable[[str], None]:
+    """The token hook, counting each granted request on the pacer."""
+
+    def take(registry: str) -> None:
+        registry_token_take(registry)
+        pacer.sent_one(registry)
+
+    return take
 
 
 def placeholder_domains() -> tuple[str, ...]:
@@ -356,13 +379,16 @@ def _row(
     }
 
 
-def contacts_lookup(*, host_ids: list[int], campaign_id: int | None = None) -> list[dict]:
+def contacts_lookup(
+    *, host_ids: list[int], campaign_id: int | None = None, pacer: Pacer | None = None
+) -> list[dict]:
     """Find network, contact and agency for each host; one row per host.
 
     Registry trouble never raises: a host whose lookup must wait gets an
     ``error`` and ``"retry": True`` in its row, and keeps what it had. Hosts
     are walked in address order so a run of hosts inside one network costs
-    one cache read.
+    one cache read. With a ``pacer`` (the in-process command), rate limits
+    are waited out instead: only a registry that is down defers a host.
     """
     hosts = sorted(Host.objects.filter(id__in=host_ids), key=lambda h: ip_key(h.ip))
     campaign = (
@@ -373,7 +399,7 @@ def contacts_lookup(*, host_ids: list[int], campaign_id: int | None = None) -> l
     router = Router.for_campaign(campaign)
     # First every network (RDAP waits happen here, outside any transaction),
     # then one read of the known contacts, then the hosts in one bulk write.
-    groups = list(_hosts_by_network(hosts))
+    groups = list(_hosts_by_network(hosts, pacer=pacer))
     chains = {
         host.id: host_chain(host=host, network=network)
         for network, members, _error in groups
@@ -420,7 +446,7 @@ def _row_deferred(host: Host, error: rdap.RdapError) -> dict:
 
 
 def _hosts_by_network(
-    hosts: list[Host],
+    hosts: list[Host], *, pacer: Pacer | None = None
 ) -> Iterator[tuple[Network | None, list[Host], rdap.RdapError | None]]:
     """Group address-sorted hosts into runs that share one network.
 
@@ -430,12 +456,12 @@ def _hosts_by_network(
     """
     busy: list[Host] = []
     index = NetworkIndex.for_hosts(hosts)
-    yield from _runs(hosts, index=index, busy=busy)
-    yield from _runs(busy, index=index, busy=None)
+    yield from _runs(hosts, index=index, busy=busy, pacer=pacer)
+    yield from _runs(busy, index=index, busy=None, pacer=pacer)
 
 
 def _runs(
-    hosts: list[Host], *, index: NetworkIndex, busy: list[Host] | None
+    hosts: list[Host], *, index: NetworkIndex, busy: list[Host] | None, pacer: Pacer | None
 ) -> Iterator[tuple[Network | None, list[Host], rdap.RdapError | None]]:
     # After a failed lookup, the other hosts of the same block wait too:
     # asking again at once would only meet the same 429 or dead registry.
@@ -455,7 +481,8 @@ def _runs(
             yield None, [host], failed[1]
             continue
         try:
-            current, run = known or network_resolve(ip=host.ip, wait=busy is None), [host]
+            current = known or network_resolve_paced(ip=host.ip, wait=busy is None, pacer=pacer)
+            run = [host]
             index.add(current)
         except FlightBusy:
             if busy is None:  # waited the whole lock timeout: try again later

@@ -131,10 +131,14 @@ class RdapRateLimited(RdapError):
 
     retry = True
 
-    def __init__(self, reason: str, *, wait: float = 60.0, registry: str = "") -> None:
+    def __init__(
+        self, reason: str, *, wait: float = 60.0, registry: str = "", local: bool = False
+    ) -> None:
         super().__init__(reason)
         self.wait = wait
         self.registry = registry
+        # True: our own bucket refused (nothing was sent); False: the registry.
+        self.local = local
 
 
 class RdapUnavailable(RdapError):
@@ -322,6 +326,7 @@ def rdap_fetch(
         raise RdapRateLimited(
             "the registry rate-limited us (429 or Rate Limit Notice)",
             wait=handler.retry_after or 60.0,
+            registry=bootstrap.registry_for(ip),
         ) from None
     except HTTPLookupError as exc:
         raise handler.failure or _lookup_error(str(exc)) from None
