@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from outreach.iputil import ip_key
 from outreach.models import Agency, Campaign, Contact, Host, Network
-from probes import rdap
+from probes import rdap, registry_dump
 from probes.flight import FlightBusy, bucket_take, single_flight
 from probes.pacing import Pacer
 
@@ -62,7 +62,7 @@ def network_resolve(*, ip: str, wait: bool = True, pacer: Pacer | None = None) -
     ``wait=False`` it raises ``FlightBusy`` instead. Raises ``rdap.RdapError``
     (``retry`` tells whether to try again later).
     """
-    cached = network_cached(ip=ip)
+    cached = network_cached(ip=ip) or network_from_dump(ip=ip)
     if cached is not None:
         return cached
     with single_flight(_block(ip), timeout=settings.RDAP_TIMEOUT * 3 + 5, wait=wait):
@@ -88,6 +88,39 @@ def network_resolve(*, ip: str, wait: bool = True, pacer: Pacer | None = None) -
             else (None, "")
         )
         return network_record(ip=ip, raw=raw, asn=asn, as_name=as_name)
+
+
+def network_from_dump(*, ip: str) -> Network | None:
+    """The network as the registry's imported bulk data describes it, or None.
+
+    Only an answer that names a contact is taken: without one, RDAP is asked
+    (the dump may lack what the live registry has, as LACNIC's does).
+    """
+    answer = registry_dump.registry_contact(ip=ip)
+    if answer is None or not answer.email:
+        return None
+    candidate = {
+        "email": answer.email,
+        "rule": rdap.RULE_DUMP,
+        "confidence": rdap.CONFIDENCE[rdap.RULE_DUMP],
+        "source": f"dump:{answer.registry}",
+        "data_date": answer.serial,
+        "detail": f"{answer.rule} of {answer.answered_by}"[:200],
+    }
+    network, _created = Network.objects.update_or_create(
+        cidr=answer.cidr,
+        defaults={
+            "registry": answer.registry,
+            "handle": answer.handle,
+            "name": answer.netname,
+            "country": answer.country,
+            "abuse_emails": [answer.email],
+            "contact_candidates": [candidate],
+            "raw_rdap": None,
+            "fetched_at": timezone.now(),
+        },
+    )
+    return network
 
 
 def registry_token_take(registry: str) -> None:

@@ -46,8 +46,11 @@ RULE_REMARK = "remark"
 RULE_REGISTRANT = "registrant"
 RULE_PTR = "ptr_rfc2142"
 RULE_NATIONAL = "national"
+# The registry's own bulk data, resolved by its own rule (probes.registry_dump).
+RULE_DUMP = "registry_dump"
 CONFIDENCE = {
     RULE_ABUSE_ROLE: 0.95,
+    RULE_DUMP: 0.9,
     RULE_REMARK: 0.8,
     RULE_REGISTRANT: 0.5,
     RULE_PTR: 0.3,
