@@ -539,6 +539,19 @@ RDAP_NATIONAL_CONTACTS = {k.upper(): v for k, v in _rdap_pairs("RDAP_NATIONAL_CO
 RDAP_ASN_DNS = env_str("RDAP_ASN_DNS")
 if RDAP_ASN_DNS not in {"", "system"} and not RDAP_ASN_DNS.rpartition(":")[2].isdigit():
     raise ImproperlyConfigured(f"RDAP_ASN_DNS={RDAP_ASN_DNS!r}: use system or host:port.")
+# A second contact source: an Abusix-format abuse-contact DNS zone. "" (off),
+# "system" (the host's resolver) or "host:port" (the lab's zone).
+CONTACT_DNS_RESOLVER = env_str("CONTACT_DNS_RESOLVER")
+if (
+    CONTACT_DNS_RESOLVER not in {"", "system"}
+    and not CONTACT_DNS_RESOLVER.rpartition(":")[2].isdigit()
+):
+    raise ImproperlyConfigured(
+        f"CONTACT_DNS_RESOLVER={CONTACT_DNS_RESOLVER!r}: use system or host:port."
+    )
+CONTACT_DNS_ZONE = env_str("CONTACT_DNS_ZONE", "abuse-contacts.abusix.zone")
+CONTACT_DNS_TIMEOUT = env_int("CONTACT_DNS_TIMEOUT", 2, minimum=1)
+CONTACT_DNS_MAX_IN_FLIGHT = env_int("CONTACT_DNS_MAX_IN_FLIGHT", 50, minimum=1)
 # Routing overrides "CC=agency-code,..."; otherwise Agency.jurisdiction decides.
 RDAP_AGENCY_ROUTES = {k.upper(): v for k, v in _rdap_pairs("RDAP_AGENCY_ROUTES").items()}
 

@@ -24,8 +24,10 @@ from django.utils import timezone
 
 from outreach.iputil import ip_key
 from outreach.models import Agency, Campaign, Contact, Host, Network
-from probes import rdap, registry_dump
+from probes import provenance, rdap, registry_dump
+from probes.abusix import AbusixSource
 from probes.flight import FlightBusy, bucket_take, single_flight
+from probes.models import ContactDispute
 from probes.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -155,6 +157,7 @@ def network_record(*, ip: str, raw: dict, asn: int | None = None, as_name: str =
     origin AS (ARIN) wins when it names one.
     """
     info = rdap.network_extract(raw, ip=ip, placeholder_domains=placeholder_domains())
+    today = timezone.now().date().isoformat()
     info.asn, info.as_name = info.asn or asn, info.as_name or as_name
     for email, reason in info.rejected:
         log.info("RDAP %s: refused contact %r: %s", info.cidr, email, reason)
@@ -165,7 +168,10 @@ def network_record(*, ip: str, raw: dict, asn: int | None = None, as_name: str =
         "country": info.country,
         "postal_address": info.postal_address,
         "abuse_emails": info.abuse_emails,
-        "contact_candidates": [c.as_dict() for c in info.candidates],
+        "contact_candidates": [
+            c.as_dict() | {"source": f"rdap:{info.registry or 'unknown'}", "data_date": today}
+            for c in info.candidates
+        ],
         "raw_rdap": raw,
         "fetched_at": timezone.now(),
     }
@@ -439,6 +445,7 @@ def contacts_lookup(
         if network is not None
         for host in members
     }
+    disputes = _dns_merge(groups, chains)
     router.prefetch({item["email"] for chain in chains.values() for item in chain})
     rows: list[dict] = []
     for network, members, error in groups:
@@ -447,7 +454,68 @@ def contacts_lookup(
         else:
             rows += hosts_assign(hosts=members, network=network, router=router, chains=chains)
     hosts_save(hosts=[h for n, members, _e in groups if n is not None for h in members])
+    contact_disputes_open(disputes=disputes)
     return rows
+
+
+# --- A second source: DNS, and the disputes it raises ------------------------
+
+
+_DNS_SOURCES: dict[tuple, AbusixSource] = {}
+
+
+def dns_source() -> AbusixSource | None:
+    """The process's Abusix-format source (cache included), or None when off."""
+    if not settings.CONTACT_DNS_RESOLVER:
+        return None
+    key = (
+        settings.CONTACT_DNS_RESOLVER,
+        settings.CONTACT_DNS_ZONE,
+        settings.CONTACT_DNS_TIMEOUT,
+        settings.CONTACT_DNS_MAX_IN_FLIGHT,
+    )
+    if key not in _DNS_SOURCES:
+        _DNS_SOURCES[key] = AbusixSource(
+            resolver=key[0], zone=key[1], timeout=key[2], max_in_flight=key[3]
+        )
+    return _DNS_SOURCES[key]
+
+
+def _dns_merge(groups: list, chains: dict[int, list]) -> list[tuple[Network, Host, list]]:
+    """Merge the DNS source into each host's chain; the hosts whose sources disagree."""
+    source = dns_source()
+    hosts = [(n, h) for n, members, _e in groups if n is not None for h in members]
+    hosts = [(n, h) for n, h in hosts if chains.get(h.id)]
+    if source is None or not hosts:
+        return []
+    answers = source.lookup_many([h.ip for _n, h in hosts])
+    today = timezone.now().date()
+    disputed = []
+    for network, host in hosts:
+        merged, dispute = provenance.chain_merge(
+            chains[host.id], dns_emails=answers[host.ip].emails, today=today
+        )
+        chains[host.id] = merged
+        if dispute:
+            disputed.append((network, host, merged))
+    return disputed
+
+
+def contact_disputes_open(*, disputes: list[tuple[Network, Host, list]]) -> int:
+    """One open review item per network whose sources disagree; returns how many new."""
+    by_network = {network.id: (network, host, chain) for network, host, chain in disputes}
+    already = set(
+        ContactDispute.objects.open()
+        .filter(network_id__in=list(by_network))
+        .values_list("network_id", flat=True)
+    )
+    new = [
+        ContactDispute(network=network, ip=host.ip, candidates=chain)
+        for network_id, (network, host, chain) in by_network.items()
+        if network_id not in already
+    ]
+    ContactDispute.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
 
 
 def hosts_save(*, hosts: list[Host]) -> None:

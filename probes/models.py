@@ -212,3 +212,47 @@ class RegistryPrefix(models.Model):
 
     def __str__(self) -> str:
         return self.prefix
+
+
+class ContactDisputeQuerySet(ScopedQuerySet):
+    agency_lookups = ("network__agency",)
+
+    def open(self) -> ContactDisputeQuerySet:
+        return self.filter(status=ContactDispute.Status.OPEN)
+
+
+class ContactDispute(models.Model):
+    """Sources disagree on a network's contact: a review item for investigators.
+
+    The letter goes to the best candidate meanwhile; an investigator may
+    choose another (``probes.disputes.contact_dispute_resolve``, audited).
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        RESOLVED = "resolved", _("resolved")
+
+    network = models.ForeignKey("outreach.Network", on_delete=models.CASCADE, related_name="+")
+    ip = models.GenericIPAddressField(help_text=_("The host whose sources disagreed."))
+    # [{"email", "source", "rule", "data_date"}], the best candidate first.
+    candidates = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    chosen_email = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ContactDisputeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact in dispute")
+        verbose_name_plural = _("contacts in dispute")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network"],
+                condition=models.Q(status="open"),
+                name="contact_dispute_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.network} ({self.status})"

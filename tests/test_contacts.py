@@ -99,6 +99,9 @@ def test_it_keeps_the_network_record_the_brief_asks_for(sim):
         "email": "zzdnsr@bt.com",
         "rule": "abuse_role",
         "confidence": 0.95,
+        # Provenance: which source said it, and when.
+        "source": "rdap:ripe",
+        "data_date": timezone.now().date().isoformat(),
     }
 
 
