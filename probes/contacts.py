@@ -44,31 +44,36 @@ def network_cached(*, ip: str) -> Network | None:
     return networks.defer("raw_rdap").first()
 
 
-def network_resolve_paced(*, ip: str, wait: bool, pacer: Pacer | None) -> Network:
+def network_resolve_paced(
+    *, ip: str, wait: bool, pacer: Pacer | None, confirm: bool = False
+) -> Network:
     """``network_resolve``, sleeping through rate limits when a pacer is given."""
     remote_waits = 0
     while True:
         try:
-            return network_resolve(ip=ip, wait=wait, pacer=pacer)
+            return network_resolve(ip=ip, wait=wait, pacer=pacer, confirm=confirm)
         except rdap.RdapRateLimited as exc:
             if pacer is None or not pacer.wait_for(exc, remote_waits=remote_waits):
                 raise
             remote_waits += not exc.local
 
 
-def network_resolve(*, ip: str, wait: bool = True, pacer: Pacer | None = None) -> Network:
+def network_resolve(
+    *, ip: str, wait: bool = True, pacer: Pacer | None = None, confirm: bool = False
+) -> Network:
     """The network holding ``ip``: from the cache, or one RDAP lookup.
 
     Misses are single-flight per block (``RDAP_LOCK_PREFIX_V4/V6``): a
     second worker waits for the first, then finds the network cached; with
     ``wait=False`` it raises ``FlightBusy`` instead. Raises ``rdap.RdapError``
-    (``retry`` tells whether to try again later).
+    (``retry`` tells whether to try again later). ``confirm`` asks RDAP
+    whatever the cache and the bulk data say (to settle a disagreement).
     """
-    cached = network_cached(ip=ip) or network_from_dump(ip=ip)
+    cached = None if confirm else network_cached(ip=ip) or network_from_dump(ip=ip)
     if cached is not None:
         return cached
     with single_flight(_block(ip), timeout=settings.RDAP_TIMEOUT * 3 + 5, wait=wait):
-        cached = network_cached(ip=ip)
+        cached = None if confirm else network_cached(ip=ip)
         if cached is not None:
             return cached
         raw = rdap.rdap_fetch(
@@ -445,7 +450,8 @@ def contacts_lookup(
         if network is not None
         for host in members
     }
-    disputes = _dns_merge(groups, chains)
+    disputes, confirmed = _dns_merge(groups, chains, pacer=pacer)
+    groups = _regrouped(groups, confirmed)
     router.prefetch({item["email"] for chain in chains.values() for item in chain})
     rows: list[dict] = []
     for network, members, error in groups:
@@ -481,24 +487,53 @@ def dns_source() -> AbusixSource | None:
     return _DNS_SOURCES[key]
 
 
-def _dns_merge(groups: list, chains: dict[int, list]) -> list[tuple[Network, Host, list]]:
-    """Merge the DNS source into each host's chain; the hosts whose sources disagree."""
+def _dns_merge(
+    groups: list, chains: dict[int, list], *, pacer: Pacer | None
+) -> tuple[list[tuple[Network, Host, list]], dict[int, Network]]:
+    """Merge the DNS source into each host's chain.
+
+    Returns the hosts whose sources still disagree, and the hosts moved to
+    a network RDAP confirmed: when DNS disputes the bulk data, the live
+    registry is asked (a dump is up to a day old; an assignment made since
+    is the usual cause).
+    """
     source = dns_source()
     hosts = [(n, h) for n, members, _e in groups if n is not None for h in members]
     hosts = [(n, h) for n, h in hosts if chains.get(h.id)]
     if source is None or not hosts:
-        return []
+        return [], {}
     answers = source.lookup_many([h.ip for _n, h in hosts])
     today = timezone.now().date()
-    disputed = []
+    disputed, confirmed = [], {}
     for network, host in hosts:
-        merged, dispute = provenance.chain_merge(
-            chains[host.id], dns_emails=answers[host.ip].emails, today=today
-        )
+        emails = answers[host.ip].emails
+        merged, dispute = provenance.chain_merge(chains[host.id], dns_emails=emails, today=today)
+        if dispute and str(chains[host.id][0].get("source", "")).startswith("dump:"):
+            checked = _rdap_confirm(host.ip, pacer=pacer)
+            if checked is not None:
+                confirmed[host.id] = network = checked
+                chain = host_chain(host=host, network=checked)
+                merged, dispute = provenance.chain_merge(chain, dns_emails=emails, today=today)
         chains[host.id] = merged
         if dispute:
             disputed.append((network, host, merged))
-    return disputed
+    return disputed, confirmed
+
+
+def _rdap_confirm(ip: str, *, pacer: Pacer | None) -> Network | None:
+    try:
+        return network_resolve_paced(ip=ip, wait=True, pacer=pacer, confirm=True)
+    except (rdap.RdapError, FlightBusy) as exc:
+        log.info("RDAP could not confirm %s: %s", ip, exc)
+        return None
+
+
+def _regrouped(groups: list, confirmed: dict[int, Network]) -> list:
+    if not confirmed:
+        return groups
+    kept = [(n, [h for h in m if h.id not in confirmed], e) for n, m, e in groups]
+    moved = [(confirmed[h.id], [h], None) for _n, m, _e in groups for h in m if h.id in confirmed]
+    return [group for group in kept if group[1]] + moved
 
 
 def contact_disputes_open(*, disputes: list[tuple[Network, Host, list]]) -> int:

@@ -127,3 +127,44 @@ def test_the_admin_lists_contacts_in_dispute_and_takes_a_choice(world, admin_cli
     response = admin_client.post(url, {"choose": "abuse@google.example"})
     assert response.status_code == 302
     assert Host.objects.get(ip="74.125.225.229").contact.email == "abuse@google.example"
+
+
+def test_rdap_settles_a_dns_disagreement_with_stale_bulk_data(settings, tmp_path):
+    from probes.registry_dump import registry_dump_import
+
+    dump = tmp_path / "ripe.db"
+    dump.write_text(
+        "inetnum: 198.51.100.0 - 198.51.100.255\norg: ORG-LIR\nmnt-by: RIPE-NCC-HM-MNT\n\n"
+        "organisation: ORG-LIR\nabuse-c: LIR-AB\n\n"
+        "role: LIR\nnic-hdl: LIR-AB\nabuse-mailbox: abuse@lir.example\n"
+    )
+    registry_dump_import(paths=[str(dump)], registry="ripe")
+    card = ["vcard", [["version", {}, "text", "4.0"], ["email", {}, "text", "abuse@new.example"]]]
+    answer = {
+        "objectClassName": "ip network",
+        "handle": "NEW-ASSIGNMENT",
+        "ipVersion": "v4",
+        "name": "NEW",
+        "port43": "whois.ripe.net",
+        "startAddress": "198.51.100.0",
+        "endAddress": "198.51.100.63",
+        "entities": [{"handle": "NEW-AB", "roles": ["abuse"], "vcardArray": card}],
+    }
+    settings.RDAP_ALLOWED_NETWORKS = ["198.51.100.0/24"]
+    settings.RDAP_RATE_LIMITS = {"arin": (1e6, 1e6)}
+    flight.buckets_reset()
+    contacts._DNS_SOURCES.clear()
+    zone = {"198.51.100.7": ["abuse@new.example"]}
+    with RdapSimulator(answers={"198.51.100.7": answer}) as sim, AbusixDnsServer(zone.get) as dns:
+        settings.RDAP_BASE_URL = sim.base_url
+        settings.CONTACT_DNS_RESOLVER = dns.address
+        relay = HostFactory(ip="198.51.100.7")
+        [row] = contacts_lookup(host_ids=[relay.id])
+    contacts._DNS_SOURCES.clear()
+    assert (row["network"], row["contact"], row["rule"]) == (
+        "198.51.100.0/26",
+        "abuse@new.example",
+        "abuse_role",
+    )
+    assert sim.requests == 1
+    assert not ContactDispute.objects.exists()
