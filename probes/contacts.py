@@ -114,8 +114,9 @@ def network_from_dump(*, ip: str) -> Network | None:
         "data_date": answer.serial,
         "detail": f"{answer.rule} of {answer.answered_by}"[:200],
     }
+    cidr = registry_dump.block_without_inner(ip=ip, cidr=answer.cidr)
     network, _created = Network.objects.update_or_create(
-        cidr=answer.cidr,
+        cidr=cidr,
         defaults={
             "registry": answer.registry,
             "handle": answer.handle,
@@ -502,15 +503,22 @@ def _dns_merge(
     hosts = [(n, h) for n, h in hosts if chains.get(h.id)]
     if source is None or not hosts:
         return [], {}
-    answers = source.lookup_many([h.ip for _n, h in hosts])
+    # Abusix's data is kept per allocation (ISP level): one address of each
+    # network run stands for its hosts, so queries grow with networks.
+    asked_for = {n.id: h.ip for n, h in reversed(hosts)}
+    by_network = source.lookup_many(list(asked_for.values()))
+    answers = {h.ip: by_network[asked_for[n.id]] for n, h in hosts}
     today = timezone.now().date()
     disputed, confirmed = [], {}
+    asked: dict[int, Network | None] = {}  # one confirmation per network
     for network, host in hosts:
         emails = answers[host.ip].emails
         merged, dispute = provenance.chain_merge(chains[host.id], dns_emails=emails, today=today)
         if dispute and str(chains[host.id][0].get("source", "")).startswith("dump:"):
-            checked = _rdap_confirm(host.ip, pacer=pacer)
-            if checked is not None:
+            if network.id not in asked:
+                asked[network.id] = _rdap_confirm(host.ip, pacer=pacer)
+            checked = asked[network.id]
+            if checked is not None and _holds(checked, host.ip):
                 confirmed[host.id] = network = checked
                 chain = host_chain(host=host, network=checked)
                 merged, dispute = provenance.chain_merge(chain, dns_emails=emails, today=today)
@@ -518,6 +526,10 @@ def _dns_merge(
         if dispute:
             disputed.append((network, host, merged))
     return disputed, confirmed
+
+
+def _holds(network: Network, ip: str) -> bool:
+    return ipaddress.ip_address(ip) in ipaddress.ip_network(network.cidr)
 
 
 def _rdap_confirm(ip: str, *, pacer: Pacer | None) -> Network | None:

@@ -385,3 +385,25 @@ def registry_contact(*, ip: str) -> DumpAnswer | None:
         answered_by=by,
         refused=first[6] if not email else "",
     )
+
+
+def _has_inner(prefix: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    """Whether an active prefix lies strictly inside ``prefix`` (or overlaps part of it)."""
+    start, end = network_keys(prefix)
+    inside = RegistryPrefix.objects.filter(
+        dataset__status=RegistryDataset.Status.ACTIVE, range_start__gte=start, range_end__lte=end
+    ).exclude(range_start=start, range_end=end)
+    return inside.exists()
+
+
+def block_without_inner(*, ip: str, cidr: str) -> str:
+    """The largest block around ``ip`` inside ``cidr`` that holds no more specific prefix.
+
+    A network cached under the answer's own CIDR would shadow the more
+    specific objects inside it (the assignments around a gap in a dump).
+    """
+    address = ipaddress.ip_address(ip)
+    block = ipaddress.ip_network(cidr)
+    while block.prefixlen < block.max_prefixlen and _has_inner(block):
+        block = next(half for half in block.subnets(1) if address in half)
+    return str(block)
