@@ -65,3 +65,20 @@ def test_it_refuses_overlapping_prefixes():
     )
     with pytest.raises(bootstrap.BootstrapError, match="overlapping"):
         bootstrap.table_build(pairs)
+
+
+def test_the_refresh_command_swaps_in_valid_files_and_refuses_bad_ones(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    source, target = tmp_path / "src", tmp_path / "dst"
+    source.mkdir()
+    target.mkdir()
+    (source / "ipv4.json").write_text(_file([[["1.0.0.0/8"], ["https://rdap.apnic.net/"]]]))
+    (source / "ipv6.json").write_text(_file([[["2a00::/12"], ["https://rdap.db.ripe.net/"]]]))
+    call_command("rdap_bootstrap_refresh", "--source", str(source), "--to", str(target))
+    assert bootstrap.registry_for("1.2.3.4", data_dir=str(target)) == "apnic"
+    assert bootstrap.registry_for("62.1.1.1", data_dir=str(target)) == ""
+    (source / "ipv6.json").write_text("<html>")
+    with pytest.raises(CommandError, match=r"ipv6\.json: not JSON"):
+        call_command("rdap_bootstrap_refresh", "--source", str(source), "--to", str(target))
+    assert bootstrap.registry_for("2a00::1", data_dir=str(target)) == "ripe"
