@@ -116,7 +116,11 @@ def _file_kind(path: str) -> str:
 
 
 def _objects(
-    path: str, *, figures: Figures | None, progress: Progress | None
+    path: str,
+    *,
+    figures: Figures | None,
+    progress: Progress | None,
+    kinds: frozenset[str] | None = None,
 ) -> Iterator[RpslObject]:
     on_error = (lambda exc: figures.refuse(path, exc)) if figures else None
     try:
@@ -127,7 +131,8 @@ def _objects(
         gzipped = raw.read(2) == b"\x1f\x8b"
         raw.seek(0)
         stream = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
-        yield from objects_read(lines_decoded(_counted(stream, raw, progress)), on_error=on_error)
+        lines = lines_decoded(_counted(stream, raw, progress))
+        yield from objects_read(lines, on_error=on_error, kinds=kinds)
 
 
 def _counted(stream: IO[bytes], raw: IO[bytes], progress: Progress | None) -> Iterator[bytes]:
@@ -146,7 +151,7 @@ def contacts_read(paths: list[str], *, progress: Progress | None = None) -> Cont
     for path in paths:
         if _file_kind(path) not in {"contacts", "mixed"}:
             continue
-        for obj in _objects(path, figures=None, progress=progress):
+        for obj in _objects(path, figures=None, progress=progress, kinds=CONTACT_KINDS):
             if obj.kind in CONTACT_KINDS:
                 book.add(obj)
     return book
@@ -168,7 +173,7 @@ def rows_read(
     for path in paths:
         if _file_kind(path) not in {"networks", "mixed"}:
             continue
-        for obj in _objects(path, figures=figures, progress=progress):
+        for obj in _objects(path, figures=figures, progress=progress, kinds=NETWORK_KINDS):
             figures.objects += 1
             if obj.kind in NETWORK_KINDS:
                 yield from _network_rows(obj, path, registry, book, check, figures)

@@ -96,3 +96,15 @@ def test_it_reads_latin1_bytes_that_are_not_utf8():
     lines = rpsl.lines_decoded([b"role: Caf\xe9 Abuse\n", b"nic-hdl: C1\n"])
     [role] = rpsl.objects_read(lines)
     assert role.key == "Café Abuse"
+
+
+def test_it_skips_other_classes_unparsed_when_asked_for_some():
+    text = "role: R\nnic-hdl: R1\n\ninetnum: 192.0.2.0 - 192.0.2.255\nbroken line\n\n"
+    errors: list = []
+    objects = list(
+        rpsl.objects_read(
+            text.splitlines(keepends=True), on_error=errors.append, kinds=frozenset({"role"})
+        )
+    )
+    assert [o.kind for o in objects] == ["role"]
+    assert errors == []  # the broken inetnum was never parsed
