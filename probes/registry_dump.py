@@ -167,8 +167,19 @@ def rows_read(
 ) -> Iterator[tuple]:
     """Pass 2: one row per CIDR of every network object, its own contact resolved."""
 
+    checked: dict[str, str | ValueError] = {}
+
     def check(raw: str) -> str:
-        return rdap.email_check(raw)
+        # Thousands of networks share one role: validate each mailbox once.
+        if raw not in checked:
+            try:
+                checked[raw] = rdap.email_check(raw)
+            except ValueError as exc:
+                checked[raw] = exc
+        result = checked[raw]
+        if isinstance(result, ValueError):
+            raise result
+        return result
 
     for path in paths:
         if _file_kind(path) not in {"networks", "mixed"}:
