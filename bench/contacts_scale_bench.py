@@ -14,7 +14,7 @@ linearly, the RDAP part from the full-scale count of networks each
 registry must be asked for, at its local rate. The baseline is the RDAP-only
 path's projected time from the same limits (one request per network).
 
-    python -m bench.contacts_scale_bench --scale 0.01
+    CONTACTS_BENCH_DATABASE_URL=... python -m bench.contacts_scale_bench --scale 0.01
 """
 
 from __future__ import annotations
@@ -105,10 +105,13 @@ def _rdap_only_projection(world: object) -> dict[str, float]:
 
 def run() -> list[Row]:
     scale = _scale()
-    os.environ.setdefault(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/outreach_contacts_bench"
+    # Its own database: the bench empties the hosts, networks and contacts.
+    setup_django(
+        os.environ.get(
+            "CONTACTS_BENCH_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/outreach_contacts_bench",
+        )
     )
-    setup_django(os.environ["BENCH_DATABASE_URL"])
     from django.conf import settings
 
     from lab.abusix_dns import AbusixDnsServer

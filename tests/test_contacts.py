@@ -503,6 +503,24 @@ def test_a_pacer_gives_up_on_a_registry_that_keeps_answering_429(settings, campa
     assert sleeps == [1.0] * pacing.MAX_REMOTE_WAITS
 
 
+def test_the_progress_bar_shows_requests_left_per_registry_and_an_eta(settings):
+    import io
+
+    from probes.management.commands.lookup_contacts import Progress
+
+    settings.RDAP_RATE_LIMITS = {"lacnic": (6.0, 0.1), "ripe": (10.0, 10.0)}
+    hosts = [host(ip) for ip in (*LACNIC_IPS, "62.239.237.1")]
+    progress = Progress([h.id for h in hosts], stream=io.StringIO())
+    pacer = Pacer()
+    pacer.sent_one("lacnic")
+    progress.advance({"ip": "177.1.1.1"}, pacer)
+    # Two LACNIC hosts left at one request per host, 10 s apart; one RIPE host.
+    assert progress.summary(pacer) == "requests left: lacnic 2, ripe 1; ETA 0 min"
+    assert pacing.eta_seconds(
+        left=progress.left, sent=pacer.sent, done=progress.done, rates=settings.RDAP_RATE_LIMITS
+    ) == pytest.approx(20.0)
+
+
 def test_the_eta_follows_the_slowest_registry_and_the_requests_per_host():
     left = {"lacnic": 60, "ripe": 1000}
     sent, done = {"lacnic": 10, "ripe": 10}, {"lacnic": 20, "ripe": 100}
