@@ -84,17 +84,19 @@ def network_resolve(
             allowed=settings.RDAP_ALLOWED_NETWORKS,
             before_send=registry_token_take if pacer is None else pacer_counted(pacer),
         )
-        asn, as_name = (
-            rdap.asn_lookup(
-                ip,
-                nameserver=settings.RDAP_ASN_DNS,
-                timeout=settings.RDAP_TIMEOUT,
-                allowed=settings.RDAP_ALLOWED_NETWORKS,
-            )
-            if settings.RDAP_ASN_DNS
-            else (None, "")
-        )
+        asn, as_name = _asn_of(ip)
         return network_record(ip=ip, raw=raw, asn=asn, as_name=as_name)
+
+
+def _asn_of(ip: str) -> tuple[int | None, str]:
+    if not settings.RDAP_ASN_DNS:
+        return None, ""
+    return rdap.asn_lookup(
+        ip,
+        nameserver=settings.RDAP_ASN_DNS,
+        timeout=settings.RDAP_TIMEOUT,
+        allowed=settings.RDAP_ALLOWED_NETWORKS,
+    )
 
 
 def network_from_dump(*, ip: str) -> Network | None:
@@ -115,9 +117,12 @@ def network_from_dump(*, ip: str) -> Network | None:
         "detail": f"{answer.rule} of {answer.answered_by}"[:200],
     }
     cidr = registry_dump.block_without_inner(ip=ip, cidr=answer.cidr)
+    # Dumps name no origin AS: Team Cymru's DNS does, when configured.
+    asn, as_name = _asn_of(ip)
     network, _created = Network.objects.update_or_create(
         cidr=cidr,
         defaults={
+            **({"asn": asn, "as_name": as_name} if asn is not None else {}),
             "registry": answer.registry,
             "handle": answer.handle,
             "name": answer.netname,

@@ -342,3 +342,27 @@ def test_the_contact_stage_takes_the_dumps_answer_without_asking_rdap(ripe, sett
     assert (candidate["source"], candidate["data_date"]) == ("dump:ripe", "42")
     assert candidate["detail"] == "org-abuse-c of 198.51.100.64 - 198.51.100.127"
     assert Network.objects.get(cidr="198.51.100.64/26").registry == "ripe"
+
+
+def test_a_network_from_the_dump_takes_its_origin_as_from_team_cymrus_dns(ripe, settings):
+    from lab.asn_dns import AsnDnsServer, Origin
+    from probes.contacts import network_resolve
+
+    origin = Origin(64501, "198.51.100.0/24", "NL", "ripencc", "LAB-LIR-AS")
+    settings.RDAP_ALLOWED_NETWORKS = ["198.51.100.0/24"]
+    with AsnDnsServer(lambda ip: origin) as dns_server:
+        settings.RDAP_ASN_DNS = dns_server.address
+        network = network_resolve(ip="198.51.100.10")
+    assert (network.asn, network.as_name) == (64501, "LAB-LIR-AS")
+
+
+def test_a_dump_network_around_a_gap_never_shadows_the_assignments_inside(ripe):
+    from probes.contacts import network_resolve
+
+    # 203.0.113.0/24 holds the 203.0.113.0/25 assignment: a network cached
+    # for an address in the other half is that half, never the whole /24,
+    # which would shadow the assignment for later addresses.
+    assert registry_dump.block_without_inner(ip="203.0.113.200", cidr="203.0.113.0/24") == (
+        "203.0.113.128/25"
+    )
+    assert network_resolve(ip="198.51.100.10").cidr == "198.51.100.0/26"
