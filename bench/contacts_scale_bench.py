@@ -117,14 +117,15 @@ def run() -> list[Row]:
     from lab.abusix_dns import AbusixDnsServer
     from lab.rdap import RdapSimulator
     from lab.rpsl_world import dns_answer, dumps_write, rdap_answer, world_build
+    from outreach.lib import bucket
     from outreach.models import Contact, Host, Network
-    from probes import contacts, flight
+    from probes import contacts
     from probes.models import ContactDispute, RegistryDataset
     from probes.registry_dump import registry_dump_import
 
     for model in (Host, Network, Contact, ContactDispute, RegistryDataset):
         model.objects.all().delete()
-    flight.buckets_reset()
+    bucket.buckets_reset()
     directory = Path(tempfile.mkdtemp(prefix="contacts-bench-"))
     ripe_seconds, ripe_rss, ripe_objects = _ripe_import(scale, directory)
     RegistryDataset.objects.all().delete()

@@ -22,11 +22,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from outreach.iputil import ip_key
+from outreach.lib.bucket import bucket_take
+from outreach.lib.iputil import ip_key
 from outreach.models import Agency, Campaign, Contact, Host, Network
 from probes import provenance, rdap, registry_dump
 from probes.abusix import AbusixSource
-from probes.flight import FlightBusy, bucket_take, single_flight
+from probes.flight import FlightBusy, single_flight
 from probes.models import ContactDispute
 from probes.pacing import Pacer
 

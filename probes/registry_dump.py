@@ -30,7 +30,7 @@ from typing import IO
 from django.db import connection, transaction
 from django.utils import timezone
 
-from outreach.iputil import network_keys
+from outreach.lib.iputil import network_keys
 from probes import rdap
 from probes.models import RegistryDataset, RegistryPrefix
 from probes.registry_rules import (
@@ -351,7 +351,7 @@ def _layers_rows(ip: str) -> list[tuple]:
         with connection.cursor() as cursor:
             cursor.execute(_PG_SQL, [ip])
             return cursor.fetchall()
-    from outreach.iputil import ip_key
+    from outreach.lib.iputil import ip_key
 
     key = ip_key(ip)
     found = (

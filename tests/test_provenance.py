@@ -9,8 +9,9 @@ from auditlog.models import LogEntry
 
 from lab.abusix_dns import AbusixDnsServer
 from lab.rdap import RdapSimulator, recorded_answers
+from outreach.lib import bucket
 from outreach.models import Host
-from probes import contacts, flight, provenance
+from probes import contacts, provenance
 from probes.contacts import contacts_lookup
 from probes.disputes import DisputeError, contact_dispute_resolve
 from probes.models import ContactDispute
@@ -53,7 +54,7 @@ def test_no_answer_from_the_second_source_changes_nothing():
 def world(settings):
     settings.RDAP_RATE_LIMITS = {"ripe": (1e6, 1e6), "arin": (1e6, 1e6)}
     settings.RDAP_ASN_DNS = ""
-    flight.buckets_reset()
+    bucket.buckets_reset()
     zone = {"62.239.237.1": ["zzdnsr@bt.com"], "74.125.225.229": ["abuse@google.example"]}
     contacts._DNS_SOURCES.clear()
     with RdapSimulator(answers=ANSWERS) as sim, AbusixDnsServer(zone.get) as dns:
@@ -152,7 +153,7 @@ def test_rdap_settles_a_dns_disagreement_with_stale_bulk_data(settings, tmp_path
     }
     settings.RDAP_ALLOWED_NETWORKS = ["198.51.100.0/24"]
     settings.RDAP_RATE_LIMITS = {"arin": (1e6, 1e6)}
-    flight.buckets_reset()
+    bucket.buckets_reset()
     contacts._DNS_SOURCES.clear()
     zone = {"198.51.100.7": ["abuse@new.example"]}
     with RdapSimulator(answers={"198.51.100.7": answer}) as sim, AbusixDnsServer(zone.get) as dns:
