@@ -16,8 +16,8 @@ from letters.admin_outbox import CampaignOutboxMixin
 from letters.build import letters_build
 from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
+from outreach.admin_forms import AgencyAdminForm
 from outreach.admin_security import MembershipRules
-from outreach.forms import AgencyAdminForm
 from outreach.models import (
     Agency,
     AgencyText,
