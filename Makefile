@@ -11,8 +11,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 DEB_RUNTIME := gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
 	fonts-noto-core fonts-noto-cjk fonts-dejavu-core
 DEB_TEST := poppler-utils rbldnsd chromium openssl
+# The benchmarks compare the relay probe with nmap's smtp-open-relay.
+DEB_BENCH := nmap
 
-.PHONY: demo run-prod test lint bench system-deps system-deps-test venv venv-dev messages clean
+.PHONY: demo run-prod test lint bench system-deps system-deps-test system-deps-bench venv venv-dev messages clean
 
 venv: $(VENV)/.runtime
 venv-dev: $(VENV)/.dev
@@ -42,6 +44,9 @@ system-deps:
 
 system-deps-test: system-deps
 	$(call apt_ensure,$(DEB_TEST))
+
+system-deps-bench: system-deps
+	$(call apt_ensure,$(DEB_BENCH))
 
 messages: venv
 	@if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then $(MANAGE) compilemessages -v0; fi
@@ -89,8 +94,9 @@ test: system-deps-test venv-dev messages lint
 	$(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest
 
-bench: system-deps venv-dev messages
-	$(BIN)/python -m bench
+# `make bench QUICK=1` runs the long benchmarks small (nmap comparison: 100 and 250 hosts).
+bench: system-deps-bench venv-dev messages
+	$(BIN)/python -m bench $(if $(QUICK),--quick)
 
 clean:
 	rm -rf var out test-artifacts .ruff_cache

@@ -21,7 +21,6 @@ from letters.exports import export_job_create, export_job_status, export_paths
 from letters.languages import supported_languages
 from letters.models import Letter, Mailbox, Smarthost
 from letters.outbox import letters_requeue_unknown
-from letters.pdf import letter_pdf
 from letters.render import letter_render
 from letters.services import EXPORTABLE, INVESTIGATOR_REASON, letter_approve, letter_filename
 from outreach.admin_base import ScopedAdmin, ScopedInline
@@ -124,6 +123,10 @@ class LetterAdmin(ScopedAdmin):
         return TemplateResponse(request, "admin/letters/letter/preview.html", context)
 
     def pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        # WeasyPrint takes a second to import: load it when a PDF is asked for,
+        # not in every process that sets Django up (verify_relays, workers).
+        from letters.pdf import letter_pdf
+
         letter = self._letter(request, pk)
         response = HttpResponse(
             letter_pdf(letter, language=self._language(request)), content_type="application/pdf"

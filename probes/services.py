@@ -29,7 +29,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from outreach.models import Campaign, Host
-from probes import addresses, dns, smtp
+from probes import addresses, smtp
 from probes.feeds import (
     HOST,
     NETWORK,
@@ -513,6 +513,7 @@ def probe_settings_build(*, all_tests: bool = False) -> ProbeSettings:
         read_timeout=settings.PROBE_READ_TIMEOUT,
         transcript_limit=settings.PROBE_TRANSCRIPT_LIMIT,
         all_tests=all_tests,
+        pipelining=settings.PROBE_PIPELINING,
     )
 
 
@@ -595,6 +596,9 @@ async def _probe_with_dns(
 
 
 async def _dns_many(targets: list[Target]) -> list[dict]:
+    # dnspython is loaded only when DNS evidence is on: verify_relays starts faster.
+    from probes import dns
+
     resolver = dns.resolver_make(settings.PROBE_DNS_RESOLVER)
     limit = asyncio.Semaphore(50)
 

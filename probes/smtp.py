@@ -454,6 +454,8 @@ class Dialogue:
             for _ in commands:
                 replies.append(await self.wire.read_reply())
                 self.log.reply(replies[-1])
+                if replies[-1].code == 421:  # closing: the rest will not come
+                    raise _Confused(f"421 in the group's replies ({len(replies)} of 3)")
         except WireTimeout:
             raise _Confused(f"{len(replies)} replies to {len(commands)} commands") from None
         except WireClosed:
@@ -565,7 +567,13 @@ async def probe(target: Target, settings: ProbeSettings) -> ProbeResult:
 
 
 class Politeness:
-    """Caps on concurrent connections per /24 (/48) and per ASN, and a global rate."""
+    """Caps on concurrent connections per /24 (/48) and per ASN, and a global rate.
+
+    A host whose ASN is unknown counts against its /16 (/32 for IPv6) in
+    place of an ASN: one shared bucket for every unknown host would cap a
+    whole run of them at one network's share, and none would let a run hit
+    one unlisted network at full concurrency.
+    """
 
     def __init__(self, *, per_network: int = 4, per_asn: int = 64, rate: float = 0) -> None:
         self.per_network = per_network
@@ -575,7 +583,7 @@ class Politeness:
         self._networks: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(per_network)
         )
-        self._asns: dict[int, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(per_asn))
+        self._asns: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(per_asn))
 
     async def pace(self) -> None:
         """Space out new connections so the process stays under the global rate."""
@@ -588,15 +596,9 @@ class Politeness:
             await asyncio.sleep(slot - now)
 
     async def run(self, target: Target, settings: ProbeSettings) -> ProbeResult:
-        net = self._networks[network_of(target.ip)]
-        asn = self._asns[target.asn] if target.asn is not None else None
-        async with net:
-            if asn is None:
-                await self.pace()
-                return await probe(target, settings)
-            async with asn:
-                await self.pace()
-                return await probe(target, settings)
+        async with self._networks[network_of(target.ip)], self._asns[asn_group(target)]:
+            await self.pace()
+            return await probe(target, settings)
 
 
 def network_of(ip: str) -> str:
@@ -605,11 +607,19 @@ def network_of(ip: str) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
+def asn_group(target: Target) -> str:
+    """The per-ASN bucket: 'AS64500', or the /16 (/32) when the ASN is unknown."""
+    if target.asn is not None:
+        return f"AS{target.asn}"
+    prefix = 16 if ipaddress.ip_address(target.ip).version == 4 else 32
+    return str(ipaddress.ip_network(f"{target.ip}/{prefix}", strict=False))
+
+
 async def probe_many(
     targets: Iterable[Target],
     settings: ProbeSettings,
     *,
-    concurrency: int = 200,
+    concurrency: int = 1000,
     politeness: Politeness | None = None,
 ) -> list[ProbeResult]:
     """Probe many hosts on this event loop, at most ``concurrency`` at once.
