@@ -89,10 +89,19 @@ class LabSMTP(SMTP):
     and the lab must see (and record) exactly what the probe sent.
     """
 
-    def __init__(self, host: LabHost, latency: float, pipelining: bool, **kwargs: Any) -> None:
+    def __init__(
+        self, host: LabHost, latency: float, pipelining: bool, split: bool = False, **kwargs: Any
+    ) -> None:
         self.lab_host = host
         self.latency = latency
+        # Split: every line of every reply pays the latency, as on a link that
+        # delivers each line of a multi-line reply in a segment of its own.
+        self.split = split
         self.flights = 0
+        # The latency is a round trip's: owed once per flight of commands
+        # (and for the banner), so the replies to a pipelined group, like the
+        # lines of one multi-line reply, come back together, as over a network.
+        self.owed = True
         self.held: list[Any] = []
         pipelining = pipelining or host.behaviour == "confused"
         handler = _EhloPipelining() if pipelining else object()
@@ -101,6 +110,7 @@ class LabSMTP(SMTP):
     def data_received(self, data: bytes) -> None:
         # Each arrival is one flight of commands the client now waits on.
         self.flights += 1
+        self.owed = True
         super().data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -111,7 +121,8 @@ class LabSMTP(SMTP):
         if self.lab_host.behaviour == "confused" and self._more_commands_waiting():
             self.held.append(status)  # answered, reversed, with the group's last command
             return
-        if self.latency:
+        if self.latency and (self.owed or self.split):
+            self.owed = False
             await asyncio.sleep(self.latency)
         for held in [status, *reversed(self.held)]:
             await super().push(held)
@@ -178,6 +189,7 @@ class Lab:
         tarpit_seconds: float = 120.0,
         huge_bytes: int = 1_000_000,
         pipelining: bool = False,
+        split_replies: bool = False,
         networks: int = 1,
         first_index: int = 0,
         index_step: int = 1,
@@ -185,6 +197,7 @@ class Lab:
         self.latency = latency
         self.network = network
         self.pipelining = pipelining
+        self.split_replies = split_replies
         # Hosts spread over this many /16s (127.network.*.*, 127.network+1.*.*, ...),
         # and this lab's share of a cluster's addresses (see LabCluster).
         self.networks = networks
@@ -308,6 +321,7 @@ class Lab:
                 host,
                 self.latency,
                 self.pipelining,
+                self.split_replies,
                 tls_context=self._tls if starttls else None,
                 require_starttls=starttls,
                 timeout=60,
@@ -499,7 +513,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=2525)
     parser.add_argument("--network", type=int, default=77, help="the x in 127.x.y.z")
     parser.add_argument("--networks", type=int, default=1, help="spread hosts over this many /16s")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds per reply")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per round trip")
+    parser.add_argument(
+        "--split-replies", action="store_true", help="each reply line pays the latency"
+    )
     parser.add_argument("--pipelining", action="store_true", help="advertise PIPELINING")
     parser.add_argument("--processes", type=int, default=1, help="spread hosts over N processes")
     parser.add_argument("--targets", default="192.0.2.0/24", help="target addresses to map")
@@ -514,6 +531,7 @@ def main(argv: list[str] | None = None) -> None:
         "networks": args.networks,
         "port": args.port,
         "pipelining": args.pipelining,
+        "split_replies": args.split_replies,
     }
     cluster = LabCluster(parse_counts(args.hosts), processes=args.processes, **options).start()
     hosts = cluster.hosts

@@ -60,7 +60,9 @@ LINE_LIMIT = 512
 
 def printable(text: str, limit: int = LINE_LIMIT) -> str:
     """Server text made safe to store and show: bounded, controls escaped."""
-    return _UNSAFE.sub(_escape, text[:limit])
+    text = text[:limit]
+    # Every character the pattern escapes is unprintable: most lines skip the regex.
+    return text if text.isprintable() else _UNSAFE.sub(_escape, text)
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -82,16 +82,26 @@ class _Inbox(asyncio.Protocol):
         self._wake()
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        if self._waiter is not None:
+            _wake(self._waiter)
 
-    async def more(self) -> None:
-        """Wait until more bytes arrive or the connection ends."""
-        self._waiter = asyncio.get_running_loop().create_future()
+    async def more(self, timeout: float) -> None:
+        """Wait until more bytes arrive, the connection ends or ``timeout`` passes."""
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        # One timer per wait, and only when we do wait: replies already here
+        # (the rest of a pipelined group) cost none.
+        timer = loop.call_later(timeout, _wake, waiter)
         try:
-            await self._waiter
+            await waiter
         finally:
+            timer.cancel()
             self._waiter = None
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Wire:
@@ -146,42 +156,40 @@ class Wire:
 
     async def read_reply(self) -> Reply:
         """Read one whole reply, single or multi-line (``250-a``, ``250 b``)."""
-        try:
-            async with asyncio.timeout(self.read_timeout):
-                return await self._read_reply()
-        except TimeoutError:
-            raise WireTimeout(f"no reply within {self.read_timeout:g} s") from None
-
-    async def _read_reply(self) -> Reply:
-        lines: list[str] = []
-        size = 0
-        while True:
-            line = await self._read_line()
-            size += len(line)
-            if size > MAX_REPLY:
-                raise WireError(f"reply longer than {MAX_REPLY} bytes")
-            code, more, text = _parse_line(line)
-            lines.append(text)
-            if not more:
-                return Reply(code, "\n".join(lines))
-
-    async def _read_line(self) -> bytes:
         inbox = self.inbox
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.read_timeout
         while True:
-            end = inbox.buffer.find(b"\n")
-            if end >= 0:
-                if end + 1 > MAX_LINE:
-                    raise WireError(f"line longer than {MAX_LINE} bytes")
-                line = bytes(inbox.buffer[: end + 1])
-                del inbox.buffer[: end + 1]
-                return line
-            if len(inbox.buffer) > MAX_LINE:
-                raise WireError(f"line longer than {MAX_LINE} bytes")
+            reply = self._take_reply()
+            if reply is not None:
+                return reply
             if inbox.overflow:
                 raise WireError(f"more than {MAX_UNREAD} bytes unasked")
             if inbox.closed:
                 raise WireClosed("connection closed by the server")
-            await inbox.more()
+            left = deadline - loop.time()
+            if left <= 0:
+                raise WireTimeout(f"no reply within {self.read_timeout:g} s")
+            await inbox.more(left)
+
+    def _take_reply(self) -> Reply | None:
+        """A whole reply off the buffer, or None (and nothing taken) until it has all come."""
+        buffer = self.inbox.buffer
+        start, lines = 0, []
+        while True:
+            end = buffer.find(b"\n", start)
+            if end < 0 or end + 1 - start > MAX_LINE:
+                if end >= 0 or len(buffer) - start > MAX_LINE:
+                    raise WireError(f"line longer than {MAX_LINE} bytes")
+                return None
+            code, more, text = _parse_line(bytes(buffer[start : end + 1]))
+            lines.append(text)
+            start = end + 1
+            if start > MAX_REPLY:
+                raise WireError(f"reply longer than {MAX_REPLY} bytes")
+            if not more:
+                del buffer[:start]
+                return Reply(code, "\n".join(lines))
 
     async def starttls(self, context: ssl.SSLContext) -> None:
         """Upgrade to TLS after the server said 220 to STARTTLS."""
