@@ -271,14 +271,18 @@ def markdown(results: list[tuple[int, float, list[Run]]]) -> str:
 def run() -> list[Row]:
     if shutil.which("nmap") is None:
         return [Row("vs nmap: nmap is not installed (apt-get install nmap)", "", "", ok=False)]
+    load = [os.getloadavg()[0]]
     results = [(n, latency, scenario(n, latency)) for n, latency in SCENARIOS]
     split = scenario(*SPLIT, split=True)
     start = startup_seconds()
+    load.append(os.getloadavg()[0])
     rows = [r for n, latency, runs in results for r in rows_for(n, latency, runs)]
     rows += split_rows(split)
     rows.append(
         Row("verify_relays start-up (one closed port)", "< 1 s", f"{start:.2f} s", ok=start < 1)
     )
+    # Every figure above is a wall time on a machine shared with whatever else runs.
+    rows.append(Row("vs nmap: load average at start, at end", "", f"{load[0]:.1f}, {load[1]:.1f}"))
     # On stderr: ``make bench`` keeps only the rows from a benchmark's stdout.
     print(markdown(results), file=sys.stderr, flush=True)
     print(markdown([(*SPLIT, split)]).replace("ms/reply", "ms/reply, split"), file=sys.stderr)
