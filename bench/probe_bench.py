@@ -33,7 +33,7 @@ EXPECTED = {
 }
 SAMPLE = {"open": 9, "closed": 18, "tarpit": 1, "garbage": 1, "drop": 1}
 LAB_NETWORK = 90
-CONCURRENCY = 200  # PROBE_CONCURRENCY's default
+CONCURRENCY = 200  # PROBE_CONCURRENCY was 200 before issue 19 (now 1,000: the "wide" round)
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/outreach_bench_probe"
 )
