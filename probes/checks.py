@@ -9,12 +9,8 @@ from django.core.checks import Error, register
 
 from probes.addresses import parse_networks
 
-# Tagged, so that verify_relays can run this check alone (see its
-# requires_system_checks).
-PROBES = "probes"
 
-
-@register(PROBES)
+@register()
 def network_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors = []
     for name in ("NEVER_CONTACT_NETWORKS", "PROBE_ALLOWED_NETWORKS"):
