@@ -365,3 +365,47 @@ def test_it_starts_verify_relays_without_weasyprint_or_ipwhois():
     )
     assert "probes.management.commands.verify_relays" in loaded
     assert not {m for m in loaded if m.startswith(("weasyprint", "ipwhois", "dns."))}
+
+
+# --- Replies that come in pieces ---------------------------------------------------
+
+
+def test_it_reads_multi_line_replies_that_come_line_by_line():
+    # Each reply line in a segment of its own, late: nmap reads the first line
+    # of the EHLO reply as all of it and pairs the rest with later commands.
+    with Lab(network=87, latency=0.02, split_replies=True, pipelining=True) as split:
+        result, host = probe(split, "closed", SETTINGS)
+    assert (result.verdict, result.tests_passed) == (smtp.NOT_RELAY, [])
+    assert "S: 250-PIPELINING" in result.transcript and "confused" not in result.transcript
+    assert finished(host) == [19]
+
+
+def test_it_reads_a_reply_cut_in_the_middle_of_a_line():
+    async def go() -> smtp.ProbeResult:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            for piece in (b"22", b"0 mx.cut.test ESMTP\r\n"):
+                writer.write(piece)
+                await writer.drain()
+                await asyncio.sleep(0.05)
+            await reader.readline()
+            for piece in (b"250-mx.cut.test\r\n250-PIPE", b"LINING\r\n25", b"0 HELP\r\n"):
+                writer.write(piece)
+                await writer.drain()
+                await asyncio.sleep(0.05)
+            while data := await reader.read(4096):
+                lines = data.splitlines()
+                if lines[0].upper().startswith(b"QUIT"):
+                    writer.write(b"221 Bye\r\n")
+                    break
+                writer.write(b"250 OK\r\n250 OK\r\n554 5.7.1 Relay access denied\r\n")
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            return await smtp.probe(Target(ip="127.0.0.1", port=port), SETTINGS)
+
+    result = run_sync(go())
+    assert result.banner == "mx.cut.test ESMTP"
+    assert (result.verdict, result.tests_passed) == (smtp.NOT_RELAY, [])
+    assert "*: PIPELINING" in result.transcript and "confused" not in result.transcript
