@@ -199,7 +199,7 @@ async def _scripted(reply_group: Callable[[list[bytes]], bytes]) -> tuple[asynci
 
 
 def probe_scripted(reply_group: Callable[[list[bytes]], bytes]) -> smtp.ProbeResult:
-    settings = ProbeSettings(**{**SETTINGS.__dict__, "read_timeout": 0.5})
+    settings = ProbeSettings(**{**SETTINGS.__dict__, "read_timeout": 1.5})
 
     async def go() -> smtp.ProbeResult:
         server, port = await _scripted(reply_group)
