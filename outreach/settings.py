@@ -593,5 +593,10 @@ LOGGING.setdefault("loggers", {}).update(
     {
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.request": {"filters": ["redact_tokens"]},
+        # Django's own configuration gives "django" a console handler of its
+        # own under DEBUG (and mail_admins otherwise), which bypasses ours: the
+        # CSRF warning "Forbidden (CSRF cookie not set.): /r/<token>/…" came
+        # out whole. Route it through the redacting console instead.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     }
 )
