@@ -20,10 +20,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from letters import recipient
+from letters import recipient, shortcode
 from letters.forms import AnswerForm, DisputeForm, FixedForm, OptOutForm
 from letters.models import RecipientToken
 
@@ -190,6 +191,53 @@ def act(
     done = ACTIONS[action](visitor, form.cleaned_data)
     raw = request.resolver_match.kwargs["token"]
     return HttpResponseRedirect(_page_url(raw, language, done=done), status=303)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@body_bounded
+def code_entry(request: HttpRequest) -> HttpResponse:
+    """Where a code typed from the paper letter opens the letter's page."""
+    language = _entry_language(request)
+    with translation.override(language):
+        response = _code_entry(request, language)
+        response["Content-Language"] = language
+    return _secure(response)
+
+
+def _code_entry(request: HttpRequest, language: str) -> HttpResponse:
+    context = {"css": page_css()[0], "language": language, "typed": "", "error": ""}
+    context["bidi"] = translation.get_language_info(language)["bidi"]
+    if request.method != "POST":
+        return render(request, "recipient/code.html", context)
+    ip = recipient.client_ip(request)
+    if recipient.limit_hit(scope="ip", key=ip, limit=settings.OUTREACH_RECIPIENT_IP_PER_HOUR):
+        return _too_many(request)
+    typed = request.POST.get("code", "")[:64]
+    context["typed"] = typed
+    if shortcode.code_normalise(typed) is None:
+        # A typo is not a guess: it does not count against the brake.
+        context["error"] = _("This code has a typo: please check it against your letter.")
+        return render(request, "recipient/code.html", context, status=400)
+    misses = settings.OUTREACH_RECIPIENT_MISSES_PER_HOUR
+    found = recipient.recipient_code_find(typed)
+    if found is None:
+        if recipient.limit_hit(scope="miss", key=ip, limit=misses):
+            return _too_many(request)
+        context["error"] = _(
+            "No letter has this code. Please check it, or use the link printed in the letter."
+        )
+        return render(request, "recipient/code.html", context, status=404)
+    raw = recipient.token_derive(found.secret)
+    return HttpResponseRedirect(_page_url(raw, language), status=303)
+
+
+def _entry_language(request: HttpRequest) -> str:
+    codes = {code for code, _name in settings.LANGUAGES}
+    asked = request.GET.get("lang", "")
+    if asked in codes:
+        return asked
+    accepted = translation.get_language_from_request(request)
+    return accepted if accepted in codes else settings.LANGUAGE_CODE
 
 
 def _answer(visitor: recipient.Visitor, data: dict) -> str:
