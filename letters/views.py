@@ -16,13 +16,13 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from letters import recipient, shortcode
 from letters.forms import AnswerForm, DisputeForm, FixedForm, OptOutForm
@@ -63,9 +63,30 @@ def _secure(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _plain(request: HttpRequest, template: str, status: int) -> HttpResponse:
+def _plain(request: HttpRequest, template: str, status: int, **extra: object) -> HttpResponse:
+    """An error page in the reader's language and direction, with a way back."""
     css, _hash = page_css()
-    return _secure(render(request, template, {"css": css}, status=status))
+    language = _entry_language(request)
+    with translation.override(language):
+        context = {
+            "css": css,
+            "language": language,
+            "bidi": translation.get_language_info(language)["bidi"],
+            "back": _back_url(request, language),
+            **extra,
+        }
+        response = render(request, template, context, status=status)
+        response["Content-Language"] = language
+    return _secure(response)
+
+
+def _back_url(request: HttpRequest, language: str) -> str:
+    """The letter's page this request came from (its token is in the URL), or ""."""
+    match = request.resolver_match
+    token = match.kwargs.get("token", "") if match else ""
+    if len(token) != recipient.TOKEN_LENGTH:
+        return ""
+    return _page_url(token, language)
 
 
 def recipient_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -172,17 +193,33 @@ def body_bounded(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return csrf_exempt(wrapper)
 
 
-@require_POST
+@csrf_exempt  # _act checks the size first, then CSRF (body_bounded)
+def act(request: HttpRequest, token: str, action: str) -> HttpResponse:
+    """A form's URL: posted, it acts; reloaded (GET), it shows the letter's page again."""
+    if request.method in ("GET", "HEAD"):
+        query = urlencode({"lang": request.GET["lang"]}) if "lang" in request.GET else ""
+        target = reverse("recipient:page", kwargs={"token": token})
+        return HttpResponseRedirect(f"{target}?{query}" if query else target, status=303)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+    return _act(request, token=token, action=action)
+
+
 @body_bounded
 @recipient_view
-def act(
+def _act(
     request: HttpRequest, token: RecipientToken, language: str, ip: str, action: str
 ) -> HttpResponse:
+    form = FORMS[action](request.POST, prefix=action)
     if recipient.limit_hit(
         scope="token", key=token.token_hash, limit=settings.OUTREACH_RECIPIENT_POSTS_PER_HOUR
     ):
-        return _too_many(request)
-    form = FORMS[action](request.POST, prefix=action)
+        # The page again, with what the reader typed, and why it was not sent.
+        form.is_valid()
+        form.add_error(None, _("Too many messages for today: please try again in an hour."))
+        response = _render_page(request, token, language, {action: form}, status=429)
+        response["Retry-After"] = "3600"
+        return response
     if not form.is_valid():
         return _render_page(request, token, language, {action: form}, status=400)
     visitor = recipient.Visitor(
@@ -271,3 +308,25 @@ ACTIONS: dict[str, Callable[[recipient.Visitor, dict], str]] = {
     "dispute": _dispute,
     "optout": _opt_out,
 }
+
+
+# Form fields a reader types, kept on the CSRF failure page so nothing is lost.
+TYPED_FIELDS = ("message", "reason", "better_contact", "code")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: on the recipient page, say what to do and keep what was typed.
+
+    The usual cause is a browser that blocks cookies; elsewhere (the admin)
+    Django's own page answers.
+    """
+    if not request.path.startswith("/r/"):
+        from django.views.csrf import csrf_failure as django_csrf_failure
+
+        return django_csrf_failure(request, reason)
+    typed = [
+        str(value)[: MAX_BODY_BYTES // 4]
+        for key, value in request.POST.items()
+        if key.rsplit("-", 1)[-1] in TYPED_FIELDS and str(value).strip()
+    ]
+    return _plain(request, "recipient/csrf_failure.html", 403, typed=typed)

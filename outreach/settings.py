@@ -293,6 +293,8 @@ AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30, minimum=1) / 60  # hours
 AXES_RESET_ON_SUCCESS = True
 # Its start-up banner would print on every management command.
 AXES_VERBOSE = False
+# The recipient page explains a CSRF failure in the reader's language (others get Django's page).
+CSRF_FAILURE_VIEW = "letters.views.csrf_failure"
 AXES_ENABLE_ADMIN = False  # outreach.admin registers scoped, investigator-only admins
 AXES_CLIENT_IP_CALLABLE = "outreach.security.client_ip"
 # How many reverse proxies sit in front of Django (X-Forwarded-For is trusted

@@ -583,3 +583,52 @@ def test_it_counts_page_answers_on_the_agency_dashboard(letter, client):
     viewer = MembershipFactory(agency=letter.agency, role=Membership.Role.VIEWER).user
     total = campaign_figures(user=viewer, campaign_id=letter.campaign_id)[-1]
     assert (total.sent, total.answered) == (1, 1)
+
+
+# --- Error pages in the reader's language ------------------------------------
+
+
+def test_an_unknown_link_answers_in_the_readers_language_and_offers_the_code(client):
+    response = client.get(f"/r/{'x' * 32}/", HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 404
+    assert response["Content-Language"] == "es"
+    page = response.content.decode()
+    assert 'lang="es"' in page and "/r/code/" in page
+
+
+def test_a_too_long_message_is_refused_in_the_pages_language_with_a_way_back(letter, client):
+    url = page_path(letter) + "answer/?lang=ar"
+    response = client.post(url, {"answer-message": "x" * 70_000})
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert 'lang="ar"' in page and 'dir="rtl"' in page
+    assert page_path(letter) in page  # the way back to the letter's page
+
+
+def test_the_per_token_limit_keeps_what_the_reader_typed(letter, client, settings):
+    settings.OUTREACH_RECIPIENT_POSTS_PER_HOUR = 1
+    post(client, letter, "answer", {"message": "first"})
+    response = post(client, letter, "answer", {"message": "Mon second message, à garder"})
+    assert response.status_code == 429
+    assert "Mon second message, à garder" in response.content.decode()
+    assert Response.objects.filter(letter=letter).count() == 1
+
+
+def test_a_csrf_failure_explains_cookies_keeps_the_text_and_links_back(letter):
+    client = Client(enforce_csrf_checks=True)
+    url = page_path(letter) + "answer/?lang=fr"
+    response = client.post(url, {"answer-message": "Nous avons corrigé le relais."})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert 'lang="fr"' in page
+    assert "cookie" in page.lower()
+    assert "Nous avons corrigé le relais." in page
+    assert page_path(letter) in page
+    assert not Response.objects.exists()
+
+
+def test_reloading_a_form_url_shows_the_page_again(letter, client):
+    response = client.get(page_path(letter) + "answer/?lang=de")
+    assert response.status_code == 303
+    assert response["Location"] == page_path(letter) + "?lang=de"
+    assert client.get(response["Location"]).status_code == 200
