@@ -17,6 +17,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
+from letters.admin_queues import LetterCountryFilter, LetterQueueFilter
 from letters.exports import export_job_create, export_job_status, export_paths
 from letters.languages import supported_languages
 from letters.models import Letter, Mailbox, Smarthost
@@ -42,6 +43,8 @@ class LetterAdmin(ScopedAdmin):
         "language",
         ("campaign", admin.RelatedOnlyFieldListFilter),
         ("agency", admin.RelatedOnlyFieldListFilter),
+        LetterQueueFilter,
+        LetterCountryFilter,
     ]
     search_fields = ["contact__email", "contact__organisation", "=message_id"]
     raw_id_fields = ["contact", "hosts"]

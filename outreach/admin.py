@@ -13,9 +13,17 @@ from django.utils.translation import ngettext
 
 from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
 from letters.admin_outbox import CampaignOutboxMixin
+from letters.admin_queues import (
+    CampaignFilter,
+    HostQueueFilter,
+    RegistryFilter,
+    ResponseCampaignFilter,
+    ResponseQueueFilter,
+)
 from letters.services import letters_build
 from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
+from outreach.admin_home import CampaignHomeMixin
 from outreach.admin_security import MembershipRules
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
 from probes.admin import ProbeInline
@@ -46,9 +54,9 @@ class MembershipAdmin(MembershipRules, ScopedAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(CampaignDashboardMixin, CampaignOutboxMixin, ScopedAdmin):
+class CampaignAdmin(CampaignHomeMixin, CampaignDashboardMixin, CampaignOutboxMixin, ScopedAdmin):
     list_display = [
-        "name",
+        "home_link",
         "slug",
         "lead_agency",
         "status",
@@ -56,6 +64,8 @@ class CampaignAdmin(CampaignDashboardMixin, CampaignOutboxMixin, ScopedAdmin):
         "created_at",
         "dashboard_link",
     ]
+    # The name opens the campaign's home; the slug opens the edit form.
+    list_display_links = ["slug"]
     list_filter = ["status", ("lead_agency", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -109,7 +119,13 @@ class ContactAdmin(ScopedAdmin):
 class HostAdmin(IPSearchMixin, ScopedAdmin):
     list_display = ["ip", "status", "last_verdict", "last_probed_at", "country", "asn", "agency"]
     # Only filters whose choices need no scan of the host table.
-    list_filter = ["status", ("agency", ScopedRelatedFilter)]
+    list_filter = [
+        "status",
+        ("agency", ScopedRelatedFilter),
+        CampaignFilter,
+        HostQueueFilter,
+        RegistryFilter,
+    ]
     # An IP query is an exact, indexed match (IPSearchMixin); other text
     # searches the PTR name.
     search_fields = ["ptr"]
@@ -136,7 +152,7 @@ class HostAdmin(IPSearchMixin, ScopedAdmin):
 @admin.register(Response)
 class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
     list_display = ["received_at", "kind", "channel", "sender", "subject", "letter", "handled_by"]
-    list_filter = [MatchedFilter, "kind", "channel"]
+    list_filter = [MatchedFilter, "kind", "channel", ResponseCampaignFilter, ResponseQueueFilter]
     search_fields = ["sender", "subject", "message_id"]
     raw_id_fields = ["letter"]
     autocomplete_fields = ["handled_by"]
