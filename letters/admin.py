@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from csp.decorators import csp_update
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -17,16 +17,26 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
-from letters.admin_queues import LetterCountryFilter, LetterQueueFilter
+from letters.admin_queues import (
+    LetterCountryFilter,
+    LetterOutcomeFilter,
+    LetterQueueFilter,
+    outcome_label,
+)
 from letters.exports import export_job_create, export_job_status, export_paths
 from letters.languages import supported_languages
 from letters.models import Letter, Mailbox, Smarthost
-from letters.outbox import letters_requeue_unknown
+from letters.outbox import DELIVERY_UNKNOWN, letters_requeue_unknown
 from letters.pdf import letter_pdf
 from letters.render import letter_render
 from letters.services import EXPORTABLE, INVESTIGATOR_REASON, letter_approve, letter_filename
 from outreach.admin_base import ScopedAdmin, ScopedInline
+from outreach.admin_feedback import ActionReport
+from outreach.admin_search import LetterSearchMixin
 from outreach.models import Response
+
+# A send that may or may not have reached the smarthost (letters.outbox).
+UNKNOWN = (Letter.Status.FAILED, DELIVERY_UNKNOWN)
 
 
 class ResponseInline(ScopedInline):
@@ -36,16 +46,29 @@ class ResponseInline(ScopedInline):
 
 
 @admin.register(Letter)
-class LetterAdmin(ScopedAdmin):
-    list_display = ["id", "campaign", "agency", "contact", "language", "status", "sent_at"]
+class LetterAdmin(LetterSearchMixin, ScopedAdmin):
+    # Who and where first: at 1366 px the rest wraps (static/outreach/admin.css).
+    list_display = [
+        "id",
+        "contact",
+        "status",
+        "outcome_display",
+        "sent_at",
+        "language",
+        "agency",
+        "campaign",
+    ]
     list_filter = [
         "status",
         "language",
         ("campaign", admin.RelatedOnlyFieldListFilter),
         ("agency", admin.RelatedOnlyFieldListFilter),
+        LetterOutcomeFilter,
         LetterQueueFilter,
         LetterCountryFilter,
     ]
+    # A host's address, prefix, CIDR or AS, or a contact's email, is an
+    # indexed match (LetterSearchMixin); other text searches these.
     search_fields = ["contact__email", "contact__organisation", "=message_id"]
     raw_id_fields = ["contact", "hosts"]
     autocomplete_fields = ["campaign", "agency"]
@@ -81,6 +104,10 @@ class LetterAdmin(ScopedAdmin):
             ),
             *super().get_urls(),
         ]
+
+    @admin.display(description="Outcome", ordering="outcome")
+    def outcome_display(self, obj: Letter) -> str:
+        return outcome_label(obj.outcome)
 
     @admin.display(description="Preview")
     def preview_links(self, obj: Letter) -> str:
@@ -138,16 +165,20 @@ class LetterAdmin(ScopedAdmin):
 
     @admin.action(description="Approve selected draft letters", permissions=["approve"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        approved, refused = 0, []
-        for letter_id in queryset.values_list("pk", flat=True):
+        report = ActionReport("%(count)d letter(s) approved.")
+        for letter_id, status in queryset.values_list("pk", "status"):
+            if status != Letter.Status.DRAFT:
+                report.skip(letter_id, f"not a draft ({Letter.Status(status).label.lower()})")
+                continue
             try:
                 letter_approve(letter_id=letter_id, user=request.user)
-                approved += 1
-            except (PermissionDenied, ValidationError) as error:
-                refused.append(f"{letter_id}: {error}")
-        self.message_user(request, f"{approved} letter(s) approved.", messages.SUCCESS)
-        if refused:
-            self.message_user(request, "Not approved: " + "; ".join(refused[:20]), messages.WARNING)
+            except PermissionDenied as error:
+                report.fail(letter_id, str(error) or "permission denied")
+            except ValidationError as error:
+                report.skip(letter_id, "; ".join(error.messages))
+            else:
+                report.ok(letter_id)
+        report.send(self, request)
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("letters.approve_letter")
@@ -174,11 +205,16 @@ class LetterAdmin(ScopedAdmin):
     ) -> HttpResponse | None:
         from letters.tasks import letters_export_task
 
-        letter_ids = list(queryset.filter(status__in=EXPORTABLE).values_list("pk", flat=True))
+        report = ActionReport("%(count)d letter(s) going into the export.")
+        letter_ids = []
+        for letter_id, status in queryset.values_list("pk", "status"):
+            if status in EXPORTABLE:
+                letter_ids.append(letter_id)
+                report.ok(letter_id)
+            else:
+                report.skip(letter_id, f"not approved ({Letter.Status(status).label.lower()})")
+        report.send(self, request)
         if not letter_ids:
-            self.message_user(
-                request, "None of the selected letters is approved.", messages.WARNING
-            )
             return None
         export_id = export_job_create(user_id=request.user.pk, total=len(letter_ids), merged=merged)
         kwargs = {"export_id": export_id, "letter_ids": letter_ids, "user_id": request.user.pk}
@@ -217,8 +253,19 @@ class LetterAdmin(ScopedAdmin):
         permissions=["export"],  # letters.send_letter: "Can send or export letters"
     )
     def requeue_unknown(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
-        count = letters_requeue_unknown(letter_ids=list(queryset.values_list("id", flat=True)))
-        self.message_user(request, f"{count} letter(s) will be sent again.")
+        chosen = list(queryset.values_list("id", "status", "outcome"))
+        unknown = [pk for pk, status, outcome in chosen if (status, outcome) == UNKNOWN]
+        count = letters_requeue_unknown(letter_ids=unknown)
+        report = ActionReport("%(count)d letter(s) will be sent again.")
+        # The UPDATE re-checks the state: a row changed meanwhile is not counted.
+        for pk in unknown[:count]:
+            report.ok(pk)
+        for pk, status, outcome in chosen:
+            if (status, outcome) != UNKNOWN:
+                report.skip(pk, "its delivery is not unknown")
+        if count < len(unknown):
+            report.skip(f"{len(unknown) - count} letter(s)", "changed meanwhile")
+        report.send(self, request)
 
 
 @admin.register(Smarthost)

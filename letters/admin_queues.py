@@ -134,3 +134,67 @@ class ResponseQueueFilter(_Filter):
         if value in home.response_sets():
             return home.responses_in(queryset, value)
         return None
+
+
+class HostCountryFilter(_Filter):
+    title = _("country")
+    parameter_name = "country"
+
+    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
+        # From the small network table: a DISTINCT over the hosts would scan them all.
+        codes = Network.objects.for_user(request.user).exclude(country="")
+        values = codes.values_list("country", flat=True).distinct().order_by("country")
+        return [(code, code) for code in values[:300]]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self._value()
+        if value is None:
+            return None
+        return queryset.filter(country="" if value == EMPTY else value.upper())
+
+
+class HostAsnFilter(_Filter):
+    title = _("autonomous system")
+    parameter_name = "asn"
+
+    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
+        rows = Network.objects.for_user(request.user).filter(asn__isnull=False)
+        pairs = rows.values_list("asn", "as_name").distinct().order_by("asn")[:200]
+        return [(str(asn), f"AS{asn} {name}".strip()) for asn, name in pairs]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = (self._value() or "").upper().removeprefix("AS")
+        if not value.isdigit():
+            return None
+        return queryset.filter(asn=int(value))
+
+
+# The outcome a letter's hosts give it (letters.remediation, letters.outbox).
+OUTCOME_LABELS = {
+    "fixed": _("fixed"),
+    "partly_fixed": _("partly fixed"),
+    "not_fixed": _("not fixed"),
+    "unreachable": _("unreachable"),
+    "unknown": _("not known yet"),
+    "delivery_unknown": _("delivery unknown"),
+    "fallback_contact": _("moved to the next contact"),
+    "fallback_contact_has_letter": _("next contact already has a letter"),
+}
+
+
+def outcome_label(value: str) -> str:
+    return str(OUTCOME_LABELS.get(value, value.replace("_", " "))) if value else "—"
+
+
+class LetterOutcomeFilter(_Filter):
+    title = _("outcome")
+    parameter_name = "outcome"
+
+    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
+        return [(EMPTY, _("none yet")), *((k, str(v)) for k, v in OUTCOME_LABELS.items())]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self._value()
+        if value is None:
+            return None
+        return queryset.filter(outcome="" if value == EMPTY else value)

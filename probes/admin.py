@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -20,6 +20,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from outreach.admin_base import ScopedAdmin, ScopedInline
+from outreach.admin_feedback import ActionReport
 from outreach.models import Campaign
 from probes import tasks, uploads
 from probes.feeds import FORMATS, FeedError
@@ -137,10 +138,14 @@ class FeedAdmin(ScopedAdmin):
 
     @admin.action(description=_("Import now from the feed's URL"))
     def import_now(self, request: HttpRequest, queryset: Any) -> None:
-        ids = list(queryset.exclude(url="").values_list("pk", flat=True))
-        for pk in ids:
-            transaction.on_commit(partial(tasks.feed_refresh.delay, pk))
-        self.message_user(request, _("Queued %d feed imports.") % len(ids), messages.SUCCESS)
+        report = ActionReport(_("%(count)d feed import(s) queued."))
+        for feed in queryset.only("pk", "name", "url"):
+            if not feed.url:
+                report.skip(feed, _("no URL to fetch from (upload a file instead)"))
+                continue
+            transaction.on_commit(partial(tasks.feed_refresh.delay, feed.pk))
+            report.ok(feed)
+        report.send(self, request)
 
 
 @admin.register(Listing)
