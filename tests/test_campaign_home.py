@@ -36,6 +36,10 @@ def _letter(campaign, agency, **fields):
 
 @pytest.fixture
 def world():
+    return campaign_world()
+
+
+def campaign_world():
     """FTC leads, ACCC partners. Each agency has its own hosts and letters."""
     ftc = AgencyFactory(code="ftc", name="FTC", country="US")
     accc = AgencyFactory(code="accc", name="ACCC", country="AU")
