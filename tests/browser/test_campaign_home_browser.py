@@ -67,6 +67,11 @@ def test_the_campaign_home_counts_match_their_lists_for_an_investigator(page, li
     page.screenshot(path=str(DOCS / "campaign-home.png"), full_page=True)
     found = _check_queues(page, live_server, page.url, "campaign-home-investigator")
     assert found["to_approve"] == 2 and found["unhandled"] == 3 and found["built"] == 10
+    # At 1366 px the letter and host lists fit the window: long cells wrap.
+    for path in ("letters/letter/", "outreach/host/", "outreach/response/"):
+        page.goto(f"{live_server.url}/admin/{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1366, (path, width)
     # The edit form is one click away.
     page.goto(f"{live_server.url}/admin/outreach/campaign/{campaign.pk}/")
     page.click("#edit-campaign")
