@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from csp.decorators import csp_update
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -17,23 +17,30 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
+from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
 from letters.admin_queues import (
     LetterCountryFilter,
     LetterOutcomeFilter,
     LetterQueueFilter,
+    ResponseCampaignFilter,
+    ResponseQueueFilter,
     outcome_label,
 )
-from letters.exports import export_job_create, export_job_status, export_paths
+from letters.build import letter_approve, letter_language_set
+from letters.compose import letter_compose, letter_pdf
+from letters.exports import (
+    EXPORTABLE,
+    export_job_create,
+    export_job_status,
+    export_paths,
+    letter_filename,
+)
 from letters.languages import supported_languages
-from letters.models import Letter, Mailbox, Smarthost
+from letters.models import Letter, Mailbox, Response, Smarthost
 from letters.outbox import DELIVERY_UNKNOWN, letters_requeue_unknown
-from letters.pdf import letter_pdf
-from letters.render import letter_render
-from letters.services import EXPORTABLE, INVESTIGATOR_REASON, letter_approve, letter_filename
 from outreach.admin_base import ScopedAdmin, ScopedInline
 from outreach.admin_feedback import ActionReport
 from outreach.admin_search import LetterSearchMixin
-from outreach.models import Response
 
 # A send that may or may not have reached the smarthost (letters.outbox).
 UNKNOWN = (Letter.Status.FAILED, DELIVERY_UNKNOWN)
@@ -120,10 +127,22 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: Letter, form: Any, change: bool) -> None:
-        # A language chosen by hand survives later rebuilds of the drafts.
-        if "language" in form.changed_data:
-            obj.language_reason = INVESTIGATOR_REASON
+        # The language goes through the service, which checks the letter's
+        # state and the permission and marks the choice as the investigator's
+        # (later rebuilds of the drafts keep it).
+        language = obj.language
+        language_changed = change and "language" in form.changed_data
+        if language_changed:
+            obj.language = form.initial["language"]
         super().save_model(request, obj, form, change)
+        if not language_changed:
+            return
+        try:
+            changed = letter_language_set(letter_id=obj.pk, language=language, user=request.user)
+        except (PermissionDenied, ValidationError) as error:
+            self.message_user(request, f"Language not changed: {error}", messages.ERROR)
+            return
+        obj.language, obj.language_reason = changed.language, changed.language_reason
 
     # --- Preview ------------------------------------------------------------
 
@@ -142,7 +161,7 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
     @method_decorator(csp_update({"style-src": ["'self'", "'unsafe-inline'"]}))
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         letter = self._letter(request, pk)
-        rendered = letter_render(letter, language=self._language(request))
+        rendered = letter_compose(letter, language=self._language(request))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -283,3 +302,14 @@ class MailboxAdmin(ScopedAdmin):
     autocomplete_fields = ["agency"]
     list_select_related = ["agency"]
     readonly_fields = ["polled_at"]
+
+
+@admin.register(Response)
+class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
+    list_display = ["received_at", "kind", "channel", "sender", "subject", "letter", "handled_by"]
+    list_filter = [MatchedFilter, "kind", "channel", ResponseCampaignFilter, ResponseQueueFilter]
+    search_fields = ["sender", "subject", "message_id"]
+    raw_id_fields = ["letter"]
+    autocomplete_fields = ["handled_by"]
+    list_select_related = ["letter__contact", "letter__campaign", "handled_by"]
+    date_hierarchy = "received_at"

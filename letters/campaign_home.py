@@ -24,9 +24,9 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from letters.models import Letter, RecipientAction
+from letters.models import Letter, RecipientAction, Response
 from letters.outbox import DELIVERY_UNKNOWN
-from outreach.models import Campaign, Host, Response
+from outreach.models import Campaign, Host
 
 # Kinds a person wrote (not auto-replies or bounces): they need an answer.
 HUMAN = [
@@ -214,7 +214,7 @@ def _url(model: str, campaign_id: int, **params: object) -> str:
             **params,
         }
     )
-    app = "letters" if model == "letter" else "outreach"
+    app = "outreach" if model == "host" else "letters"
     return reverse(f"admin:{app}_{model}_changelist") + "?" + urlencode(query)
 
 

@@ -20,17 +20,15 @@ import os
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from letters.mailparse import ParsedMail, mail_parse
-from letters.models import Letter, Mailbox
-from outreach.models import Contact, Response
+from letters.models import Letter, Mailbox, Response
+from letters.responses import bounce_record, contact_opt_out, response_record
 
 logger = logging.getLogger(__name__)
 
@@ -90,15 +88,16 @@ def mail_ingest(*, raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> Res
         return None
     match = letter_match(parsed)
     with transaction.atomic():
-        response = Response.objects.create(
-            letter=match.letter,
+        response = response_record(
+            letter_id=match.letter.id if match.letter is not None else None,
             kind=KIND[parsed.kind],
             channel=Response.Channel.EMAIL,
-            sender=parsed.sender[:254],
-            subject=parsed.subject[:998],
-            message_id=parsed.message_id[:998],
+            sender=parsed.sender,
+            subject=parsed.subject,
+            message_id=parsed.message_id,
             body=parsed.body,
             outcome=_outcome_note(parsed, match),
+            note="answered by email",
         )
         if match.letter is not None:
             _act(response, parsed, match.letter)
@@ -120,84 +119,6 @@ def _act(response: Response, parsed: ParsedMail, letter: Letter) -> None:
         )
     elif parsed.kind == "opt_out":
         contact_opt_out(contact_id=letter.contact_id, reason="asked by email")
-    elif parsed.kind == "reply":
-        Letter.objects.filter(
-            id=letter.id, status__in=[Letter.Status.SENT, Letter.Status.BOUNCED]
-        ).update(status=Letter.Status.ANSWERED)
-
-
-# --- bounces and opt-outs -------------------------------------------------
-
-
-def bounce_record(*, letter: Letter, hard: bool, when: object = None) -> None:
-    """Mailman's score: hard 1, soft 0.5, once a day; disabled at the threshold."""
-    when = when or timezone.now()
-    if hard:
-        Letter.objects.filter(id=letter.id, status=Letter.Status.SENT).update(
-            status=Letter.Status.BOUNCED
-        )
-    if _bounced_today(letter.contact_id, when):
-        return
-    Contact.objects.filter(id=letter.contact_id).update(
-        bounce_score=F("bounce_score") + (1.0 if hard else 0.5)
-    )
-    contact = Contact.objects.get(id=letter.contact_id)
-    if contact.bounce_score >= settings.BOUNCE_DISABLE_SCORE and not contact.do_not_contact:
-        contact_opt_out(contact_id=contact.id, reason="disabled: too many bounces")
-        letter_fallback(letter_id=letter.id)
-
-
-def _bounced_today(contact_id: int, when: object) -> bool:
-    # The Response just stored is one of them; a second one today is not new.
-    day_start = when - timedelta(hours=24)
-    return (
-        Response.objects.filter(
-            letter__contact_id=contact_id,
-            kind=Response.Kind.BOUNCE,
-            received_at__gt=day_start,
-            received_at__lte=when,
-        ).count()
-        > 1
-    )
-
-
-def contact_opt_out(*, contact_id: int, reason: str) -> None:
-    Contact.objects.filter(id=contact_id).update(
-        do_not_contact=True, do_not_contact_reason=reason[:255]
-    )
-
-
-def letter_fallback(*, letter_id: int) -> Letter | None:
-    """Move a letter whose contact was disabled to the next contact in the chain.
-
-    The letter goes back to DRAFT: the new contact may need another language,
-    so it is rendered and approved again. Without the contacts stage's
-    ``contact_fallback`` (or with no next contact) the letter stays as it is.
-    """
-    letter = Letter.objects.get(id=letter_id)
-    try:
-        from probes.contacts import contact_fallback
-    except ImportError:
-        return None
-    fallback = contact_fallback(contact_id=letter.contact_id)
-    if fallback is None or fallback.do_not_contact:
-        return None
-    taken = Letter.objects.filter(
-        campaign_id=letter.campaign_id, contact=fallback, kind=letter.kind
-    )
-    if taken.exists():
-        Letter.objects.filter(id=letter.id).update(outcome="fallback_contact_has_letter")
-        return None
-    Letter.objects.filter(id=letter.id).update(
-        contact=fallback,
-        status=Letter.Status.DRAFT,
-        message_id=None,
-        sent_at=None,
-        send_attempts=0,
-        next_attempt_at=None,
-        outcome="fallback_contact",
-    )
-    return Letter.objects.get(id=letter.id)
 
 
 # --- sources: files -------------------------------------------------------
@@ -341,34 +262,6 @@ class InboundHandler:
         return "250 2.0.0 Stored"
 
 
-# --- what an investigator decides -----------------------------------------
-
-MARKABLE = {
-    Response.Kind.FIXED_CLAIM,
-    Response.Kind.DISPUTE,
-    Response.Kind.OPT_OUT,
-    Response.Kind.QUESTION,
-    Response.Kind.REPLY,
-}
-
-
-def response_mark(*, response_id: int, kind: str, user_id: int | None) -> Response:
-    """An investigator says what a reply is: a fixed-claim re-probes at once,
-    an opt-out stops all contact."""
-    if kind not in MARKABLE:
-        raise InboundError(f"a response cannot be marked {kind!r}")
-    response = Response.objects.select_related("letter").get(id=response_id)
-    Response.objects.filter(id=response_id).update(kind=kind, handled_by_id=user_id)
-    if response.letter is not None and kind == Response.Kind.OPT_OUT:
-        contact_opt_out(contact_id=response.letter.contact_id, reason="opt-out in a reply")
-    if response.letter is not None and kind == Response.Kind.FIXED_CLAIM:
-        from letters.remediation import fixed_claim_remediate
-
-        fixed_claim_remediate(letter_id=response.letter_id)
-    response.refresh_from_db()
-    return response
-
-
 def _ingest_as_request(raw: bytes, recipients: tuple[str, ...]) -> None:
     # Like a web request: drop stale database connections before and after.
     close_old_connections()
@@ -376,20 +269,3 @@ def _ingest_as_request(raw: bytes, recipients: tuple[str, ...]) -> None:
         mail_ingest(raw=raw, envelope_recipients=recipients)
     finally:
         close_old_connections()
-
-
-def response_assign(*, response_id: int, letter_id: int, user_id: int | None) -> Response:
-    """A person matched a message from the unmatched queue: act as if it had matched."""
-    response = Response.objects.get(id=response_id)
-    letter = Letter.objects.get(id=letter_id)
-    Response.objects.filter(id=response_id).update(letter=letter, handled_by_id=user_id)
-    if response.kind == Response.Kind.BOUNCE:
-        bounce_record(letter=letter, hard="soft bounce" not in response.outcome)
-    elif response.kind == Response.Kind.OPT_OUT:
-        contact_opt_out(contact_id=letter.contact_id, reason="asked by email")
-    elif response.kind in MARKABLE:
-        Letter.objects.filter(
-            id=letter.id, status__in=[Letter.Status.SENT, Letter.Status.BOUNCED]
-        ).update(status=Letter.Status.ANSWERED)
-    response.refresh_from_db()
-    return response

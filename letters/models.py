@@ -1,10 +1,12 @@
-"""Letters: one per (campaign, contact), listing that contact's relays."""
+"""Letters: one per (campaign, contact), listing that contact's relays, and
+the responses that come back about them."""
 
 from __future__ import annotations
 
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +51,9 @@ class Letter(models.Model):
     kind = models.CharField(max_length=32, default="open_relay")
     language = models.CharField(max_length=10, default="en")
     language_reason = models.CharField(max_length=64, blank=True)
+    # Agency texts the letter could not have in its language: which agency,
+    # the language wanted and the one used ("" = the agency's own name).
+    text_fallbacks = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
@@ -88,6 +93,64 @@ class Letter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign.slug}/{self.pk} → {self.contact}"
+
+
+class ResponseQuerySet(ScopedQuerySet):
+    agency_lookups = ("letter__agency",)
+
+    def unmatched(self) -> ResponseQuerySet:
+        return self.filter(letter__isnull=True)
+
+
+class Response(models.Model):
+    """Anything that came back about a letter: reply, bounce, call, fix."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone")
+        POST = "post", _("Post")
+        WEB = "web", _("Web")
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", _("Reply")
+        BOUNCE = "bounce", _("Bounce")
+        AUTO_REPLY = "auto_reply", _("Auto-reply")
+        FIXED_CLAIM = "fixed_claim", _("Claims fixed")
+        DISPUTE = "dispute", _("Dispute")
+        OPT_OUT = "opt_out", _("Opt-out")
+        QUESTION = "question", _("Question")
+
+    letter = models.ForeignKey(
+        Letter,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="responses",
+        help_text=_("Empty while the message waits in the unmatched queue."),
+    )
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.REPLY, db_index=True)
+    sender = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    message_id = models.CharField(max_length=998, blank=True, db_index=True)
+    body = models.TextField(blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    outcome = models.CharField(max_length=255, blank=True)
+
+    objects = ResponseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.received_at:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.BOUNCE and self.channel != self.Channel.EMAIL:
+            raise ValidationError({"kind": _("Only email can bounce.")})
 
 
 class RecipientTokenQuerySet(ScopedQuerySet):
@@ -152,7 +215,7 @@ class RecipientAction(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=255, blank=True)
     response = models.ForeignKey(
-        "outreach.Response", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Response, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     detail = models.JSONField(default=dict, blank=True)
 

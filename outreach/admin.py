@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from functools import partial
 
+from django.conf import settings
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
 from letters.admin_outbox import CampaignOutboxMixin
 from letters.admin_queues import (
     CampaignFilter,
@@ -18,20 +18,27 @@ from letters.admin_queues import (
     HostCountryFilter,
     HostQueueFilter,
     RegistryFilter,
-    ResponseCampaignFilter,
-    ResponseQueueFilter,
 )
-from letters.services import letters_build
+from letters.build import letters_build
 from outreach.admin_base import ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.admin_feedback import ActionReport
 from outreach.admin_home import CampaignHomeMixin
 from outreach.admin_search import HostSearchMixin
 from outreach.admin_security import MembershipRules
-from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
+from outreach.models import (
+    Agency,
+    AgencyText,
+    Campaign,
+    Contact,
+    Host,
+    Membership,
+    Network,
+    PartnerRank,
+)
 from probes.admin import ProbeInline
 from probes.models import Probe
-from probes.services import hosts_verify_enqueue
+from probes.tasks import hosts_verify_enqueue
 from probes.tasks_rdap import campaign_contacts_lookup
 
 
@@ -45,12 +52,57 @@ class MembershipInline(MembershipRules, ScopedInline):
     autocomplete_fields = ["user"]
 
 
+class AgencyTextInline(ScopedInline):
+    """The agency's name and introduction per letter language."""
+
+    model = AgencyText
+    show_change_link = False
+    fields = [
+        "language",
+        "status",
+        "name",
+        "in_list",
+        "introduction",
+        "subject",
+        "group",
+        "group_phrase",
+        "group_member",
+    ]
+    verbose_name_plural = _("Names and introductions per language")
+
+
 @admin.register(Agency)
 class AgencyAdmin(ScopedAdmin):
-    list_display = ["name", "code", "country", "default_language", "contact_email", "is_active"]
+    list_display = [
+        "name",
+        "code",
+        "country",
+        "default_language",
+        "contact_email",
+        "texts_complete",
+        "is_active",
+    ]
     list_filter = ["is_active", "country", "default_language"]
     search_fields = ["name", "code", "contact_email"]
-    inlines = [MembershipInline]
+    inlines = [AgencyTextInline, MembershipInline]
+    readonly_fields = ["texts_complete"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Agency]:
+        return super().get_queryset(request).prefetch_related("texts")
+
+    @admin.display(description=_("Letter languages: reviewed / written / missing"))
+    def texts_complete(self, agency: Agency) -> str:
+        """Which letter languages have this agency's texts, and how many are reviewed."""
+        texts = {text.language: text for text in agency.texts.all()}
+        reviewed = sum(t.status == AgencyText.Status.REVIEWED for t in texts.values())
+        missing = [code for code, _name in settings.LANGUAGES if code not in texts]
+        shown = ", ".join(missing[:6]) + ("…" if len(missing) > 6 else "")
+        return _("%(reviewed)d / %(written)d / %(missing)d missing%(list)s") % {
+            "reviewed": reviewed,
+            "written": len(texts),
+            "missing": len(missing),
+            "list": f" ({shown})" if missing else "",
+        }
 
 
 @admin.register(Membership)
@@ -60,6 +112,18 @@ class MembershipAdmin(MembershipRules, ScopedAdmin):
     search_fields = ["user__username", "user__email", "agency__name", "agency__code"]
     autocomplete_fields = ["user", "agency"]
     list_select_related = ["user", "agency"]
+
+
+class PartnerRankInline(ScopedInline):
+    """The order in which this campaign's letters name its partners."""
+
+    model = PartnerRank
+    show_change_link = False
+    autocomplete_fields = ["agency"]
+    verbose_name_plural = _(
+        "Partner order in letters (lower first; unranked partners follow in the "
+        "reference letter's order, then alphabetically)"
+    )
 
 
 @admin.register(Campaign)
@@ -83,6 +147,7 @@ class CampaignAdmin(CampaignHomeMixin, CampaignDashboardMixin, CampaignOutboxMix
     # A campaign can hold a million hosts: never render them as a widget.
     exclude = ["hosts"]
     actions = ["lookup_contacts", "build_letters", "send_approved_letters"]
+    inlines = [PartnerRankInline]
 
     @admin.action(
         description=_("Look up abuse contacts of the verified relays"), permissions=["change"]
@@ -182,14 +247,3 @@ class HostAdmin(HostSearchMixin, ScopedAdmin):
         report = ActionReport(_("%(count)d host(s) sent to the probe."))
         report.ok(count=len(ids))
         report.send(self, request)
-
-
-@admin.register(Response)
-class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
-    list_display = ["received_at", "kind", "channel", "sender", "subject", "letter", "handled_by"]
-    list_filter = [MatchedFilter, "kind", "channel", ResponseCampaignFilter, ResponseQueueFilter]
-    search_fields = ["sender", "subject", "message_id"]
-    raw_id_fields = ["letter"]
-    autocomplete_fields = ["handled_by"]
-    list_select_related = ["letter__contact", "letter__campaign", "handled_by"]
-    date_hierarchy = "received_at"

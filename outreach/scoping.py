@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from django.apps import apps
 from django.db import models
 
 if TYPE_CHECKING:
@@ -19,16 +20,20 @@ if TYPE_CHECKING:
     AnyUser = AbstractBaseUser | AnonymousUser
 
 
+def _membership_model() -> type[models.Model]:
+    # By name through the app registry: outreach.models imports this module.
+    return apps.get_model("outreach", "Membership")
+
+
 def user_sees_all(user: AnyUser) -> bool:
     """Superusers and investigators see every agency's rows."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if user.is_superuser:
         return True
-    from outreach.models import Membership
-
-    return Membership.objects.filter(
-        user_id=user.pk, role=Membership.Role.INVESTIGATOR, agency__is_active=True
+    membership = _membership_model()
+    return membership.objects.filter(
+        user_id=user.pk, role=membership.Role.INVESTIGATOR, agency__is_active=True
     ).exists()
 
 
@@ -36,12 +41,10 @@ def user_agency_ids(user: AnyUser) -> list[int]:
     """The agencies whose part of the campaign this user may see."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
-    from outreach.models import Membership
-
     return list(
-        Membership.objects.filter(user_id=user.pk, agency__is_active=True).values_list(
-            "agency_id", flat=True
-        )
+        _membership_model()
+        .objects.filter(user_id=user.pk, agency__is_active=True)
+        .values_list("agency_id", flat=True)
     )
 
 

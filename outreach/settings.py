@@ -315,9 +315,9 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "outreach.Contact",
     {"model": "outreach.Network", "include_fields": ["agency", "abuse_emails"]},
     {"model": "outreach.Host", "include_fields": ["status", "agency", "contact"]},
-    "outreach.Response",
     "probes.Feed",
     "letters.Letter",
+    "letters.Response",
     {"model": "auth.User", "exclude_fields": ["password", "last_login"]},
 )
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from django.conf import settings
 
 from outreach.models import Campaign
+from probes.feed_import import FeedPreview, feed_import, feed_preview
 from probes.feeds import FeedError
 from probes.models import Feed
-from probes.services import FeedPreview, feed_import, feed_preview
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 

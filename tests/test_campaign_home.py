@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from letters.campaign_home import campaign_home, next_recheck
-from letters.models import Letter, RecipientAction
-from outreach.models import Host, Membership, Response
+from letters.models import Letter, RecipientAction, Response
+from outreach.models import Host, Membership
 from tests.factories import (
     AgencyFactory,
     CampaignFactory,

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from letters.inbound import InboundError, bounce_record, mail_ingest, mail_paths_ingest
+from letters.inbound import InboundError, mail_ingest, mail_paths_ingest
 from letters.mailparse import mail_parse
-from letters.models import Letter
-from outreach.models import Response
+from letters.models import Letter, Response
+from letters.responses import bounce_record
 from tests.factories import ContactFactory, LetterFactory
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -243,15 +243,12 @@ def test_the_smtp_receiver_stores_what_it_receives():
 
 @pytest.mark.django_db
 def test_a_disabled_contact_hands_its_letter_to_the_next_contact(monkeypatch, settings):
-    import sys
-    import types
+    from letters import responses
 
     settings.BOUNCE_DISABLE_SCORE = 1
     letter = LetterFactory(status=Letter.Status.SENT, message_id="<old@ftc.example>")
     backup = ContactFactory()
-    fake = types.ModuleType("probes.contacts")
-    fake.contact_fallback = lambda *, contact_id: backup
-    monkeypatch.setitem(sys.modules, "probes.contacts", fake)
+    monkeypatch.setattr(responses, "contact_fallback", lambda *, contact_id: backup)
 
     bounce_record(letter=letter, hard=True)
 

@@ -10,8 +10,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from letters import recipient, shortcode
-from letters.pdf import letter_pdf
-from letters.render import letter_render
+from letters.compose import letter_compose, letter_pdf
 from tests.factories import CampaignFactory, LetterFactory
 from tests.letters_helpers import compiled_catalogs, letter_with_relays  # noqa: F401
 
@@ -117,7 +116,7 @@ def test_the_code_page_asks_in_the_readers_language(db):
 def test_the_pdf_prints_the_code_and_a_qr_code_of_the_link(db):
     letter = letter_with_relays(language="en")
     code = typed_code(letter)
-    rendered = letter_render(letter)
+    rendered = letter_compose(letter)
     assert 'class="qr" src="data:image/svg+xml;base64,' in rendered.print_html
     assert code in rendered.print_html
     text = subprocess.run(

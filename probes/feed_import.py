@@ -1,52 +1,41 @@
-"""Probe writes: feed import, and relay verification with its verdicts.
-
-Feed import is the one service behind the command, the admin upload and the task.
+"""Feed import: the one service behind the command, the admin upload and the task.
 
 Each file is one transaction: a file that fails half-way commits nothing,
 and earlier imports stay as they were. On PostgreSQL the screened rows are
 streamed with COPY (psycopg 3) into a temporary table while the file is
-still being parsed, then merged with ``INSERT … ON CONFLICT`` into hosts,
-listings and the campaign's hosts. Elsewhere (SQLite) a plain bulk path
-through the ORM does the same merge.
+still being parsed, then merged into hosts, listings and the campaign's
+hosts with ``INSERT … WHERE NOT EXISTS`` under an advisory lock. Elsewhere
+(SQLite) a plain bulk path through the ORM does the same merge.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import BinaryIO
 
-from celery.result import AsyncResult
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from outreach.models import Campaign, Host
-from probes import addresses, dns, smtp
+from probes import addresses
 from probes.feeds import (
     HOST,
     NETWORK,
     Entry,
     FeedError,
+    ParsedFeed,
     Policy,
     Rejected,
     Tally,
     open_feed,
     screen,
 )
-from probes.models import Feed, Listing, Probe
-from probes.smtp import ProbeResult, ProbeSettings, Target
+from probes.models import Feed, Listing
 from probes.sources import source_open
-from probes.targets import Guard, lab_map_load
-
-log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 # Call ``progress`` (with the lines read so far) every this many rows.
@@ -113,12 +102,7 @@ def feed_import(
     bulk_create path, kept for the benchmark's baseline). Raises FeedError.
     """
     started = time.perf_counter()
-    parsed = open_feed(
-        stream,
-        fmt=fmt or feed.format or "auto",
-        ip_column=ip_column,
-        max_bytes=settings.FEED_MAX_BYTES,
-    )
+    parsed = _feed_open(feed, stream, fmt, ip_column)
     summary = ImportSummary(
         feed=feed.name, source=source, format=parsed.format, detected_by=parsed.detected_by
     )
@@ -134,6 +118,16 @@ def feed_import(
         feed.save(update_fields=["last_imported_at"])
     _summary_fill(summary, tally, parsed.lines, new, total, started)
     return summary
+
+
+def _feed_open(feed: Feed, stream: BinaryIO, fmt: str, ip_column: str) -> ParsedFeed:
+    # ``fmt`` defaults to the feed's format, and that to detection.
+    return open_feed(
+        stream,
+        fmt=fmt or feed.format or "auto",
+        ip_column=ip_column,
+        max_bytes=settings.FEED_MAX_BYTES,
+    )
 
 
 def _summary_fill(
@@ -470,12 +464,7 @@ def feed_preview(
     *, feed: Feed, stream: BinaryIO, fmt: str = "", ip_column: str = "", limit: int = 20
 ) -> FeedPreview:
     """Parse and screen the whole file as an import would, without writing. Raises FeedError."""
-    parsed = open_feed(
-        stream,
-        fmt=fmt or feed.format or "auto",
-        ip_column=ip_column,
-        max_bytes=settings.FEED_MAX_BYTES,
-    )
+    parsed = _feed_open(feed, stream, fmt, ip_column)
     preview = FeedPreview(
         format=parsed.format,
         detected_by=parsed.detected_by,
@@ -499,267 +488,3 @@ def _noting_rejects(
         if isinstance(record, Rejected) and len(rejected) < limit:
             rejected.append((record.line, record.reason, record.text))
         yield record
-
-
-# --- Relay verification ----------------------------------------------------
-
-# Verdict → host status. Verdicts not listed (temp_failure, tls_failed,
-# protocol_error) say nothing new about the host and leave it as it was.
-VERDICT_STATUS = {
-    smtp.OPEN_RELAY: Host.Status.OPEN_RELAY,
-    smtp.NOT_RELAY: Host.Status.NOT_RELAY,
-    smtp.AUTH_REQUIRED: Host.Status.NOT_RELAY,
-    smtp.REFUSED: Host.Status.UNREACHABLE,
-    smtp.TIMEOUT: Host.Status.UNREACHABLE,
-    smtp.NO_SMTP: Host.Status.UNREACHABLE,
-}
-WAS_RELAY = {Host.Status.OPEN_RELAY, Host.Status.FIXED}
-
-
-def probe_settings_build(*, all_tests: bool = False) -> ProbeSettings:
-    return ProbeSettings(
-        helo_name=settings.PROBE_HELO_NAME,
-        sender=settings.PROBE_MAIL_FROM,
-        rcpt_domain=settings.PROBE_RCPT_DOMAIN,
-        deadline=settings.PROBE_DEADLINE,
-        read_timeout=settings.PROBE_READ_TIMEOUT,
-        transcript_limit=settings.PROBE_TRANSCRIPT_LIMIT,
-        all_tests=all_tests,
-    )
-
-
-def guard_build() -> Guard:
-    """The safety guard from settings; the lab map only ever applies in lab mode."""
-    lab_map = None
-    if settings.LAB_MODE and settings.LAB_HOST_MAP:
-        lab_map = lab_map_load(settings.LAB_HOST_MAP)
-    return Guard(
-        allowed=settings.PROBE_ALLOWED_NETWORKS,
-        never_contact=settings.NEVER_CONTACT_NETWORKS,
-        lab_map=lab_map,
-    )
-
-
-def targets_probe(
-    *,
-    addresses: list[tuple[str, int]],
-    all_tests: bool = False,
-    concurrency: int | None = None,
-) -> list[ProbeResult]:
-    """Probe (ip, port) pairs directly, without hosts in the database (``--target``).
-
-    The same guard applies: a refused address comes back as 'skipped'.
-    """
-    guard = guard_build()
-    planned = [guard.target(ip, port) for ip, port in addresses]
-    return _probe_planned(planned, all_tests=all_tests, concurrency=concurrency)
-
-
-def hosts_verify(
-    *,
-    host_ids: list[int],
-    port: int = 25,
-    all_tests: bool = False,
-    concurrency: int | None = None,
-) -> list[ProbeResult]:
-    """Probe these hosts now, write a Probe row each and update the hosts in bulk.
-
-    Hosts the guard refuses are not touched and come back as 'skipped'. A host
-    that was an open relay (or already fixed) and now refuses to relay becomes
-    FIXED: that is how remediation measures fixes.
-    """
-    hosts = list(Host.objects.filter(id__in=host_ids).only("id", "ip", "asn"))
-    guard = guard_build()
-    planned = [guard.target(h.ip, port, asn=h.asn, host_id=h.id) for h in hosts]
-    results = _probe_planned(planned, all_tests=all_tests, concurrency=concurrency)
-    host_verdicts_record(results=[r for r in results if r.verdict != smtp.SKIPPED])
-    return results
-
-
-def _probe_planned(
-    planned: list[Target | ProbeResult], *, all_tests: bool, concurrency: int | None
-) -> list[ProbeResult]:
-    targets = [p for p in planned if isinstance(p, Target)]
-    probed = iter(smtp.run_sync(_probe_with_dns(targets, all_tests, concurrency)))
-    return [p if isinstance(p, ProbeResult) else next(probed) for p in planned]
-
-
-async def _probe_with_dns(
-    targets: list[Target], all_tests: bool, concurrency: int | None
-) -> list[ProbeResult]:
-    politeness = smtp.Politeness(
-        per_network=settings.PROBE_PER_NETWORK,
-        per_asn=settings.PROBE_PER_ASN,
-        rate=settings.PROBE_RATE,
-    )
-    probing = smtp.probe_many(
-        targets,
-        probe_settings_build(all_tests=all_tests),
-        concurrency=concurrency or settings.PROBE_CONCURRENCY,
-        politeness=politeness,
-    )
-    if not settings.PROBE_DNS_RESOLVER:
-        return await probing
-    results, evidence = await asyncio.gather(probing, _dns_many(targets))
-    for result, found in zip(results, evidence, strict=True):
-        result.evidence = found
-    return results
-
-
-async def _dns_many(targets: list[Target]) -> list[dict]:
-    resolver = dns.resolver_make(settings.PROBE_DNS_RESOLVER)
-    limit = asyncio.Semaphore(50)
-
-    async def one(ip: str) -> dict:
-        async with limit:
-            return await dns.dns_evidence(ip, resolver=resolver, zones=settings.DNSBL_ZONES)
-
-    return await asyncio.gather(*(one(t.ip) for t in targets))
-
-
-def host_status_next(current: str, verdict: str) -> str:
-    """The host's status after a probe gave this verdict."""
-    status = VERDICT_STATUS.get(verdict)
-    if status is None:
-        return current
-    if status == Host.Status.NOT_RELAY and current in WAS_RELAY:
-        return Host.Status.FIXED
-    return status
-
-
-@transaction.atomic
-def host_verdicts_record(*, results: list[ProbeResult]) -> None:
-    """Write one Probe per result and update the hosts' status, in bulk.
-
-    Hosts are updated with one UPDATE per (new status, verdict) pair, a
-    handful per batch: Django's bulk_update writes a CASE per row and field,
-    which cost more than the probing itself.
-    """
-    now = timezone.now()
-    by_id = {r.host_id: r for r in results if r.host_id is not None}
-    current = Host.objects.select_for_update().filter(id__in=by_id).values_list("id", "status")
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for host_id, status in current:
-        verdict = by_id[host_id].verdict
-        groups[(host_status_next(status, verdict), verdict)].append(host_id)
-    for (status, verdict), ids in groups.items():
-        hosts = Host.objects.filter(id__in=ids)
-        hosts.update(status=status, last_verdict=verdict, last_probed_at=now)
-        if status == Host.Status.FIXED:
-            hosts.filter(fixed_at__isnull=True).update(fixed_at=now)
-        elif status == Host.Status.OPEN_RELAY:
-            # A relay that opened again is no longer fixed.
-            hosts.filter(fixed_at__isnull=False).update(fixed_at=None)
-    _host_ptrs_record(by_id)
-    Probe.objects.bulk_create([_probe_row(r, now) for r in by_id.values()], batch_size=500)
-
-
-def _host_ptrs_record(by_id: dict[int, ProbeResult]) -> None:
-    named = [
-        Host(id=host_id, ptr=str(r.evidence["ptr"])[:255])
-        for host_id, r in by_id.items()
-        if r.evidence.get("ptr")
-    ]
-    if named:
-        Host.objects.bulk_update(named, ["ptr"], batch_size=500)
-
-
-def _probe_row(result: ProbeResult, now: datetime) -> Probe:
-    return Probe(
-        host_id=result.host_id,
-        port=result.port,
-        started_at=result.started_at,
-        finished_at=now,
-        verdict=result.verdict,
-        tests_passed=result.tests_passed,
-        starttls=result.starttls,
-        banner=result.banner[:1000],
-        transcript=result.transcript,
-        error=result.error,
-        dns=result.evidence,
-    )
-
-
-def hosts_verify_run(
-    *,
-    host_ids: list[int],
-    port: int = 25,
-    all_tests: bool = False,
-    stall_seconds: float = 120.0,
-    deadline_seconds: float = 6 * 3600.0,
-    poll_seconds: float = 1.0,
-) -> dict[str, int]:
-    """Verify hosts on the workers and wait until each has a verdict from this run.
-
-    The broker is not the record of what is left to do: the database is.
-    Redis without persistence loses its queued batches when it restarts, so
-    when no host has been verified for ``stall_seconds`` the hosts still
-    waiting are sent again. Probing a host twice is harmless: the dialogue
-    never sends DATA and recording a verdict is idempotent.
-    """
-    started = timezone.now()
-    pending = set(host_ids)
-    _enqueue_tolerant(pending, port=port, all_tests=all_tests)
-    last_progress = begun = time.monotonic()
-    resent = 0
-    while pending and time.monotonic() - begun < deadline_seconds:
-        time.sleep(poll_seconds)
-        done = Host.objects.filter(id__in=pending, last_probed_at__gte=started)
-        finished = set(done.values_list("id", flat=True))
-        if finished:
-            pending -= finished
-            last_progress = time.monotonic()
-        elif time.monotonic() - last_progress > stall_seconds:
-            log.warning("no verdict for %d s: sending %d hosts again", stall_seconds, len(pending))
-            if _enqueue_tolerant(pending, port=port, all_tests=all_tests):
-                last_progress = time.monotonic()
-                resent += 1
-    return {"verified": len(host_ids) - len(pending), "missing": len(pending), "resent": resent}
-
-
-def _enqueue_tolerant(host_ids: set[int], *, port: int, all_tests: bool) -> bool:
-    """Send batches; False when the broker cannot be reached (tried again later)."""
-    try:
-        hosts_verify_enqueue(host_ids=sorted(host_ids), port=port, all_tests=all_tests)
-    except (OSError, KombuOperationalError) as exc:
-        log.warning("the broker is unreachable, will send again: %s", exc)
-        return False
-    return True
-
-
-def hosts_verify_enqueue(
-    *,
-    host_ids: list[int],
-    port: int = 25,
-    all_tests: bool = False,
-    concurrency: int | None = None,
-) -> list[AsyncResult]:
-    """Fan out probe batches to the workers, once the current transaction commits."""
-    from probes.tasks import hosts_verify_batch
-
-    size = settings.PROBE_BATCH_SIZE
-    # Ids follow import order, which often follows address order: mixed up,
-    # a batch holds many networks and the per-/24 cap does not serialise it.
-    host_ids = sorted(host_ids, key=_scatter)
-    batches = [host_ids[i : i + size] for i in range(0, len(host_ids), size)]
-    options = {"port": port, "all_tests": all_tests, "concurrency": concurrency}
-    sent: list[AsyncResult] = []
-    for batch in batches:
-        transaction.on_commit(lambda b=batch: sent.append(hosts_verify_batch.delay(b, **options)))
-    # Outside a transaction on_commit runs at once, so the list is complete here.
-    return sent
-
-
-def _scatter(host_id: int) -> int:
-    # A fixed multiplicative hash: the same ids always make the same batches.
-    return (host_id * 2654435761) % 2**32
-
-
-def temp_retry_delay(attempt: int) -> int:
-    """Seconds before greylisted hosts are tried again, doubling each attempt.
-
-    Kept under the broker's visibility timeout, or Redis would deliver the
-    delayed task twice.
-    """
-    delay = settings.PROBE_TEMP_RETRY_DELAY * 2**attempt
-    return min(delay, settings.CELERY_VISIBILITY_TIMEOUT - 60)

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from outreach.csvsafe import SafeWriter, cell_safe, csv_response
+from outreach.lib.csvsafe import SafeWriter, cell_safe, csv_response
 
 
 @pytest.mark.parametrize(

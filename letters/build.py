@@ -1,38 +1,27 @@
-"""Writes of the letter stage: build drafts, approve, change language, export."""
+"""Writes of the letter stage: build drafts, approve, choose the language."""
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import re
-import zipfile
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from letters.agency_texts import agency_words_for
 from letters.languages import language_choose, supported_languages
 from letters.models import Letter
-from outreach.models import Campaign, Contact, Host
+from outreach.models import Agency, Campaign, Contact, Host
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
-
     from django.contrib.auth.models import AbstractBaseUser
 
 KIND = "open_relay"
 # Statuses a rebuild may still rewrite; later ones are what was approved or sent.
 REBUILDABLE = {Letter.Status.DRAFT}
 INVESTIGATOR_REASON = "investigator"
-EXPORTABLE = (Letter.Status.APPROVED, Letter.Status.EXPORTED, Letter.Status.SENT)
-# A merged PDF is held in memory whole (about 0.35 MB a page): beyond this many
-# letters, export a ZIP or split the export by agency or language.
-MAX_MERGED_LETTERS = 1000
 
 
 @dataclass
@@ -67,6 +56,8 @@ def letters_build(*, campaign_id: int) -> BuildSummary:
         for letter in Letter.objects.filter(campaign=campaign, kind=KIND, contact_id__in=contacts)
     }
     linked = _letter_host_ids([letter.pk for letter in existing.values()])
+    # The agency texts a letter falls back on depend on (signer, language) only.
+    campaign.texts_fallback_cache = {}
     new: list[tuple[Letter, list[Host]]] = []
     for contact_id, hosts in by_contact.items():
         contact, letter = contacts[contact_id], existing.get(contact_id)
@@ -129,7 +120,21 @@ def _letter_draft(
             agency_code=agency.code,
         )
         letter.language, letter.language_reason = choice.language, choice.reason
+    letter.text_fallbacks = _texts_fallbacks(campaign, agency, letter.language)
     return letter
+
+
+def _texts_fallbacks(campaign: Campaign, agency: Agency, language: str) -> list[dict]:
+    cache = getattr(campaign, "texts_fallback_cache", None)
+    if cache is None:
+        cache = campaign.texts_fallback_cache = {}
+    key = (agency.pk, language)
+    if key not in cache:
+        _signing, _partners, fallbacks = agency_words_for(
+            campaign=campaign, agency=agency, language=language
+        )
+        cache[key] = [fallback.as_dict() for fallback in fallbacks]
+    return cache[key]
 
 
 def _letter_refresh(
@@ -140,14 +145,13 @@ def _letter_refresh(
     linked: dict[int, set[int]],
 ) -> bool:
     """Bring a draft up to date; False when it already was."""
-    before = (letter.agency_id, letter.language, letter.language_reason)
+    before = (letter.agency_id, letter.language, letter.language_reason, letter.text_fallbacks)
     _letter_draft(letter, campaign, contact, hosts)
     host_ids = {host.pk for host in hosts}
-    if before == (letter.agency_id, letter.language, letter.language_reason) and (
-        host_ids == linked.get(letter.pk, set())
-    ):
+    after = (letter.agency_id, letter.language, letter.language_reason, letter.text_fallbacks)
+    if before == after and host_ids == linked.get(letter.pk, set()):
         return False
-    letter.save(update_fields=["agency", "language", "language_reason"])
+    letter.save(update_fields=["agency", "language", "language_reason", "text_fallbacks"])
     letter.hosts.set(hosts)
     return True
 
@@ -206,139 +210,6 @@ def letter_language_set(*, letter_id: int, language: str, user: AbstractBaseUser
     if letter.status not in (Letter.Status.DRAFT, Letter.Status.APPROVED):
         raise ValidationError(f"Letter {letter.pk} is {letter.status}; it can no longer change.")
     letter.language, letter.language_reason = language, INVESTIGATOR_REASON
-    letter.save(update_fields=["language", "language_reason"])
+    letter.text_fallbacks = _texts_fallbacks(letter.campaign, letter.agency, language)
+    letter.save(update_fields=["language", "language_reason", "text_fallbacks"])
     return letter
-
-
-# --- Export ---------------------------------------------------------------
-
-MANIFEST_FIELDS = [
-    "letter_id",
-    "campaign",
-    "agency",
-    "contact_email",
-    "organisation",
-    "language",
-    "language_reason",
-    "hosts",
-    "status",
-    "file",
-    "first_page",
-    "last_page",
-    "sha256",
-]
-
-
-@dataclass
-class ExportSummary:
-    path: str
-    letters: int
-    merged: bool
-
-
-def letters_export(
-    *,
-    letters: Iterable[Letter],
-    out: Path,
-    merged: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> ExportSummary:
-    """Write a ZIP: one PDF per letter (or one merged PDF) and manifest.csv.
-
-    File names carry agency, contact and letter id. The ZIP is written to a
-    temporary name and renamed, so a crash never leaves a half file behind.
-    """
-    letters = list(letters)
-    if merged and len(letters) > MAX_MERGED_LETTERS:
-        raise ValueError(
-            f"{len(letters)} letters is too many for one merged PDF (at most "
-            f"{MAX_MERGED_LETTERS}); filter by --agency or --language, or export a ZIP."
-        )
-    tmp = out.with_name(out.name + ".part")
-    try:
-        _zip_write(tmp, letters, merged=merged, progress=progress)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(out)
-    return ExportSummary(path=str(out), letters=len(letters), merged=merged)
-
-
-def _zip_write(
-    path: Path,
-    letters: list[Letter],
-    *,
-    merged: bool,
-    progress: Callable[[int, int], None] | None,
-) -> None:
-    from letters.pdf import html_to_pdf
-    from letters.render import letter_render
-
-    rows, htmls = [], []
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for done, letter in enumerate(letters, start=1):
-            html = letter_render(letter).print_html
-            row = manifest_row(letter)
-            if merged:
-                htmls.append(html)
-            else:
-                pdf = html_to_pdf(html)
-                row["file"] = letter_filename(letter)
-                row["sha256"] = hashlib.sha256(pdf).hexdigest()
-                archive.writestr(row["file"], pdf)
-            rows.append(row)
-            if progress:
-                progress(done, len(letters))
-        if merged and htmls:
-            _merged_write(archive, rows, htmls)
-        archive.writestr("manifest.csv", manifest_csv(rows))
-
-
-def _merged_write(archive: zipfile.ZipFile, rows: list[dict], htmls: list[str]) -> None:
-    from letters.pdf import merged_pdf
-
-    pdf, counts = merged_pdf(htmls)
-    first = 1
-    for row, count in zip(rows, counts, strict=True):
-        row.update(file="letters.pdf", first_page=first, last_page=first + count - 1)
-        first += count
-    archive.writestr("letters.pdf", pdf)
-
-
-def letter_filename(letter: Letter) -> str:
-    contact = re.sub(r"[^a-z0-9]+", "-", letter.contact.email.lower()).strip("-")[:60]
-    return f"{letter.agency.code}_{contact}_{letter.pk}.pdf"
-
-
-def manifest_row(letter: Letter) -> dict:
-    return {
-        "letter_id": letter.pk,
-        "campaign": letter.campaign.slug,
-        "agency": letter.agency.code,
-        "contact_email": letter.contact.email,
-        "organisation": letter.contact.organisation,
-        "language": letter.language,
-        "language_reason": letter.language_reason,
-        "hosts": letter.hosts.count(),
-        "status": letter.status,
-        "file": "",
-        "first_page": "",
-        "last_page": "",
-        "sha256": "",
-    }
-
-
-def manifest_csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: csv_safe(value) for key, value in row.items()})
-    return buffer.getvalue()
-
-
-def csv_safe(value: object) -> object:
-    # Organisation names come from WHOIS: never let a spreadsheet run them.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

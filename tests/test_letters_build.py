@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from letters.build import letter_approve, letter_language_set, letters_build
 from letters.models import Letter
-from letters.services import letter_approve, letter_language_set, letters_build
 from outreach.models import Host, Membership
 from tests.factories import (
     AgencyFactory,

@@ -14,7 +14,6 @@ dashboard and CSV export only ever count that agency's letters.
 
 from __future__ import annotations
 
-import csv
 import io
 import statistics
 from collections import defaultdict
@@ -22,21 +21,15 @@ from dataclasses import asdict, dataclass, fields
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
-from letters.models import Letter
-from outreach.models import Response
+from letters.models import Letter, Response
+from letters.responses import HUMAN
+from outreach.lib.csvsafe import SafeWriter
 
 BREAKDOWNS = {
     "agency": "agency__name",
     "country": "contact__country",
     "language": "language",
 }
-HUMAN = [
-    Response.Kind.REPLY,
-    Response.Kind.FIXED_CLAIM,
-    Response.Kind.DISPUTE,
-    Response.Kind.OPT_OUT,
-    Response.Kind.QUESTION,
-]
 
 
 @dataclass
@@ -119,25 +112,16 @@ def _total(rows: list[Figures], median: float | None) -> Figures:
 def figures_csv(rows: list[Figures], *, breakdown: str) -> str:
     """CSV text; labels come from WHOIS, so formula starters are neutralised."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     names = [f.name for f in fields(Figures)]
     writer.writerow(
         [breakdown if n == "label" else n for n in names] + ["response_rate", "fix_rate"]
     )
     for row in rows:
         values = asdict(row)
-        values["label"] = _csv_safe(values["label"])
         rates = [_rate(row.response_rate), _rate(row.fix_rate)]
-        writer.writerow([_cell(values[n]) for n in names] + rates)
+        writer.writerow([values[n] for n in names] + rates)
     return out.getvalue()
-
-
-def _csv_safe(text: str) -> str:
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _cell(value: object) -> str:
-    return "" if value is None else str(value)
 
 
 def _rate(value: float | None) -> str:
