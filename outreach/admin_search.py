@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from outreach.iputil import IPNetwork
+from outreach.lib.iputil import IPNetwork
 from outreach.validators import normalise_email
 
 ASN = re.compile(r"^AS(\d{1,10})$", re.IGNORECASE)
