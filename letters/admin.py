@@ -306,9 +306,27 @@ class MailboxAdmin(ScopedAdmin):
 
 @admin.register(Response)
 class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
-    list_display = ["received_at", "kind", "channel", "sender", "subject", "letter", "handled_by"]
-    list_filter = [MatchedFilter, "kind", "channel", ResponseCampaignFilter, ResponseQueueFilter]
+    list_display = [
+        "received_at",
+        "kind",
+        "severity",
+        "channel",
+        "sender",
+        "subject",
+        "letter",
+        "handled_by",
+    ]
+    list_filter = [
+        MatchedFilter,
+        "kind",
+        "severity",
+        "channel",
+        ResponseCampaignFilter,
+        ResponseQueueFilter,
+    ]
     search_fields = ["sender", "subject", "message_id"]
+    # What the classifier read is evidence: shown, never edited.
+    readonly_fields = ["rule", "failed_recipients", "inbox", "identity"]
     raw_id_fields = ["letter"]
     autocomplete_fields = ["handled_by"]
     list_select_related = ["letter__contact", "letter__campaign", "handled_by"]

@@ -119,6 +119,17 @@ class Response(models.Model):
         DISPUTE = "dispute", _("Dispute")
         OPT_OUT = "opt_out", _("Opt-out")
         QUESTION = "question", _("Question")
+        # What letters.classify recognises besides answers and bounces: none
+        # of these ever marks a letter answered.
+        DELIVERY_REPORT = "delivery_report", _("Delivery report")
+        READ_RECEIPT = "read_receipt", _("Read receipt")
+        CHALLENGE = "challenge", _("Challenge-response")
+        UNPARSABLE = "unparsable", _("Unparsable")
+
+    class Severity(models.TextChoices):
+        HARD = "hard", _("Hard")
+        SOFT = "soft", _("Soft")
+        UNKNOWN = "unknown", _("Unknown")
 
     letter = models.ForeignKey(
         Letter,
@@ -130,7 +141,7 @@ class Response(models.Model):
     )
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
-    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.REPLY, db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REPLY, db_index=True)
     sender = models.CharField(max_length=254, blank=True)
     subject = models.CharField(max_length=998, blank=True)
     message_id = models.CharField(max_length=998, blank=True, db_index=True)
@@ -139,11 +150,28 @@ class Response(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     outcome = models.CharField(max_length=255, blank=True)
+    # --- inbound classification (letters.classify) ---
+    severity = models.CharField(max_length=8, choices=Severity.choices, blank=True)
+    rule = models.CharField(
+        max_length=64, blank=True, help_text=_("The rule that decided the kind.")
+    )
+    failed_recipients = models.JSONField(default=list, blank=True)
+    raw = models.BinaryField(null=True, blank=True, help_text=_("Kept for unparsable mail."))
+    inbox = models.CharField(max_length=64, blank=True, default="")
+    identity = models.CharField(max_length=128, blank=True, default="")
 
     objects = ResponseQuerySet.as_manager()
 
     class Meta:
         ordering = ["-received_at"]
+        constraints = [
+            # One row per message per mailbox, even with two workers racing.
+            models.UniqueConstraint(
+                fields=["inbox", "identity"],
+                condition=~models.Q(identity=""),
+                name="response_once_per_inbox",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.received_at:%Y-%m-%d}"

@@ -57,11 +57,14 @@ def response_record(
     received_at: datetime | None = None,
     actor: Any = None,
     note: str = "",
+    classified: dict[str, Any] | None = None,
 ) -> Response:
     """Store one response and let it answer its letter.
 
     ``letter_id`` is None for mail that matched no letter (it waits in the
     unmatched queue). ``actor`` is the investigator who entered it, if any.
+    ``classified`` carries what ``letters.classify`` decided about an email
+    (severity, rule, failed recipients, identity and inbox, raw bytes).
     """
     response = Response.objects.create(
         letter_id=letter_id,
@@ -74,6 +77,7 @@ def response_record(
         outcome=outcome[:255],
         received_at=received_at or timezone.now(),
         handled_by=actor if getattr(actor, "pk", None) else None,
+        **(classified or {}),
     )
     if letter_id is not None:
         letter_answered(letter_id=letter_id, kind=kind, actor=actor, note=note)
@@ -116,7 +120,8 @@ def response_assign(*, response_id: int, letter_id: int, user_id: int | None) ->
     letter = Letter.objects.get(id=letter_id)
     Response.objects.filter(id=response_id).update(letter=letter, handled_by_id=user_id)
     if response.kind == Response.Kind.BOUNCE:
-        bounce_record(letter=letter, hard="soft bounce" not in response.outcome)
+        # The stored field decides, never the free-text note.
+        bounce_record(letter=letter, severity=response.severity or Response.Severity.UNKNOWN)
     elif response.kind == Response.Kind.OPT_OUT:
         contact_opt_out(contact_id=letter.contact_id, reason="asked by email")
     letter_answered(letter_id=letter.id, kind=response.kind, note="assigned in the admin")
@@ -127,8 +132,18 @@ def response_assign(*, response_id: int, letter_id: int, user_id: int | None) ->
 # --- bounces and opt-outs -------------------------------------------------
 
 
-def bounce_record(*, letter: Letter, hard: bool, when: datetime | None = None) -> None:
-    """Mailman's score: hard 1, soft 0.5, once a day; disabled at the threshold."""
+def bounce_record(
+    *, letter: Letter, hard: bool | None = None, severity: str = "", when: datetime | None = None
+) -> None:
+    """Mailman's score: hard 1, soft 0.5, once a day; disabled at the threshold.
+
+    A bounce of unknown severity (no failed address, no status) is recorded
+    by its Response but scores nothing and never moves to the next contact.
+    """
+    severity = severity or ("hard" if hard else "soft")
+    if severity not in {"hard", "soft"}:
+        return
+    hard = severity == "hard"
     when = when or timezone.now()
     if hard:
         Letter.objects.filter(id=letter.id, status=Letter.Status.SENT).update(
@@ -153,6 +168,7 @@ def _bounced_today(contact_id: int, when: datetime) -> bool:
             letter__contact_id=contact_id,
             kind=Response.Kind.BOUNCE,
             received_at__gt=day_start,
+            severity__in=["", Response.Severity.HARD, Response.Severity.SOFT],
             received_at__lte=when,
         ).count()
         > 1

@@ -174,6 +174,11 @@ class CampaignAdmin(CampaignHomeMixin, CampaignDashboardMixin, CampaignOutboxMix
                 None, _("host(s) whose contact opted out"), count=summary.skipped_do_not_contact
             )
             report.skip(
+                None,
+                _("host(s) whose network's abuse contact asked not to be written to"),
+                count=summary.hosts_opted_out,
+            )
+            report.skip(
                 None, _("host(s) without an abuse contact"), count=summary.hosts_without_contact
             )
             report.send(self, request)

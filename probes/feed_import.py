@@ -93,11 +93,14 @@ def feed_import(
     campaign: Campaign | None = None,
     progress: Progress | None = None,
     method: str = "auto",
+    snapshot: bool = True,
 ) -> ImportSummary:
     """Import one file into hosts and listings, as one transaction.
 
-    ``fmt`` defaults to the feed's format (``auto`` detects it). Listings of
-    this feed that the file no longer has are marked removed. ``method`` is
+    ``fmt`` defaults to the feed's format (``auto`` detects it). When the file
+    is a full ``snapshot`` of the feed (a download from its URL), listings of
+    this feed that the file no longer has are marked removed; an upload of
+    additions only (``snapshot=False``) removes nothing. ``method`` is
     ``auto`` (COPY on PostgreSQL, the ORM elsewhere) or ``orm`` (the naive
     bulk_create path, kept for the benchmark's baseline). Raises FeedError.
     """
@@ -113,7 +116,8 @@ def feed_import(
         now = timezone.now()
         writer = _CopyWriter if use_copy else _OrmWriter
         new, total = writer(feed=feed, now=now, campaign=campaign).write(rows)
-        summary.removed_listings = _listings_mark_removed(feed=feed, now=now)
+        if snapshot:
+            summary.removed_listings = _listings_mark_removed(feed=feed, now=now)
         feed.last_imported_at = now
         feed.save(update_fields=["last_imported_at"])
     _summary_fill(summary, tally, parsed.lines, new, total, started)
@@ -458,6 +462,12 @@ class FeedPreview:
     # (line, reason, text) of the first lines refused by the parser.
     rejected_lines: list[tuple[int, str, str]]
     detected_by: str = ""
+    # What a commit would change: hosts new to the database, hosts it already
+    # has, and this feed's listings a full snapshot would mark removed.
+    new_hosts: int = 0
+    updated_hosts: int = 0
+    removals: int = 0
+    removal_samples: list[str] = field(default_factory=list)
 
 
 def feed_preview(
@@ -474,11 +484,37 @@ def feed_preview(
         rejected_lines=[],
     )
     records = _noting_rejects(parsed.records, preview.rejected_lines, limit)
+    hosts: set[str] = set()
+    networks: set[str] = set()
     for kind, key, entry in screen(records, import_policy(feed=feed), preview.tally):
+        (hosts if kind == HOST else networks).add(key)
         if len(preview.rows) < limit:
             preview.rows.append((entry.line, kind, key, entry.reason))
     preview.lines = parsed.lines
+    preview.updated_hosts = _hosts_known(hosts)
+    preview.new_hosts = len(hosts) - preview.updated_hosts
+    _removals_count(preview, feed, hosts | networks, limit)
     return preview
+
+
+def _hosts_known(keys: set[str], chunk: int = 5000) -> int:
+    """How many of these addresses are hosts already (in indexed chunks)."""
+    ordered = sorted(keys)
+    return sum(
+        Host.objects.filter(ip__in=ordered[i : i + chunk]).count()
+        for i in range(0, len(ordered), chunk)
+    )
+
+
+def _removals_count(preview: FeedPreview, feed: Feed, keys: set[str], limit: int) -> None:
+    """This feed's live listings that the file lacks: what a full snapshot removes."""
+    live = Listing.objects.filter(feed=feed, removed_at__isnull=True)
+    for ip, cidr in live.values_list("host__ip", "cidr").iterator(chunk_size=5000):
+        key = str(ip) if ip is not None else cidr
+        if key not in keys:
+            preview.removals += 1
+            if len(preview.removal_samples) < limit:
+                preview.removal_samples.append(key)
 
 
 def _noting_rejects(

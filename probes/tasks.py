@@ -59,15 +59,24 @@ def feed_refresh(feed_id: int) -> dict | None:
 
 @shared_task(name="probes.feed_upload_import")
 def feed_upload_import(
-    feed_id: int, token: str, fmt: str = "", ip_column: str = "", campaign_id: int | None = None
+    feed_id: int,
+    token: str,
+    fmt: str = "",
+    ip_column: str = "",
+    campaign_id: int | None = None,
+    snapshot: bool = False,
 ) -> dict | None:
-    """Import a file uploaded through the admin, reporting progress beside it."""
+    """Import a file uploaded through the admin, reporting progress beside it.
+
+    ``snapshot``: the file is the whole feed, so its absent listings are
+    marked removed; otherwise it only adds.
+    """
     feed = Feed.objects.filter(pk=feed_id).first()
     if feed is None or not uploads.upload_exists(token):
         return None
     campaign = Campaign.objects.filter(pk=campaign_id).first() if campaign_id else None
     return uploads.upload_import(
-        token=token, feed=feed, fmt=fmt, ip_column=ip_column, campaign=campaign
+        token=token, feed=feed, fmt=fmt, ip_column=ip_column, campaign=campaign, snapshot=snapshot
     )
 
 

@@ -93,7 +93,13 @@ def _status_write(token: str, status: dict) -> None:
 
 
 def upload_import(
-    *, token: str, feed: Feed, fmt: str = "", ip_column: str = "", campaign: Campaign | None = None
+    *,
+    token: str,
+    feed: Feed,
+    fmt: str = "",
+    ip_column: str = "",
+    campaign: Campaign | None = None,
+    snapshot: bool = False,
 ) -> dict:
     """Import a stored upload (one transaction), recording progress; then delete the file."""
     _status_write(token, {"state": "running", "lines": 0, "feed": feed.name})
@@ -107,6 +113,7 @@ def upload_import(
                 fmt=fmt,
                 ip_column=ip_column,
                 campaign=campaign,
+                snapshot=snapshot,
                 progress=lambda lines: _status_write(
                     token, {"state": "running", "lines": lines, "feed": feed.name}
                 ),
