@@ -105,8 +105,9 @@ LETTER_SETS: dict[str, Set] = {
         Q(has_open_dispute=True, has_better_contact=True),
     ),
     "opted_out": Set("opt-outs", Q(contact__do_not_contact=True)),
-    # One letter per contact and campaign: a letter in dispute is a contact in dispute.
-    "contact_disputed": Set("contacts in dispute", Q(has_open_dispute=True)),
+    # One letter per contact and campaign: an open dispute from the recipient.
+    # (probes.ContactDispute, sources disagreeing on a contact, is another queue.)
+    "contact_disputed": Set("open disputes from recipients", Q(has_open_dispute=True)),
 }
 LETTER_FUNNEL = ["built", "approved", "sent", "answered", "fixed"]
 LETTER_OUTCOMES = ["partly_fixed", "not_fixed", "delivery_unknown", "bounced", "disputed"]

@@ -26,6 +26,7 @@ from outreach.admin_feedback import ActionReport
 from outreach.admin_home import CampaignHomeMixin
 from outreach.admin_search import HostSearchMixin
 from outreach.admin_security import MembershipRules
+from outreach.forms import AgencyAdminForm
 from outreach.models import (
     Agency,
     AgencyText,
@@ -73,6 +74,7 @@ class AgencyTextInline(ScopedInline):
 
 @admin.register(Agency)
 class AgencyAdmin(ScopedAdmin):
+    form = AgencyAdminForm
     list_display = [
         "name",
         "code",
