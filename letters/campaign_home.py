@@ -262,6 +262,14 @@ def campaign_home(*, user: object, campaign: Campaign) -> Home:
     queues.append(response("unhandled"))
     queues += [letter(k) for k in LETTER_QUEUES[4:]]
     queues += [response(k) for k in rsets if k != "unhandled"]
+    disputes = contact_disputes(user=user, campaign_id=cid)
+    if disputes is not None:
+        url = (
+            reverse("admin:probes_contactdispute_changelist")
+            + "?"
+            + urlencode({"campaign": cid, "status__exact": "open"})
+        )
+        queues.append(Count_("contact_dispute", "contacts in dispute", disputes.count(), url))
     if "retest_inconclusive" in hsets:
         queues.append(host("retest_inconclusive"))
     today = timezone.localdate()
@@ -278,6 +286,19 @@ def campaign_home(*, user: object, campaign: Campaign) -> Home:
         last_recheck=last,
         next_recheck=next_recheck(last),
     )
+
+
+def contact_disputes(*, user: object, campaign_id: int) -> QuerySet | None:
+    """Open disputes (sources naming different contacts) over this campaign's hosts.
+
+    None until probes.ContactDispute (issue 18) is installed.
+    """
+    try:
+        from probes.models import ContactDispute
+    except ImportError:
+        return None
+    ips = Host.objects.filter(campaigns__id=campaign_id).values("ip")
+    return ContactDispute.objects.for_user(user).filter(status="open", ip__in=ips)
 
 
 BREAKDOWN_COLUMNS = ["built", "sent", "answered", "fixed"]

@@ -13,12 +13,15 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from outreach.lib.iputil import IPNetwork
+from outreach.models import Campaign, Host
 from outreach.validators import normalise_email
 
 ASN = re.compile(r"^AS(\d{1,10})$", re.IGNORECASE)
@@ -114,3 +117,25 @@ class LetterSearchMixin(HostSearchMixin):
         found, duplicates = super().get_search_results(request, queryset, search_term)
         # A letter lists many hosts: a range or an AS can match it several times.
         return found, duplicates or bool(search_term.strip())
+
+
+class DisputeCampaignFilter(admin.SimpleListFilter):
+    """Contact disputes by campaign: they name an address, not a host row."""
+
+    title = _("campaign")
+    parameter_name = "campaign"
+
+    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
+        choices = [(str(c.pk), c.name) for c in Campaign.objects.for_user(request.user)[:100]]
+        value = self.value()
+        # Django applies a filter only when it offers the asked-for value.
+        if value and value not in {pk for pk, _name in choices}:
+            choices.append((value, value))
+        return choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self.value()
+        if not value or not str(value).isdigit():
+            return None
+        ips = Host.objects.filter(campaigns__id=int(value)).values("ip")
+        return queryset.filter(ip__in=ips)

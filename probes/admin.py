@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from outreach.admin_base import ScopedAdmin, ScopedInline
 from outreach.admin_feedback import ActionReport
+from outreach.admin_search import DisputeCampaignFilter
 from outreach.models import Campaign
 from probes import tasks, uploads
 from probes.disputes import DisputeError, contact_dispute_resolve
@@ -225,7 +226,7 @@ class ContactDisputeAdmin(ScopedAdmin):
 
     form = ContactDisputeForm
     list_display = ["network", "ip", "status", "best_candidate", "created_at"]
-    list_filter = ["status"]
+    list_filter = ["status", DisputeCampaignFilter]
     search_fields = ["=ip", "network__cidr"]
     readonly_fields = ["network", "ip", "candidates", "status", "chosen_email", "resolved_at"]
     list_select_related = ["network"]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from letters.campaign_home import campaign_home, next_recheck
 from letters.models import Letter, RecipientAction, Response
 from outreach.models import Host, Membership
+from probes.models import ContactDispute
 from tests.factories import (
     AgencyFactory,
     CampaignFactory,
@@ -105,6 +106,11 @@ def campaign_world():
         campaign, accc, status=Letter.Status.SENT, sent_at=now, outcome="partly_fixed"
     )
     ResponseFactory(letter=accc_sent, kind=Response.Kind.QUESTION)
+    # Sources that disagree on the contact of a campaign host, and of another host.
+    ContactDispute.objects.create(
+        network=ripe, ip=open_ftc.ip, candidates=[{"email": "a@x.example"}]
+    )
+    ContactDispute.objects.create(network=NetworkFactory(), ip="192.0.2.99", candidates=[])
     other = CampaignFactory(lead_agency=ftc)  # nothing of it counts here
     _letter(other, ftc, status=Letter.Status.DRAFT)
     return campaign, ftc, accc
@@ -141,6 +147,7 @@ def test_it_counts_every_stage_and_queue_for_an_investigator(world):
     assert queues["dispute_better_contact"] == 1
     assert queues["opted_out"] == 1
     assert queues["contact_disputed"] == 1
+    assert queues["contact_dispute"] == 1
     assert home.days_left == 10
 
 
@@ -155,6 +162,7 @@ def test_it_counts_only_the_partners_own_agency(world):
     assert queues["to_approve"] == 1
     assert queues["unhandled"] == 1
     assert queues["opted_out"] == queues["failed"] == queues["dispute_better_contact"] == 0
+    assert queues["contact_dispute"] == 0  # the disputed network is not routed to ACCC
     by_agency = next(b for b in home.breakdowns if b.name == "agency")
     assert [label for label, _cells in by_agency.rows] == ["ACCC"]
 
