@@ -277,7 +277,7 @@ def test_it_probes_only_the_hosts_the_admin_user_may_see(
             {"action": "verify_now", "_selected_action": [host.id, other.id]},
             follow=True,
         )
-    assert "1 host sent to the probe." in response.content.decode()
+    assert "1 host(s) sent to the probe." in response.content.decode()
     assert list(Probe.objects.values_list("host_id", flat=True)) == [host.id]
     assert other_lab.connections == 0
 
