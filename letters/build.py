@@ -14,6 +14,7 @@ from letters.agency_texts import agency_words_for
 from letters.approval import recipient_link_issue
 from letters.languages import language_choose, supported_languages
 from letters.models import Letter
+from letters.rendered import letter_rendering_discard, letters_render_enqueue
 from outreach.models import Agency, Campaign, Contact, Host, Network
 
 if TYPE_CHECKING:
@@ -224,6 +225,8 @@ def letter_approve(*, letter_id: int, user: AbstractBaseUser) -> Letter:
     letter.approved_at = timezone.now()
     letter.save(update_fields=["status", "approved_by", "approved_at"])
     recipient_link_issue(letter=letter)
+    # Rendered once, now, on the render queue (letters.rendered).
+    transaction.on_commit(lambda: letters_render_enqueue(letter_ids=[letter.pk]))
     return letter
 
 
@@ -241,4 +244,8 @@ def letter_language_set(*, letter_id: int, language: str, user: AbstractBaseUser
     letter.language, letter.language_reason = language, INVESTIGATOR_REASON
     letter.text_fallbacks = _texts_fallbacks(letter.campaign, letter.agency, language)
     letter.save(update_fields=["language", "language_reason", "text_fallbacks"])
+    if letter.status == Letter.Status.APPROVED:
+        # The stored rendering is in the old language: render it again.
+        letter_rendering_discard(letter_id=letter.pk)
+        transaction.on_commit(lambda: letters_render_enqueue(letter_ids=[letter.pk]))
     return letter

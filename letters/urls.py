@@ -13,5 +13,6 @@ urlpatterns = [
     path("code/", views.code_entry, name="code"),
     path("<str:token>/", views.page, name="page"),
     path("<str:token>/transcript/<int:probe_id>/", views.transcript, name="transcript"),
+    path("<str:token>/letter/", views.sent_letter, name="letter"),
     re_path(r"^(?P<token>[^/]+)/(?P<action>answer|fixed|dispute|optout)/$", views.act, name="act"),
 ]

@@ -20,10 +20,13 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from outreach.admin_base import ScopedAdmin, ScopedInline
+from outreach.admin_feedback import ActionReport
+from outreach.admin_search import DisputeCampaignFilter
 from outreach.models import Campaign
 from probes import tasks, uploads
+from probes.disputes import DisputeError, contact_dispute_resolve
 from probes.feeds import FORMATS, FeedError
-from probes.models import Feed, Listing, Probe
+from probes.models import ContactDispute, Feed, Listing, Probe
 
 ADDITIONS, SNAPSHOT = "additions", "snapshot"
 
@@ -151,10 +154,14 @@ class FeedAdmin(ScopedAdmin):
 
     @admin.action(description=_("Import now from the feed's URL"))
     def import_now(self, request: HttpRequest, queryset: Any) -> None:
-        ids = list(queryset.exclude(url="").values_list("pk", flat=True))
-        for pk in ids:
-            transaction.on_commit(partial(tasks.feed_refresh.delay, pk))
-        self.message_user(request, _("Queued %d feed imports.") % len(ids), messages.SUCCESS)
+        report = ActionReport(_("%(count)d feed import(s) queued."))
+        for feed in queryset.only("pk", "name", "url"):
+            if not feed.url:
+                report.skip(feed, _("no URL to fetch from (upload a file instead)"))
+                continue
+            transaction.on_commit(partial(tasks.feed_refresh.delay, feed.pk))
+            report.ok(feed)
+        report.send(self, request)
 
 
 class ReadOnlyEvidence:
@@ -211,3 +218,61 @@ class ListingInline(ReadOnlyEvidence, ScopedInline):
     ordering = ["feed__name"]
     can_delete = False
     show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ContactDisputeForm(forms.ModelForm):
+    """The investigator's choice among the candidates the sources named."""
+
+    choose = forms.ChoiceField(
+        label=_("Write to"),
+        required=False,
+        help_text=_("Moves every host of the network to this address (audited)."),
+    )
+
+    class Meta:
+        model = ContactDispute
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        candidates = self.instance.candidates if self.instance.pk else []
+        self.fields["choose"].choices = [("", "---")] + [
+            (c["email"], f"{c['email']} ({c.get('source', '?')}, {c.get('rule', '')})")
+            for c in candidates
+            if isinstance(c, dict) and c.get("email")
+        ]
+
+
+@admin.register(ContactDispute)
+class ContactDisputeAdmin(ScopedAdmin):
+    """ "Contacts in dispute": networks whose sources name different contacts."""
+
+    form = ContactDisputeForm
+    list_display = ["network", "ip", "status", "best_candidate", "created_at"]
+    list_filter = ["status", DisputeCampaignFilter]
+    search_fields = ["=ip", "network__cidr"]
+    readonly_fields = ["network", "ip", "candidates", "status", "chosen_email", "resolved_at"]
+    list_select_related = ["network"]
+
+    @admin.display(description=_("best candidate"))
+    def best_candidate(self, obj: ContactDispute) -> str:
+        return obj.candidates[0].get("email", "") if obj.candidates else ""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        email = form.cleaned_data.get("choose")
+        if not email:
+            return
+        try:
+            moved = contact_dispute_resolve(dispute_id=obj.id, email=email, actor=request.user)
+        except DisputeError as exc:
+            messages.error(request, str(exc))
+            return
+        messages.success(
+            request, _("%(n)d hosts now go to %(email)s.") % {"n": moved, "email": email}
+        )

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('probes', '0004_listing_host_no_db_constraint'),
+        ('probes', '0006_contact_dispute'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('letters', '0008_response_inbound_classification'),
+        ('letters', '0009_render_once_archive'),
     ]
 
     operations = [
