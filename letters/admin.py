@@ -63,6 +63,8 @@ class LetterAdmin(ScopedAdmin):
     ]
     exclude = ["claim_token"]
     inlines = [ResponseInline]
+    # "export" actions need letters.send_letter in the letter's agency.
+    permission_codenames = {"export": "send_letter"}
     actions = ["approve_selected", "export_selected", "export_selected_merged", "requeue_unknown"]
 
     def get_urls(self) -> list:

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from letters.inbound import response_assign, response_mark
+from outreach.admin_base import ScopedSimpleListFilter
 from outreach.models import Response
 
 
@@ -30,7 +31,7 @@ def _mark_action(kind: str, label: str) -> Callable:
 ACTED_ON = {Response.Kind.FIXED_CLAIM, Response.Kind.OPT_OUT}
 
 
-class MatchedFilter(admin.SimpleListFilter):
+class MatchedFilter(ScopedSimpleListFilter):
     title = "letter"
     parameter_name = "matched"
 

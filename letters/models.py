@@ -19,6 +19,7 @@ def new_reply_token() -> str:
 
 class LetterQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("campaign",)
 
 
 class Letter(models.Model):
@@ -92,6 +93,7 @@ class Letter(models.Model):
 
 class RecipientTokenQuerySet(ScopedQuerySet):
     agency_lookups = ("letter__agency",)
+    campaign_lookups = ("letter__campaign",)
 
     def usable(self) -> RecipientTokenQuerySet:
         return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
@@ -126,6 +128,7 @@ class RecipientToken(models.Model):
 
 class RecipientActionQuerySet(ScopedQuerySet):
     agency_lookups = ("letter__agency",)
+    campaign_lookups = ("letter__campaign",)
 
 
 class RecipientAction(models.Model):
@@ -166,6 +169,7 @@ class RecipientAction(models.Model):
 
 class SmarthostQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("agency__led_campaigns", "agency__partner_campaigns")
 
 
 class Smarthost(models.Model):
@@ -205,6 +209,7 @@ class Smarthost(models.Model):
 
 class MailboxQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("agency__led_campaigns", "agency__partner_campaigns")
 
 
 class Mailbox(models.Model):

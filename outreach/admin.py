@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db import transaction
@@ -17,6 +18,7 @@ from letters.services import letters_build
 from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.admin_security import MembershipRules
+from outreach.roles import user_is_investigator
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
 from probes.admin import ProbeInline
 from probes.services import hosts_verify_enqueue
@@ -34,6 +36,13 @@ class AgencyAdmin(ScopedAdmin):
     list_filter = ["is_active", "country", "default_language"]
     search_fields = ["name", "code", "contact_email"]
     inlines = [MembershipInline]
+
+    def row_write_allowed(self, request: HttpRequest, obj: Any, action: str) -> bool:
+        # A new agency is in no campaign yet: the investigator creating it may
+        # (and then adds it to a campaign their agency leads).
+        if action == "add":
+            return user_is_investigator(request.user)
+        return super().row_write_allowed(request, obj, action)
 
 
 @admin.register(Membership)

@@ -22,6 +22,7 @@ from outreach.validators import normalise_email, validate_country_codes, validat
 
 class AgencyQuerySet(ScopedQuerySet):
     agency_lookups = ("id",)
+    campaign_lookups = ("led_campaigns", "partner_campaigns")
 
 
 class Agency(models.Model):
@@ -64,6 +65,7 @@ class Agency(models.Model):
 
 class MembershipQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("agency__led_campaigns", "agency__partner_campaigns")
 
 
 class Membership(models.Model):
@@ -92,6 +94,7 @@ class Membership(models.Model):
 
 class CampaignQuerySet(ScopedQuerySet):
     agency_lookups = ("lead_agency", "partners")
+    campaign_lookups = ("",)
 
 
 class Campaign(models.Model):
@@ -130,6 +133,7 @@ class Campaign(models.Model):
 
 class NetworkQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("hosts__campaigns",)
 
     def containing(self, ip: str) -> NetworkQuerySet:
         """Networks holding this address, the most specific first."""
@@ -176,6 +180,7 @@ class Network(models.Model):
 
 class ContactQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("letters__campaign", "hosts__campaigns")
 
     def contactable(self) -> ContactQuerySet:
         return self.filter(do_not_contact=False)
@@ -219,6 +224,7 @@ class Contact(models.Model):
 
 class HostQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("campaigns",)
 
 
 class Host(models.Model):
@@ -275,6 +281,7 @@ class Host(models.Model):
 
 class ResponseQuerySet(ScopedQuerySet):
     agency_lookups = ("letter__agency",)
+    campaign_lookups = ("letter__campaign",)
 
     def unmatched(self) -> ResponseQuerySet:
         return self.filter(letter__isnull=True)

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import RequestFactory
 
-from outreach.admin_base import ScopedAdmin, ScopedRelatedFilter
+from outreach.admin_base import ScopedAdmin, ScopedAllValuesFilter, ScopedRelatedFilter
 from outreach.models import Contact, Membership
 from outreach.roles import role_permissions
 from probes.models import Listing
@@ -84,7 +84,7 @@ def test_it_offers_only_related_values_in_scope_as_list_filters(alpha):
         ("feed", ScopedRelatedFilter),
         ("host__agency", ScopedRelatedFilter),
         ("host", ScopedRelatedFilter),
-        "reason",
+        ("reason", ScopedAllValuesFilter),
     ]
 
 
