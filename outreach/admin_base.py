@@ -286,11 +286,31 @@ class ScopedListFilter:
     not derive from this class.
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A subclass's own queryset() is wrapped as it is defined, so even a
+        # filter that ignores the queryset it is given returns scoped rows.
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("queryset")
+        if own is not None and not getattr(own, "scoped_rows", False):
+            cls.queryset = _cut_back(own)
+
     def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> Any:
-        filtered = super().queryset(request, queryset)
+        return super().queryset(request, queryset)
+
+
+def _cut_back(method: Callable) -> Callable:
+    @wraps(method)
+    def queryset(self: Any, request: HttpRequest, rows: models.QuerySet) -> Any:
+        filtered = method(self, request, rows)
         if filtered is None or not getattr(self, "used_parameters", None):
             return filtered
-        return filtered & scoped(queryset.model, request)
+        return filtered & scoped(rows.model, request)
+
+    queryset.scoped_rows = True
+    return queryset
+
+
+ScopedListFilter.queryset = _cut_back(ScopedListFilter.queryset)
 
 
 class ScopedSimpleListFilter(ScopedListFilter, admin.SimpleListFilter):

@@ -11,7 +11,12 @@ from typing import Any
 
 from auditlog.admin import LogEntryAdmin as AuditlogEntryAdmin
 from auditlog.models import LogEntry
-from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.admin import (
+    AccessAttemptAdmin,
+    AccessFailureLogAdmin,
+    AccessLogAdmin,
+    IsLockedOutFilter,
+)
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -22,7 +27,7 @@ from django.http import HttpRequest
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from outreach.admin_base import ScopedAdmin, ScopedInline
+from outreach.admin_base import ScopedAdmin, ScopedInline, ScopedSimpleListFilter
 from outreach.audit_scope import AuditScopeMixin
 from outreach.models import Agency, Membership
 from outreach.roles import lead_agency_ids, role_for, user_is_investigator
@@ -161,9 +166,16 @@ admin.site.unregister(LogEntry)
 admin.site.register(LogEntry, AuditLogAdmin)
 
 
+class ScopedLockedOutFilter(ScopedSimpleListFilter, IsLockedOutFilter):
+    pass
+
+
 @admin.register(AccessAttempt)
 class LockoutAttemptAdmin(ScopedAdmin, AccessAttemptAdmin):
-    pass
+    list_filter = [
+        ScopedLockedOutFilter if spec is IsLockedOutFilter else spec
+        for spec in AccessAttemptAdmin.list_filter
+    ]
 
 
 @admin.register(AccessLog)
