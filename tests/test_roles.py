@@ -372,3 +372,34 @@ def test_a_filter_that_returns_rows_of_another_agency_is_cut_back(alpha, bravo):
     contacts = admin.site._registry[Contact]
     greedy = Greedy(request, {"greedy": ["all"]}, Contact, contacts)
     assert list(greedy.queryset(request, contacts.get_queryset(request))) == [ours]
+
+
+def test_a_raw_id_field_labels_only_rows_the_user_may_see(client, alpha, bravo):
+    ours = f.LetterFactory(campaign__lead_agency=alpha, contact__email="abuse@ours.example")
+    theirs = f.LetterFactory(campaign__lead_agency=bravo, contact__email="abuse@theirs.example")
+    client.force_login(member(alpha, Membership.Role.COORDINATOR, "alpha-coord"))
+    page = client.get(f"/admin/outreach/response/add/?letter={theirs.pk}")
+    assert page.status_code == 200 and b"abuse@theirs.example" not in page.content
+    page = client.post("/admin/outreach/response/add/", {"letter": theirs.pk, "kind": "reply"})
+    assert b"abuse@theirs.example" not in page.content
+    page = client.get(f"/admin/outreach/response/add/?letter={ours.pk}")
+    assert b"abuse@ours.example" in page.content
+
+
+def test_the_admin_shows_a_banner_while_a_superuser_is_logged_in(client, alpha):
+    client.force_login(f.UserFactory(is_superuser=True, is_staff=True))
+    assert b"outreach-breakglass" in client.get("/admin/").content
+    client.force_login(member(alpha, Membership.Role.COORDINATOR, "alpha-coord"))
+    assert b"outreach-breakglass" not in client.get("/admin/").content
+
+
+def test_recent_actions_stop_naming_a_row_that_left_the_users_scope(client, alpha, bravo):
+    coordinator = member(alpha, Membership.Role.COORDINATOR, "alpha-coord")
+    contact = f.ContactFactory(agency=alpha, email="abuse@moved-away.example")
+    client.force_login(coordinator)
+    data = contact_data(contact, str(alpha.pk)) | {"organisation": "edited"}
+    assert client.post(f"/admin/outreach/contact/{contact.pk}/change/", data).status_code == 302
+    assert b"abuse@moved-away.example" in client.get("/admin/").content
+    Contact.objects.filter(pk=contact.pk).update(agency=bravo)
+    page = client.get("/admin/").content
+    assert b"abuse@moved-away.example" not in page and b"outside your agencies" in page
