@@ -18,8 +18,8 @@ from letters.services import letters_build
 from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.admin_security import MembershipRules
-from outreach.roles import user_is_investigator
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
+from outreach.roles import user_is_investigator
 from probes.admin import ProbeInline
 from probes.services import hosts_verify_enqueue
 from probes.tasks_rdap import campaign_contacts_lookup

@@ -100,9 +100,7 @@ def crawl_world() -> CrawlWorld:
         "a_viewer": _member("a-viewer", (a, Membership.Role.VIEWER)),
         "a_coordinator": _member("a-coordinator", (a, Membership.Role.COORDINATOR)),
         "stranger": _member("no-agency"),
-        "dual": _member(
-            "dual", (a, Membership.Role.COORDINATOR), (b, Membership.Role.VIEWER)
-        ),
+        "dual": _member("dual", (a, Membership.Role.COORDINATOR), (b, Membership.Role.VIEWER)),
         "a_investigator": _member("a-investigator", (a, Membership.Role.INVESTIGATOR)),
     }
     bridge = _member("bridge", (a, Membership.Role.COORDINATOR), (c, Membership.Role.COORDINATOR))
@@ -249,9 +247,7 @@ def _foreign_keys(
     base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
     own = world.rows["alpha"][model]
     for code in foreign_codes(who):
-        foreign = {
-            fld.name: world.rows[code][fld.related_model].pk for fld in _fk_fields(model)
-        }
+        foreign = {fld.name: world.rows[code][fld.related_model].pk for fld in _fk_fields(model)}
         for url in (f"{base}add/", f"{base}{own.pk}/change/"):
             for name, pk in foreign.items():
                 query = f"{url}?{urlencode({name: pk})}"

@@ -280,9 +280,7 @@ def test_a_coordinator_who_only_views_another_agency_cannot_act_on_its_letters(
     response = f.ResponseFactory(letter=theirs)
     client.force_login(dual)
     both = [theirs.pk, ours.pk]
-    client.post(
-        "/admin/letters/letter/", {"action": "requeue_unknown", "_selected_action": both}
-    )
+    client.post("/admin/letters/letter/", {"action": "requeue_unknown", "_selected_action": both})
     client.post(
         "/admin/outreach/response/",
         {"action": "mark_dispute", "_selected_action": [response.pk]},
@@ -306,9 +304,7 @@ def test_nobody_grants_themselves_a_role_where_they_are_only_a_viewer(client, al
     assert Membership.objects.get(pk=own.pk).role == Membership.Role.VIEWER
     assert not Membership.objects.filter(user=colleague, agency=bravo).exists()
     # Through the user page: bravo's users are out of alpha's coordinator's reach.
-    response = client.post(
-        f"/admin/auth/user/{other.pk}/change/", {"username": "bravo-renamed"}
-    )
+    response = client.post(f"/admin/auth/user/{other.pk}/change/", {"username": "bravo-renamed"})
     assert response.status_code == 403
 
 
@@ -335,7 +331,7 @@ def test_every_list_filter_of_every_admin_is_a_scoped_filter(alpha):
 
     request = request_for(f.UserFactory(is_superuser=True))
     unscoped = []
-    for model, model_admin in admin.site._registry.items():
+    for model_admin in admin.site._registry.values():
         for spec in model_admin.get_list_filter(request):
             filter_class = spec[1] if isinstance(spec, tuple) else spec
             if not (isinstance(filter_class, type) and issubclass(filter_class, ScopedListFilter)):
