@@ -25,6 +25,7 @@ CATALOG_SOURCES: tuple[str, ...] = (
     "templates/letters",
     "letters/recipient.py",
     "letters/forms.py",
+    "letters/views.py",
     "templates/recipient",
 )
 SOURCE_LANGUAGE = "en"

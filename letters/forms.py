@@ -10,17 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 MESSAGE_MAX = 5000
 REASON_MAX = 500
-# Something that looks like a tag, a comment or a doctype. Such input is
-# refused rather than stripped: silently changing what an owner wrote would
-# turn their words into ours.
-HTML_LIKE = re.compile(r"<\s*[a-zA-Z/!?]")
 # Control characters other than tab, newline and carriage return.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def plain_text(value: str) -> str:
-    if HTML_LIKE.search(value):
-        raise ValidationError(_("Please write plain text: HTML is not accepted."), code="html")
+    # Any text is welcome: "Network Operations <noc@isp.example>" and the
+    # RCPT TO:<…> lines this page quotes are ordinary answers. What an owner
+    # wrote is stored as they wrote it and escaped wherever it is shown.
     if CONTROL.search(value):
         raise ValidationError(_("The text contains control characters."), code="control")
     return value

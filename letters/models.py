@@ -110,6 +110,10 @@ class RecipientToken(models.Model):
     letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="recipient_tokens")
     secret = models.CharField(max_length=64, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # SHA-256 of the short code printed beside the link (letters.shortcode).
+    code_hash = models.CharField(  # noqa: DJ001 - unique, so NULL until derived
+        max_length=64, unique=True, null=True, editable=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from letters import shortcode
 from letters.models import Letter, RecipientAction, RecipientToken
 from outreach import security
 from outreach.audit import audit_event, audit_update
@@ -71,23 +72,47 @@ def _usable_token(letter_id: int) -> RecipientToken | None:
     return tokens.order_by("-created_at").first()
 
 
+def code_for(secret: str) -> str:
+    """The short code printed beside the link (grouped, with its check character)."""
+    return shortcode.code_derive(secret, settings.OUTREACH_RECIPIENT_KEY)
+
+
+def code_hash_for(secret: str) -> str:
+    return shortcode.code_hash(code_for(secret).replace("-", ""))
+
+
 def _token_create(letter: Letter) -> RecipientToken:
     secret = secrets.token_hex(32)
     return RecipientToken.objects.create(
         letter=letter,
         secret=secret,
         token_hash=token_hash(token_derive(secret)),
+        code_hash=code_hash_for(secret),
         expires_at=timezone.now() + timedelta(days=settings.OUTREACH_RECIPIENT_TOKEN_DAYS),
     )
 
 
 def recipient_url(*, letter: Letter) -> str:
     """The absolute link printed in the letter, or "" when no public URL is set."""
+    return recipient_link(letter=letter)[0]
+
+
+def recipient_link(*, letter: Letter) -> tuple[str, str, str]:
+    """The link, the page where a code is typed, and the code ("" without a public URL)."""
     if not settings.OUTREACH_PUBLIC_URL:
-        return ""
+        return "", "", ""
     token = recipient_token_ensure(letter=letter)
     path = reverse("recipient:page", kwargs={"token": token_derive(token.secret)})
-    return settings.OUTREACH_PUBLIC_URL + path
+    entry = settings.OUTREACH_PUBLIC_URL + reverse("recipient:code")
+    return settings.OUTREACH_PUBLIC_URL + path, entry, code_for(token.secret)
+
+
+def recipient_code_find(typed: str) -> RecipientToken | None:
+    """The usable token whose code was typed, or None. A typo never reaches here."""
+    compact = shortcode.code_normalise(typed)
+    if compact is None:
+        return None
+    return RecipientToken.objects.usable().filter(code_hash=shortcode.code_hash(compact)).first()
 
 
 def recipient_token_find(raw: str) -> RecipientToken | None:

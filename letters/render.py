@@ -59,6 +59,27 @@ def recipient_url_for(letter: Letter) -> str:
     return recipient_url(letter=letter)
 
 
+def recipient_code_for(letter: Letter) -> tuple[str, str]:
+    """Where to type the short code, and the code ("", "" without a public URL)."""
+    if letter.pk is None:
+        return "", ""
+    from letters.recipient import recipient_link
+
+    _url, entry, code = recipient_link(letter=letter)
+    return entry, code
+
+
+def qr_data_uri(url: str) -> str:
+    """The link as a QR code, an SVG inlined as data: (the PDF fetcher reads nothing else)."""
+    if not url:
+        return ""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, border=2)
+    return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode("ascii")
+
+
 def letter_render(letter: Letter, *, language: str | None = None) -> RenderedLetter:
     """Render all four parts of ``letter`` in ``language`` (default: the letter's)."""
     language = language or letter.language
@@ -89,6 +110,8 @@ def letter_context(letter: Letter, *, language: str) -> dict[str, Any]:
     campaign, agency = letter.campaign, letter.agency
     partners = [a.name for a in campaign.agencies() if a.pk != agency.pk]
     instructions_url = campaign.instructions_url or agency.instructions_url
+    recipient_url = recipient_url_for(letter)
+    code_url, code = recipient_code_for(letter) if recipient_url else ("", "")
     return {
         "language": language,
         "direction": "rtl" if is_rtl(language) else "ltr",
@@ -104,7 +127,11 @@ def letter_context(letter: Letter, *, language: str) -> dict[str, Any]:
         "instructions_link": format_html('<a href="{0}">{0}</a>', instructions_url),
         "agency_email": agency.contact_email,
         "agency_email_link": format_html('<a href="mailto:{0}">{0}</a>', agency.contact_email),
-        "recipient_url": recipient_url_for(letter),
+        "recipient_url": recipient_url,
+        "recipient_qr": qr_data_uri(recipient_url),
+        # Isolated, so the address reads whole inside right-to-left text.
+        "code_url": f"\u2066{code_url}\u2069" if code_url else "",
+        "recipient_code": code,
         "reference": f"{campaign.slug}-{letter.pk}",
         "date": timezone.localdate(letter.approved_at or letter.created_at).isoformat(),
     }

@@ -9,6 +9,8 @@ from letters import views
 app_name = "recipient"
 
 urlpatterns = [
+    # Before the token pattern: "code" is never a token (tokens are 32 characters).
+    path("code/", views.code_entry, name="code"),
     path("<str:token>/", views.page, name="page"),
     re_path(r"^(?P<token>[^/]+)/(?P<action>answer|fixed|dispute|optout)/$", views.act, name="act"),
 ]

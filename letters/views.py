@@ -16,14 +16,15 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
-from letters import recipient
+from letters import recipient, shortcode
 from letters.forms import AnswerForm, DisputeForm, FixedForm, OptOutForm
 from letters.models import RecipientToken
 
@@ -62,9 +63,30 @@ def _secure(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _plain(request: HttpRequest, template: str, status: int) -> HttpResponse:
+def _plain(request: HttpRequest, template: str, status: int, **extra: object) -> HttpResponse:
+    """An error page in the reader's language and direction, with a way back."""
     css, _hash = page_css()
-    return _secure(render(request, template, {"css": css}, status=status))
+    language = _entry_language(request)
+    with translation.override(language):
+        context = {
+            "css": css,
+            "language": language,
+            "bidi": translation.get_language_info(language)["bidi"],
+            "back": _back_url(request, language),
+            **extra,
+        }
+        response = render(request, template, context, status=status)
+        response["Content-Language"] = language
+    return _secure(response)
+
+
+def _back_url(request: HttpRequest, language: str) -> str:
+    """The letter's page this request came from (its token is in the URL), or ""."""
+    match = request.resolver_match
+    token = match.kwargs.get("token", "") if match else ""
+    if len(token) != recipient.TOKEN_LENGTH:
+        return ""
+    return _page_url(token, language)
 
 
 def recipient_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -73,17 +95,16 @@ def recipient_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @wraps(view)
     def wrapper(request: HttpRequest, token: str, **kwargs: object) -> HttpResponse:
         ip = recipient.client_ip(request)
-        if recipient.limit_hit(
-            scope="ip", key=ip, limit=settings.OUTREACH_RECIPIENT_IP_PER_HOUR
-        ) or recipient.limit_reached(
-            scope="miss", key=ip, limit=settings.OUTREACH_RECIPIENT_MISSES_PER_HOUR
-        ):
+        if recipient.limit_hit(scope="ip", key=ip, limit=settings.OUTREACH_RECIPIENT_IP_PER_HOUR):
             return _too_many(request)
         found = recipient.recipient_token_find(token)
         if found is None:
-            recipient.limit_hit(
-                scope="miss", key=ip, limit=settings.OUTREACH_RECIPIENT_MISSES_PER_HOUR
-            )
+            # The brake counts wrong links only, and only wrong links meet it:
+            # an owner typing their letter's link behind a busy NAT gets through.
+            misses = settings.OUTREACH_RECIPIENT_MISSES_PER_HOUR
+            if recipient.limit_reached(scope="miss", key=ip, limit=misses):
+                return _too_many(request)
+            recipient.limit_hit(scope="miss", key=ip, limit=misses)
             return _plain(request, "recipient/not_found.html", 404)
         language = _language(request, found)
         with translation.override(language):
@@ -172,17 +193,33 @@ def body_bounded(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return csrf_exempt(wrapper)
 
 
-@require_POST
+@csrf_exempt  # _act checks the size first, then CSRF (body_bounded)
+def act(request: HttpRequest, token: str, action: str) -> HttpResponse:
+    """A form's URL: posted, it acts; reloaded (GET), it shows the letter's page again."""
+    if request.method in ("GET", "HEAD"):
+        query = urlencode({"lang": request.GET["lang"]}) if "lang" in request.GET else ""
+        target = reverse("recipient:page", kwargs={"token": token})
+        return HttpResponseRedirect(f"{target}?{query}" if query else target, status=303)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+    return _act(request, token=token, action=action)
+
+
 @body_bounded
 @recipient_view
-def act(
+def _act(
     request: HttpRequest, token: RecipientToken, language: str, ip: str, action: str
 ) -> HttpResponse:
+    form = FORMS[action](request.POST, prefix=action)
     if recipient.limit_hit(
         scope="token", key=token.token_hash, limit=settings.OUTREACH_RECIPIENT_POSTS_PER_HOUR
     ):
-        return _too_many(request)
-    form = FORMS[action](request.POST, prefix=action)
+        # The page again, with what the reader typed, and why it was not sent.
+        form.is_valid()
+        form.add_error(None, _("Too many messages for today: please try again in an hour."))
+        response = _render_page(request, token, language, {action: form}, status=429)
+        response["Retry-After"] = "3600"
+        return response
     if not form.is_valid():
         return _render_page(request, token, language, {action: form}, status=400)
     visitor = recipient.Visitor(
@@ -191,6 +228,53 @@ def act(
     done = ACTIONS[action](visitor, form.cleaned_data)
     raw = request.resolver_match.kwargs["token"]
     return HttpResponseRedirect(_page_url(raw, language, done=done), status=303)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@body_bounded
+def code_entry(request: HttpRequest) -> HttpResponse:
+    """Where a code typed from the paper letter opens the letter's page."""
+    language = _entry_language(request)
+    with translation.override(language):
+        response = _code_entry(request, language)
+        response["Content-Language"] = language
+    return _secure(response)
+
+
+def _code_entry(request: HttpRequest, language: str) -> HttpResponse:
+    context = {"css": page_css()[0], "language": language, "typed": "", "error": ""}
+    context["bidi"] = translation.get_language_info(language)["bidi"]
+    if request.method != "POST":
+        return render(request, "recipient/code.html", context)
+    ip = recipient.client_ip(request)
+    if recipient.limit_hit(scope="ip", key=ip, limit=settings.OUTREACH_RECIPIENT_IP_PER_HOUR):
+        return _too_many(request)
+    typed = request.POST.get("code", "")[:64]
+    context["typed"] = typed
+    if shortcode.code_normalise(typed) is None:
+        # A typo is not a guess: it does not count against the brake.
+        context["error"] = _("This code has a typo: please check it against your letter.")
+        return render(request, "recipient/code.html", context, status=400)
+    misses = settings.OUTREACH_RECIPIENT_MISSES_PER_HOUR
+    found = recipient.recipient_code_find(typed)
+    if found is None:
+        if recipient.limit_hit(scope="miss", key=ip, limit=misses):
+            return _too_many(request)
+        context["error"] = _(
+            "No letter has this code. Please check it, or use the link printed in the letter."
+        )
+        return render(request, "recipient/code.html", context, status=404)
+    raw = recipient.token_derive(found.secret)
+    return HttpResponseRedirect(_page_url(raw, language), status=303)
+
+
+def _entry_language(request: HttpRequest) -> str:
+    codes = {code for code, _name in settings.LANGUAGES}
+    asked = request.GET.get("lang", "")
+    if asked in codes:
+        return asked
+    accepted = translation.get_language_from_request(request)
+    return accepted if accepted in codes else settings.LANGUAGE_CODE
 
 
 def _answer(visitor: recipient.Visitor, data: dict) -> str:
@@ -224,3 +308,25 @@ ACTIONS: dict[str, Callable[[recipient.Visitor, dict], str]] = {
     "dispute": _dispute,
     "optout": _opt_out,
 }
+
+
+# Form fields a reader types, kept on the CSRF failure page so nothing is lost.
+TYPED_FIELDS = ("message", "reason", "better_contact", "code")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: on the recipient page, say what to do and keep what was typed.
+
+    The usual cause is a browser that blocks cookies; elsewhere (the admin)
+    Django's own page answers.
+    """
+    if not request.path.startswith("/r/"):
+        from django.views.csrf import csrf_failure as django_csrf_failure
+
+        return django_csrf_failure(request, reason)
+    typed = [
+        str(value)[: MAX_BODY_BYTES // 4]
+        for key, value in request.POST.items()
+        if key.rsplit("-", 1)[-1] in TYPED_FIELDS and str(value).strip()
+    ]
+    return _plain(request, "recipient/csrf_failure.html", 403, typed=typed)

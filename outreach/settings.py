@@ -291,6 +291,10 @@ AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30, minimum=1) / 60  # hours
 AXES_RESET_ON_SUCCESS = True
+# Its start-up banner would print on every management command.
+AXES_VERBOSE = False
+# The recipient page explains a CSRF failure in the reader's language (others get Django's page).
+CSRF_FAILURE_VIEW = "letters.views.csrf_failure"
 AXES_ENABLE_ADMIN = False  # outreach.admin registers scoped, investigator-only admins
 AXES_CLIENT_IP_CALLABLE = "outreach.security.client_ip"
 # How many reverse proxies sit in front of Django (X-Forwarded-For is trusted
@@ -585,5 +589,10 @@ LOGGING.setdefault("loggers", {}).update(
     {
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.request": {"filters": ["redact_tokens"]},
+        # Django's own configuration gives "django" a console handler of its
+        # own under DEBUG (and mail_admins otherwise), which bypasses ours: the
+        # CSRF warning "Forbidden (CSRF cookie not set.): /r/<token>/…" came
+        # out whole. Route it through the redacting console instead.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     }
 )

@@ -29,12 +29,12 @@ from socket import AF_INET, inet_pton
 from typing import BinaryIO
 
 from outreach.iputil import IPAddress, IPNetwork
-from probes import addresses
+from probes import addresses, feed_detect
 
 MAX_LINE = 4096
 CHUNK = 1 << 20
 DETECT_BYTES = 64 * 1024
-FORMATS = ("plain", "cidr", "spamhaus", "dshield", "dataplane", "rbldnsd", "csv")
+FORMATS = ("plain", "cidr", "spamhaus", "dshield", "dataplane", "rbldnsd", "range", "csv")
 # Evidence values are strangers' text: keep them short.
 MAX_EVIDENCE_VALUE = 1000
 
@@ -79,6 +79,8 @@ class ParsedFeed:
     format: str
     records: Iterator[Record]
     counter: _Counter
+    # The rule that decided the format, in words ("forced with --format" when given).
+    detected_by: str = ""
 
     @property
     def lines(self) -> int:
@@ -200,49 +202,13 @@ def _looks_like_html(text: str) -> bool:
 
 # --- Format detection --------------------------------------------------------
 
-_RBL_RANGE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}-\d")
-
 
 def detect_format(head: bytes) -> str:
-    """Guess the format from the first bytes of the (decompressed) file."""
-    lines = [ln.strip() for ln in head.decode("utf-8", "replace").splitlines()]
-    lines = [ln for ln in lines if ln][:200]
-    joined = "\n".join(lines)
-    data = [ln for ln in lines if not ln.startswith(("#", ";"))]
-    if any(ln.startswith('{"cidr"') for ln in data[:5]):
-        return "spamhaus"
-    if any(re.search(r"\s;\s*SBL\d+", ln) for ln in data[:20]):
-        return "spamhaus"
-    if any(ln.lower().startswith("start\tend\tnetblock") for ln in data[:5]):
-        return "dshield"
-    if "DataPlane.org" in joined or any(ln.count("|") == 4 for ln in data[:5]):
-        return "dataplane"
-    if any(_is_rbldnsd_directive(ln) for ln in data[:50]):
-        return "rbldnsd"
-    if any(_RBL_RANGE.match(ln) for ln in data[:50]):
-        return "rbldnsd"
-    if data and (_looks_like_csv_header(data[0]) or _looks_like_csv_row(data[0])):
-        return "csv"
-    if any("/" in ln.split()[0] for ln in data[:200] if ln.split()):
-        return "cidr"
-    return "plain"
-
-
-def _is_rbldnsd_directive(line: str) -> bool:
-    # ":127.0.0.2:text" sets a default; "::1" is an IPv6 address, not one.
-    if line.startswith(":"):
-        return not line.startswith("::")
-    return line.startswith(("$SOA", "$NS", "$TTL", "!"))
-
-
-def _looks_like_csv_row(line: str) -> bool:
-    # Three cells or more, and not "192.0.2.1 # a comment, with commas".
-    return "#" not in line and len(re.split(r"[,\t;]", line)) >= 3
-
-
-def _looks_like_csv_header(line: str) -> bool:
-    cells = [c.strip().strip('"').lower() for c in re.split(r"[,\t;]", line)]
-    return len(cells) > 1 and any(c in CSV_IP_COLUMNS for c in cells)
+    """The format :func:`probes.feed_detect.detect` decides from the file's first bytes."""
+    try:
+        return feed_detect.detect(head).format
+    except feed_detect.DetectionError as exc:
+        raise FeedError(str(exc)) from None
 
 
 # --- Parsers -------------------------------------------------------------------
@@ -339,19 +305,35 @@ def _spamhaus_json(number: int, text: str) -> Iterator[Record]:
 def parse_dshield(
     lines: Iterator[str | None], counter: _Counter, options: dict
 ) -> Iterator[Record]:
-    """DShield block.txt: tab-separated start, end, netblock, attacks, name, country, email."""
+    """DShield block.txt: start, end, prefix length (or netmask), attacks, name, country, email.
+
+    Tab-separated as published, or space-separated as some mirrors rewrite
+    it. A header line before the first row is skipped whatever it spells.
+    """
+    first = True
     for item in _lines(lines, counter):
         if isinstance(item, Rejected):
             yield item
             continue
         number, text = item
-        cells = [c.strip() for c in text.split("\t")]
-        if cells[0].lower() == "start":
+        cells = _dshield_cells(text)
+        if first and not feed_detect.is_address_or_network(cells[0]):
+            first = False
             continue
+        first = False
         try:
             yield from _dshield_row(number, cells)
         except (ValueError, IndexError):
             yield Rejected(number, UNPARSABLE, text[:200])
+
+
+def _dshield_cells(text: str) -> list[str]:
+    if "\t" in text:
+        return [c.strip() for c in text.split("\t")]
+    # Space-separated: the name may hold spaces, so only the first four
+    # cells are certain; the rest is kept whole as the name.
+    cells = text.split(None, 4)
+    return [*cells[:4], cells[4]] if len(cells) == 5 else cells
 
 
 def _dshield_row(number: int, cells: list[str]) -> Iterator[Entry]:
@@ -360,7 +342,11 @@ def _dshield_row(number: int, cells: list[str]) -> Iterator[Entry]:
     names = ("attacks", "name", "country", "email")
     evidence = {k: _short(v) for k, v in zip(names, cells[3:7], strict=False) if v}
     if "attacks" in evidence:
-        evidence["attacks"] = int(evidence["attacks"])
+        attacks = evidence["attacks"]
+        if attacks.isdecimal() and attacks.isascii():
+            evidence["attacks"] = int(attacks)
+        else:
+            del evidence["attacks"]
     for network in ipaddress.summarize_address_range(start, end):
         yield _entry(number, parse_address_or_network(str(network)), "", evidence or None)
 
@@ -462,6 +448,33 @@ def _pad(prefix: str) -> tuple[str, int]:
     return ".".join(parts + ["0"] * (4 - len(parts))), 8 * len(parts)
 
 
+def parse_range(lines: Iterator[str | None], counter: _Counter, options: dict) -> Iterator[Record]:
+    """Address ranges, ``a.b.c.d - e.f.g.h`` or ``a.b.c.d-e.f.g.h``; single
+    addresses and CIDRs may be mixed in. Each range becomes its CIDR blocks."""
+    for item in _lines(lines, counter):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        number, text = item
+        text = re.split(r"\s[#;]", text, maxsplit=1)[0].strip()
+        try:
+            yield from _range_entries(number, text)
+        except ValueError:
+            yield Rejected(number, UNPARSABLE, text[:200])
+
+
+def _range_entries(number: int, text: str) -> Iterator[Entry]:
+    if "-" not in text:
+        yield _entry(number, parse_address_or_network(text.split(None, 1)[0]))
+        return
+    first, _, last = (part.strip() for part in text.partition("-"))
+    start, end = ipaddress.ip_address(first), ipaddress.ip_address(last)
+    if start.version != end.version or end < start:
+        raise ValueError("not a range")
+    for network in ipaddress.summarize_address_range(start, end):
+        yield _entry(number, parse_address_or_network(str(network)))
+
+
 # Names an IP column goes by, tried in order when --ip-column is not given.
 CSV_IP_COLUMNS = ("ip", "ipaddr", "ip_address", "source.ip", "src_ip", "address", "addr")
 # Shadowserver scan_smtp and friends: what we keep as evidence.
@@ -472,29 +485,36 @@ CSV_EVIDENCE = (
 
 
 def parse_csv(lines: Iterator[str | None], counter: _Counter, options: dict) -> Iterator[Record]:
-    """A CSV with a header row; the IP column is named by ``ip_column``.
+    """A CSV; the IP column is the one detection chose by its values, or ``ip_column``.
 
-    ``ip_column`` may also be a 1-based column number, for files without a
-    header (then no row is taken as the header).
+    ``ip_column`` may be a header name, or a 1-based column number (then the
+    first row is a header only if detection saw one).
     """
     wanted = str(options.get("ip_column") or "").strip()
+    layout: feed_detect.CsvLayout | None = options.get("layout")
     texts = _csv_texts(lines, counter)
     first = next(texts, None)
     if first is None:
         return
-    delimiter = _sniff_delimiter(first[1])
-    if wanted.isdecimal() and wanted.isascii():
-        header: list[str] = []
-        index = int(wanted) - 1
-        if index < 0:
-            raise FeedError("CSV column numbers start at 1")
-        yield from _csv_rows(_chain_first(first, texts), delimiter, header, index, counter)
-        return
+    delimiter = layout.delimiter if layout else _sniff_delimiter(first[1])
+    header_row = layout.header if layout else not wanted.isdecimal()
     try:
         header = [c.strip().lower() for c in _split_csv(first[1] or "", delimiter)]
     except csv.Error as exc:
-        raise FeedError(f"unreadable CSV header ({exc})", first[0]) from None
-    index = _csv_ip_index(header, wanted, first[0])
+        if header_row:
+            raise FeedError(f"unreadable CSV header ({exc})", first[0]) from None
+        header = []
+    if wanted.isdecimal() and wanted.isascii():
+        index = int(wanted) - 1
+        if index < 0:
+            raise FeedError("CSV column numbers start at 1")
+    elif layout and layout.ip_index is not None and not wanted:
+        index = layout.ip_index
+    else:
+        index = _csv_ip_index(header, wanted, first[0])
+    if not header_row:
+        yield from _csv_rows(_chain_first(first, texts), delimiter, [], index, counter)
+        return
     yield from _csv_rows(texts, delimiter, header, index, counter)
 
 
@@ -570,6 +590,7 @@ PARSERS: dict[str, Parser] = {
     "dshield": parse_dshield,
     "dataplane": parse_dataplane,
     "rbldnsd": parse_rbldnsd,
+    "range": parse_range,
     "csv": parse_csv,
 }
 
@@ -592,12 +613,30 @@ def open_feed(
     if b"\x00" in head[:DETECT_BYTES]:
         first_nul = head.count(b"\n", 0, head.index(b"\x00")) + 1
         raise FeedError("binary data (NUL byte): this is not a text list", first_nul)
-    if fmt == "auto":
-        fmt = detect_format(head)
+    detection = _detection(head, fmt, ip_column, complete=len(head) < DETECT_BYTES)
     counter = _Counter()
     lines = _decoded(iter_lines(stream, head, counter, max_bytes=max_bytes), counter)
-    records = PARSERS[fmt](lines, counter, {"ip_column": ip_column})
-    return ParsedFeed(format=fmt, records=records, counter=counter)
+    options = {"ip_column": ip_column, "layout": detection.csv}
+    records = PARSERS[detection.format](lines, counter, options)
+    return ParsedFeed(
+        format=detection.format, records=records, counter=counter, detected_by=detection.detected_by
+    )
+
+
+def _detection(head: bytes, fmt: str, ip_column: str, *, complete: bool) -> feed_detect.Detection:
+    """Detect the format (or take the forced one) and, for a CSV, its layout."""
+    try:
+        if fmt == "auto":
+            detection = feed_detect.detect(head, complete=complete, ip_column=ip_column)
+        else:
+            detection = feed_detect.Detection(fmt, f"forced with --format {fmt}")
+        if detection.format == "csv" and detection.csv is None:
+            layout = feed_detect.csv_layout(head, ip_column=ip_column, complete=complete)
+            if layout is not None:
+                detection = feed_detect.Detection("csv", detection.detected_by, layout[0])
+    except feed_detect.DetectionError as exc:
+        raise FeedError(str(exc)) from None
+    return detection
 
 
 # --- Screening: what may become a host or a listed network -------------------

@@ -61,6 +61,8 @@ class ImportSummary:
     feed: str
     source: str
     format: str = ""
+    # The detection rule that decided the format, in words.
+    detected_by: str = ""
     lines: int = 0
     accepted: int = 0
     new_hosts: int = 0
@@ -117,7 +119,9 @@ def feed_import(
         ip_column=ip_column,
         max_bytes=settings.FEED_MAX_BYTES,
     )
-    summary = ImportSummary(feed=feed.name, source=source, format=parsed.format)
+    summary = ImportSummary(
+        feed=feed.name, source=source, format=parsed.format, detected_by=parsed.detected_by
+    )
     tally = Tally()
     rows = _with_progress(screen(parsed.records, import_policy(feed=feed), tally), parsed, progress)
     use_copy = method == "auto" and connection.vendor == "postgresql"
@@ -459,6 +463,7 @@ class FeedPreview:
     rows: list[tuple[int, str, str, str]]
     # (line, reason, text) of the first lines refused by the parser.
     rejected_lines: list[tuple[int, str, str]]
+    detected_by: str = ""
 
 
 def feed_preview(
@@ -471,7 +476,14 @@ def feed_preview(
         ip_column=ip_column,
         max_bytes=settings.FEED_MAX_BYTES,
     )
-    preview = FeedPreview(format=parsed.format, lines=0, tally=Tally(), rows=[], rejected_lines=[])
+    preview = FeedPreview(
+        format=parsed.format,
+        detected_by=parsed.detected_by,
+        lines=0,
+        tally=Tally(),
+        rows=[],
+        rejected_lines=[],
+    )
     records = _noting_rejects(parsed.records, preview.rejected_lines, limit)
     for kind, key, entry in screen(records, import_policy(feed=feed), preview.tally):
         if len(preview.rows) < limit:

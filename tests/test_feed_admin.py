@@ -161,3 +161,11 @@ def test_the_import_now_action_queues_the_feeds_with_a_url(
     assert "Queued 1 feed imports" in response.content.decode()
     assert list(Host.objects.values_list("ip", flat=True)) == ["8.8.4.4"]
     assert Listing.objects.filter(feed=feed).count() == 1
+
+
+def test_it_says_what_decided_the_format_in_the_preview(admin_client):
+    feed = factories.FeedFactory(format="auto")
+    data = (FIXTURES / "versions" / "dshield_block_2018_netmask.txt").read_bytes()
+    page = preview(admin_client, feed, data).content.decode()
+    assert 'id="preview-format">dshield<' in page
+    assert 'id="preview-detected-by">20 of 20 sampled lines are DShield rows' in page

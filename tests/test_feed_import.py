@@ -50,6 +50,7 @@ def test_it_imports_hosts_and_listings_and_counts_everything(method):
         "feed": feed.name,
         "source": "",
         "format": "plain",
+        "detected_by": "forced with --format plain",
         "lines": 7,
         "accepted": 4,
         "new_hosts": 2,
@@ -321,3 +322,15 @@ def test_it_refuses_a_redirect_to_another_scheme(feed_server):
 def test_it_names_a_missing_local_file():
     with pytest.raises(FeedError, match=r"cannot open /nonexistent/list\.txt"):
         feed_import_source(feed=factories.FeedFactory(), source="/nonexistent/list.txt")
+
+
+@pytest.mark.django_db
+def test_the_json_summary_names_the_format_and_the_rule_that_decided_it(capsys):
+    # A real abuse.ch CSV names its address column dst_ip: detection finds it
+    # by its values, with no --ip-column.
+    path = FIXTURES / "versions" / "abusech_feodo_2021.csv"
+    call_command("import_blocklist", str(path), "--feed", "feodo", "--json")
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert summary["format"] == "csv"
+    assert "'dst_ip' (number 2)" in summary["detected_by"]
+    assert summary["accepted"] == 6

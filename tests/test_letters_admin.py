@@ -130,3 +130,15 @@ def test_it_refuses_the_export_action_without_the_permission(client, settings):
     response = client.post(reverse("admin:letters_letter_changelist"), data)
     assert response.status_code == 200  # Django answers "No action selected"
     assert not settings.LETTERS_EXPORT_DIR.exists()
+
+
+def test_the_html_preview_escapes_the_letter_into_its_srcdoc_attribute(admin_client):
+    from tests.letters_helpers import letter_with_relays
+
+    letter = letter_with_relays()
+    page = admin_client.get(f"/admin/letters/letter/{letter.pk}/preview/").content.decode()
+    srcdoc = page.split('srcdoc="', 1)[1].split('"', 1)[0]
+    # The whole letter sits inside the attribute, escaped: no quote ends it early.
+    assert srcdoc.startswith("&lt;!DOCTYPE html&gt;")
+    assert "Dear network administrator," in srcdoc
+    assert srcdoc.rstrip().endswith("&lt;/html&gt;")

@@ -240,11 +240,20 @@ def test_it_records_an_answer_as_a_web_response_and_audits_it(letter, client):
     assert "Thank you" in client.get(response["Location"] + "&lang=en").content.decode()
 
 
-def test_it_refuses_html_in_an_answer(letter, client):
-    response = post(client, letter, "answer", {"message": "<a href=x>click</a>"})
-    assert response.status_code == 400
-    assert "HTML" in response.content.decode()
-    assert not Response.objects.exists()
+def test_it_accepts_any_text_and_escapes_it_where_it_is_shown(letter, client, admin_client):
+    text = (
+        "Network Operations <noc@isp.example>\n"
+        "RCPT TO:<relaytest@nmap.scanme.org> is refused now.\n<script>alert(1)</script>"
+    )
+    response = post(client, letter, "answer", {"message": text})
+    assert response.status_code == 303
+    answer = Response.objects.get(letter=letter)
+    assert answer.body == text
+    page = admin_client.get(
+        f"/admin/{answer._meta.app_label}/response/{answer.pk}/change/"
+    ).content.decode()
+    assert "Network Operations &lt;noc@isp.example&gt;" in page
+    assert "<script>alert(1)</script>" not in page
 
 
 def test_it_refuses_an_answer_over_the_size_limit(letter, client):
@@ -365,9 +374,11 @@ def test_it_blocks_an_address_that_guesses_tokens(letter, client, settings):
     for n in range(5):
         assert client.get(f"/r/{n:032d}/").status_code == 404
     assert client.get(f"/r/{6:032d}/").status_code == 429
-    assert client.get(path).status_code == 429
-    other_ip = client.get(path, REMOTE_ADDR="127.0.0.2")
-    assert other_ip.status_code == 200
+    # The brake stops guesses, never the owner's own link from the same address.
+    assert client.get(path).status_code == 200
+    assert client.get(f"/r/{7:032d}/").status_code == 429
+    other_ip = client.get(f"/r/{8:032d}/", REMOTE_ADDR="127.0.0.2")
+    assert other_ip.status_code == 404
 
 
 def test_it_limits_requests_per_address(letter, client, settings):
@@ -572,3 +583,52 @@ def test_it_counts_page_answers_on_the_agency_dashboard(letter, client):
     viewer = MembershipFactory(agency=letter.agency, role=Membership.Role.VIEWER).user
     total = campaign_figures(user=viewer, campaign_id=letter.campaign_id)[-1]
     assert (total.sent, total.answered) == (1, 1)
+
+
+# --- Error pages in the reader's language ------------------------------------
+
+
+def test_an_unknown_link_answers_in_the_readers_language_and_offers_the_code(client):
+    response = client.get(f"/r/{'x' * 32}/", HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 404
+    assert response["Content-Language"] == "es"
+    page = response.content.decode()
+    assert 'lang="es"' in page and "/r/code/" in page
+
+
+def test_a_too_long_message_is_refused_in_the_pages_language_with_a_way_back(letter, client):
+    url = page_path(letter) + "answer/?lang=ar"
+    response = client.post(url, {"answer-message": "x" * 70_000})
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert 'lang="ar"' in page and 'dir="rtl"' in page
+    assert page_path(letter) in page  # the way back to the letter's page
+
+
+def test_the_per_token_limit_keeps_what_the_reader_typed(letter, client, settings):
+    settings.OUTREACH_RECIPIENT_POSTS_PER_HOUR = 1
+    post(client, letter, "answer", {"message": "first"})
+    response = post(client, letter, "answer", {"message": "Mon second message, à garder"})
+    assert response.status_code == 429
+    assert "Mon second message, à garder" in response.content.decode()
+    assert Response.objects.filter(letter=letter).count() == 1
+
+
+def test_a_csrf_failure_explains_cookies_keeps_the_text_and_links_back(letter):
+    client = Client(enforce_csrf_checks=True)
+    url = page_path(letter) + "answer/?lang=fr"
+    response = client.post(url, {"answer-message": "Nous avons corrigé le relais."})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert 'lang="fr"' in page
+    assert "cookie" in page.lower()
+    assert "Nous avons corrigé le relais." in page
+    assert page_path(letter) in page
+    assert not Response.objects.exists()
+
+
+def test_reloading_a_form_url_shows_the_page_again(letter, client):
+    response = client.get(page_path(letter) + "answer/?lang=de")
+    assert response.status_code == 303
+    assert response["Location"] == page_path(letter) + "?lang=de"
+    assert client.get(response["Location"]).status_code == 200

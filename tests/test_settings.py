@@ -129,3 +129,13 @@ def test_it_accepts_the_default_probe_identity(tmp_path):
         "relay-probe.outreach.example",
         "relay-probe@outreach.example",
     ]
+
+
+def test_a_management_command_prints_no_axes_banner(tmp_path):
+    env = {"PATH": os.environ["PATH"], "OUTREACH_VAR_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "AXES: BEGIN" not in result.stdout + result.stderr

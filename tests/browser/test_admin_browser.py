@@ -41,3 +41,22 @@ def test_a_partner_user_sees_only_its_agency_hosts(page, live_server):
     body = page.locator("#result_list").inner_text()
     assert "203.0.113.20" in body
     assert "203.0.113.21" not in body
+
+
+def test_the_letter_html_preview_shows_the_letter_inside_its_sandboxed_frame(page, live_server):
+    from tests.letters_helpers import _compile_catalogs, letter_with_relays
+
+    _compile_catalogs()
+    agency = AgencyFactory(code="ftc", name="Federal Trade Commission")
+    user = MembershipFactory(agency=agency, role=Membership.Role.INVESTIGATOR).user
+    user.is_superuser = True
+    user.save()
+    letter = letter_with_relays(language="fr", agency=agency, campaign__lead_agency=agency)
+    admin_login(page, live_server, user.username, PASSWORD)
+    page.goto(f"{live_server.url}/admin/letters/letter/{letter.pk}/preview/")
+    shot(page, "letter-html-preview")
+    frame = page.frame_locator("iframe.outreach-preview")
+    body = frame.locator("body").inner_text()
+    assert "Madame, Monsieur," in body
+    assert "Les relais ouverts (serveurs de courrier)" in body
+    assert page.locator("iframe.outreach-preview").get_attribute("sandbox") == ""
