@@ -101,8 +101,27 @@ def role_allows(role: str | None, perm: str) -> bool:
 
 
 def agencies_allowing(user: AnyUser, perm: str) -> list[int]:
-    """The agencies in which this user's own role grants ``perm``."""
-    return [agency for agency, role in user_memberships(user).items() if role_allows(role, perm)]
+    """The agencies in which this user's own role grants ``perm``.
+
+    A permission given to the user by hand applies where the user writes at
+    all (coordinator or investigator), never where they are a viewer.
+    """
+    from outreach.models import Membership
+
+    by_hand = perm in _granted_by_hand(user)
+    return [
+        agency
+        for agency, role in user_memberships(user).items()
+        if role_allows(role, perm) or (by_hand and role != Membership.Role.VIEWER)
+    ]
+
+
+def _granted_by_hand(user: AnyUser) -> set[str]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    from django.contrib.auth.backends import ModelBackend
+
+    return ModelBackend().get_all_permissions(user)
 
 
 def lead_agency_ids(user: AnyUser) -> list[int]:
