@@ -12,7 +12,16 @@ DEB_RUNTIME := gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
 	fonts-noto-core fonts-noto-cjk fonts-dejavu-core
 DEB_TEST := poppler-utils rbldnsd chromium openssl
 
-.PHONY: demo run-prod test lint bench system-deps system-deps-test venv venv-dev messages clean
+# Real mail servers for the `mta` tests (tests/test_real_mta.py, lab/mta.py).
+# Debian's MTA packages conflict: Postfix is installed, preseeded "No
+# configuration" so no system MTA is set up or started, and Exim and OpenSMTPD
+# are only unpacked into var/mta/root. nmap is for the README's comparison.
+DEB_MTA := postfix nmap libidn12 libgnutls-dane0 libgnutls30 libdb5.3 libpcre2-8-0 libnsl2 \
+	libevent-2.1-7 libssl3 zlib1g libpam0g
+MTA_UNPACK := exim4-daemon-light opensmtpd
+MTA_DIR := $(CURDIR)/var/mta
+
+.PHONY: demo run-prod test lint bench system-deps system-deps-test system-deps-mta venv venv-dev messages clean
 
 venv: $(VENV)/.runtime
 venv-dev: $(VENV)/.dev
@@ -42,6 +51,22 @@ system-deps:
 
 system-deps-test: system-deps
 	$(call apt_ensure,$(DEB_TEST))
+
+system-deps-mta:
+	@if [ "$$(id -u)" = 0 ] && ! dpkg -s postfix >/dev/null 2>&1; then \
+	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; fi
+	$(call apt_ensure,$(DEB_MTA))
+	@if [ -x $(MTA_DIR)/root/usr/sbin/exim4 ] && [ -x $(MTA_DIR)/root/usr/sbin/smtpd ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "Unpacking $(MTA_UNPACK) into $(MTA_DIR)/root"; \
+	  rm -rf $(MTA_DIR)/debs && mkdir -p $(MTA_DIR)/debs && cd $(MTA_DIR)/debs && \
+	  { apt-get download -qq $(MTA_UNPACK) 2>/dev/null || \
+	    { apt-get update -qq && apt-get download -qq $(MTA_UNPACK); }; } && \
+	  for deb in *.deb; do dpkg-deb -x $$deb $(MTA_DIR)/root; done; \
+	else echo "Not root: the real-MTA tests (-m mta) cannot run here"; fi
+	@# Only the lab's private instances may run: never a system MTA.
+	@if [ -x /usr/sbin/postfix ] && /usr/sbin/postfix status >/dev/null 2>&1; then \
+	  echo "Stopping the system Postfix"; /usr/sbin/postfix stop; fi
 
 messages: venv
 	@if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then $(MANAGE) compilemessages -v0; fi
@@ -84,7 +109,7 @@ lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: system-deps-test venv-dev messages lint
+test: system-deps-test system-deps-mta venv-dev messages lint
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest

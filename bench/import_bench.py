@@ -77,8 +77,8 @@ def _empty_tables() -> None:
 
 
 def _import(path: Path, method: str) -> tuple[float, object]:
+    from probes.feed_import import feed_import
     from probes.models import Feed
-    from probes.services import feed_import
 
     _empty_tables()
     feed = Feed.objects.create(name=f"bench-{method}", format="auto")
@@ -128,8 +128,8 @@ def run(lines: int = LINES) -> list[Row]:
 
 
 def _timed_reimport(path: Path) -> tuple[float, object]:
+    from probes.feed_import import feed_import
     from probes.models import Feed
-    from probes.services import feed_import
 
     feed = Feed.objects.get(name="bench-auto")
     with path.open("rb") as stream, timed() as elapsed:

@@ -31,8 +31,8 @@ def fixtures_ensure() -> list[int]:
     from django.conf import settings
     from django.db import transaction
 
+    from letters.build import letters_build
     from letters.models import Letter
-    from letters.services import letters_build
     from outreach.models import Agency, Campaign, Contact, Host
     from probes.models import Probe
 
@@ -89,8 +89,8 @@ def _naive_build(campaign_id: int) -> None:
 
 def build_row() -> Row:
     """Time letters_build on the campaign against the naive loop, then rebuild it."""
+    from letters.build import letters_build
     from letters.models import Letter
-    from letters.services import letters_build
     from outreach.models import Campaign
 
     campaign = Campaign.objects.get(slug=SLUG)
@@ -123,16 +123,16 @@ def _worker_init() -> None:
 
 
 def _render_batch(args: tuple[list[int], bool]) -> tuple[int, int, float]:
+    from letters.compose import letter_compose
     from letters.models import Letter
     from letters.pdf import html_to_pdf, pdf_kit, pdf_kit_new
-    from letters.render import letter_render
 
     ids, naive = args
     size = 0
     letters = Letter.objects.filter(pk__in=ids).select_related("campaign", "agency", "contact")
     for letter in letters:
         kit = pdf_kit_new() if naive else pdf_kit()
-        size += len(html_to_pdf(letter_render(letter).print_html, kit=kit))
+        size += len(html_to_pdf(letter_compose(letter).print_html, kit=kit))
     return len(ids), size, peak_rss_mb()
 
 

@@ -64,7 +64,7 @@ def _lab_process(behaviours: list[str], conn: mp.connection.Connection) -> None:
 
 
 def _worker(ids: list[int], port: int, concurrency: int, queue: mp.Queue) -> None:
-    from probes.services import hosts_verify
+    from probes.verify import hosts_verify
 
     cpu = time.process_time()
     results = hosts_verify(host_ids=ids, port=port, concurrency=concurrency)
@@ -146,7 +146,7 @@ def run() -> list[Row]:
 
 
 def _measure(lab_hosts: list[tuple[str, int, str]], port: int) -> list[Row]:
-    from probes.services import hosts_verify
+    from probes.verify import hosts_verify
 
     ids = _hosts_reset(lab_hosts)
     sample = _sample(lab_hosts)

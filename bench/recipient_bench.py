@@ -54,7 +54,7 @@ def _fixture() -> object:
 
 
 def _naive_evidence(letter: object) -> list[tuple]:
-    from letters.recipient import transcript_excerpt
+    from letters.evidence import transcript_excerpt
 
     rows = []
     for host in letter.hosts.order_by("ip"):

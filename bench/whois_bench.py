@@ -103,8 +103,8 @@ def _measure(*, shuffled: bool) -> dict:
     from django.conf import settings
 
     from lab.rdap import RdapSimulator, generated_answer
+    from outreach.lib.bucket import buckets_reset
     from outreach.models import Host
-    from probes.flight import buckets_reset
 
     buckets_reset()
     host_ids = _reset_rows()  # in address order, as the campaign fan-out sends them

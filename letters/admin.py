@@ -17,15 +17,20 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
-from letters.exports import export_job_create, export_job_status, export_paths
+from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
+from letters.build import letter_approve, letter_language_set
+from letters.compose import letter_compose, letter_pdf
+from letters.exports import (
+    EXPORTABLE,
+    export_job_create,
+    export_job_status,
+    export_paths,
+    letter_filename,
+)
 from letters.languages import supported_languages
-from letters.models import Letter, Mailbox, Smarthost
+from letters.models import Letter, Mailbox, Response, Smarthost
 from letters.outbox import letters_requeue_unknown
-from letters.pdf import letter_pdf
-from letters.render import letter_render
-from letters.services import EXPORTABLE, INVESTIGATOR_REASON, letter_approve, letter_filename
 from outreach.admin_base import ScopedAdmin, ScopedInline
-from outreach.models import Response
 
 
 class ResponseInline(ScopedInline):
@@ -92,10 +97,22 @@ class LetterAdmin(ScopedAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: Letter, form: Any, change: bool) -> None:
-        # A language chosen by hand survives later rebuilds of the drafts.
-        if "language" in form.changed_data:
-            obj.language_reason = INVESTIGATOR_REASON
+        # The language goes through the service, which checks the letter's
+        # state and the permission and marks the choice as the investigator's
+        # (later rebuilds of the drafts keep it).
+        language = obj.language
+        language_changed = change and "language" in form.changed_data
+        if language_changed:
+            obj.language = form.initial["language"]
         super().save_model(request, obj, form, change)
+        if not language_changed:
+            return
+        try:
+            changed = letter_language_set(letter_id=obj.pk, language=language, user=request.user)
+        except (PermissionDenied, ValidationError) as error:
+            self.message_user(request, f"Language not changed: {error}", messages.ERROR)
+            return
+        obj.language, obj.language_reason = changed.language, changed.language_reason
 
     # --- Preview ------------------------------------------------------------
 
@@ -114,7 +131,7 @@ class LetterAdmin(ScopedAdmin):
     @method_decorator(csp_update({"style-src": ["'self'", "'unsafe-inline'"]}))
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         letter = self._letter(request, pk)
-        rendered = letter_render(letter, language=self._language(request))
+        rendered = letter_compose(letter, language=self._language(request))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -235,3 +252,25 @@ class MailboxAdmin(ScopedAdmin):
     autocomplete_fields = ["agency"]
     list_select_related = ["agency"]
     readonly_fields = ["polled_at"]
+
+
+@admin.register(Response)
+class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
+    list_display = [
+        "received_at",
+        "kind",
+        "severity",
+        "channel",
+        "sender",
+        "subject",
+        "letter",
+        "handled_by",
+    ]
+    list_filter = [MatchedFilter, "kind", "severity", "channel"]
+    search_fields = ["sender", "subject", "message_id"]
+    # What the classifier read is evidence: shown, never edited.
+    readonly_fields = ["rule", "failed_recipients", "inbox", "identity"]
+    raw_id_fields = ["letter"]
+    autocomplete_fields = ["handled_by"]
+    list_select_related = ["letter__contact", "letter__campaign", "handled_by"]
+    date_hierarchy = "received_at"

@@ -8,9 +8,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from letters.inbound import response_assign, response_mark
+from letters.models import Response
+from letters.responses import response_assign, response_mark, response_record
 from outreach.admin_base import ScopedSimpleListFilter
-from outreach.models import Response
 
 
 def _mark_action(kind: str, label: str) -> Callable:
@@ -54,12 +54,34 @@ class ResponseMarkMixin:
     ]
 
     def save_model(self, request: HttpRequest, obj: Response, form: Any, change: bool) -> None:
+        if not change:
+            # A call, a letter or a web form counts exactly like the same email
+            # would: recorded by the one service, with the same status rule.
+            self._record(request, obj)
+            return
         # Assigning a message from the unmatched queue acts on it as a match would.
-        was_unmatched = change and form.initial.get("letter") is None
+        was_unmatched = form.initial.get("letter") is None
         super().save_model(request, obj, form, change)
         if was_unmatched and obj.letter_id is not None and obj.channel == Response.Channel.EMAIL:
             response_assign(response_id=obj.pk, letter_id=obj.letter_id, user_id=request.user.pk)
-        elif not change and obj.letter_id is not None and obj.kind in ACTED_ON:
-            # A call, letter or web form saying "fixed" or "stop writing" counts
-            # exactly like the same email would.
+
+    def _record(self, request: HttpRequest, obj: Response) -> None:
+        recorded = response_record(
+            letter_id=obj.letter_id,
+            kind=obj.kind,
+            channel=obj.channel,
+            sender=obj.sender,
+            subject=obj.subject,
+            message_id=obj.message_id,
+            body=obj.body,
+            outcome=obj.outcome,
+            received_at=obj.received_at,
+            actor=request.user,
+            note="entered in the admin",
+        )
+        # The admin goes on with ``obj`` (its log entry, the redirect).
+        obj.pk, obj.handled_by_id = recorded.pk, recorded.handled_by_id
+        obj._state.adding, obj._state.db = False, recorded._state.db
+        if obj.letter_id is not None and obj.kind in ACTED_ON:
+            # "Fixed" re-probes at once, "stop writing" stops all contact.
             response_mark(response_id=obj.pk, kind=obj.kind, user_id=request.user.pk)

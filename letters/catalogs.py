@@ -21,6 +21,8 @@ from django.utils.translation import to_locale
 # Relative to BASE_DIR. The recipient page (issue 10) appends its templates here.
 CATALOG_SOURCES: tuple[str, ...] = (
     "letters/render.py",
+    "letters/partners.py",
+    "letters/evidence.py",
     "letters/languages.py",
     "templates/letters",
     "letters/recipient.py",

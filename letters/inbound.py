@@ -20,17 +20,16 @@ import os
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from email.utils import getaddresses
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
-from django.db.models import F
+from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
-from letters.mailparse import ParsedMail, mail_parse
-from letters.models import Letter, Mailbox
-from outreach.models import Contact, Response
+from letters.mailparse import ParsedMail, db_text, mail_parse, message_identity
+from letters.models import Letter, Mailbox, Response
+from letters.responses import bounce_record, contact_opt_out, response_record
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +38,10 @@ KIND = {
     "auto_reply": Response.Kind.AUTO_REPLY,
     "opt_out": Response.Kind.OPT_OUT,
     "reply": Response.Kind.REPLY,
+    "delivery_report": Response.Kind.DELIVERY_REPORT,
+    "read_receipt": Response.Kind.READ_RECEIPT,
+    "challenge_response": Response.Kind.CHALLENGE,
+    "unparsable": Response.Kind.UNPARSABLE,
 }
 
 
@@ -75,129 +78,94 @@ def letter_match(parsed: ParsedMail) -> Match:
 # --- the one service ------------------------------------------------------
 
 
-def mail_ingest(*, raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> Response | None:
+def mail_ingest(
+    *, raw: bytes, envelope_recipients: tuple[str, ...] = (), inbox: str = ""
+) -> Response | None:
     """Store one incoming message as a Response and act on it.
 
     Returns None when the same message was stored before (sources repeat).
+    ``inbox`` names the mailbox it came from: the message's identity
+    (Message-ID, else a digest of its bytes) is unique per inbox, enforced by
+    the database so two workers reading the same mail store it once. A
+    message that cannot be read is stored as unparsable, raw bytes and all.
     """
     if len(raw) > settings.INBOUND_MAX_BYTES:
         raise InboundError(f"message of {len(raw)} bytes is over INBOUND_MAX_BYTES")
-    parsed = mail_parse(raw, envelope_recipients=envelope_recipients)
-    # Some MTAs (qmail) send bounces without a Message-ID: a digest of the
-    # message stands in, so reading the same mbox twice still counts once.
-    parsed.message_id = parsed.message_id or f"<sha256.{hashlib.sha256(raw).hexdigest()}@inbound>"
-    if Response.objects.filter(message_id=parsed.message_id).exists():
+    identity = message_identity(raw)
+    if _already_stored(identity, inbox):
         return None
+    parsed = mail_parse(raw, envelope_recipients=envelope_recipients, ours=_our_addresses())
+    parsed.message_id = identity
+    # Even unreadable mail sent to a letter's VERP address is linked to that
+    # letter (for a person to look at); only readable mail acts on it.
     match = letter_match(parsed)
-    with transaction.atomic():
-        response = Response.objects.create(
-            letter=match.letter,
-            kind=KIND[parsed.kind],
-            channel=Response.Channel.EMAIL,
-            sender=parsed.sender[:254],
-            subject=parsed.subject[:998],
-            message_id=parsed.message_id[:998],
-            body=parsed.body,
-            outcome=_outcome_note(parsed, match),
-        )
-        if match.letter is not None:
-            _act(response, parsed, match.letter)
+    try:
+        with transaction.atomic():
+            response = response_record(
+                letter_id=match.letter.id if match.letter is not None else None,
+                kind=KIND[parsed.kind],
+                channel=Response.Channel.EMAIL,
+                sender=db_text(parsed.sender),
+                subject=db_text(parsed.subject),
+                message_id=db_text(identity),
+                body=parsed.body,
+                outcome=_outcome_note(parsed, match),
+                note="answered by email",
+                classified={
+                    "identity": db_text(identity)[:128],
+                    "inbox": inbox[:64],
+                    "severity": parsed.severity if parsed.kind == "bounce" else "",
+                    "rule": parsed.rule[:64],
+                    "failed_recipients": parsed.failed,
+                    "raw": raw if parsed.kind == "unparsable" else None,
+                },
+            )
+            if match.letter is not None:
+                _act(response, parsed, match.letter)
+    except IntegrityError:
+        if _already_stored(identity, inbox):
+            return None  # another worker stored it first
+        raise
     return response
+
+
+def _already_stored(identity: str, inbox: str) -> bool:
+    # Rows stored before identities existed got theirs from their Message-ID
+    # (migration letters 0008), so one indexed lookup answers.
+    return Response.objects.filter(identity=identity[:128], inbox=inbox[:64]).exists()
+
+
+def _our_addresses() -> frozenset[str]:
+    """Our own sender addresses: a bounce never names them as failed."""
+    values = [getattr(settings, "DEFAULT_FROM_EMAIL", ""), getattr(settings, "SERVER_EMAIL", "")]
+    return frozenset(a.lower() for _, a in getaddresses(values) if a)
 
 
 def _outcome_note(parsed: ParsedMail, match: Match) -> str:
     note = f"matched by {match.rule}"
     if parsed.kind == "bounce":
-        failed = parsed.permanent or parsed.temporary
-        note += f"; {'hard' if parsed.hard else 'soft'} bounce {', '.join(failed)[:150]}"
+        recipient = _letter_recipient(match.letter)
+        named = f" (the letter's recipient {recipient})" if recipient in parsed.failed else ""
+        note += f"; {parsed.severity} bounce {', '.join(parsed.failed)[:120]}{named}"
+    elif parsed.kind != "reply":
+        note += f"; {parsed.kind.replace('_', ' ')}"
     return note[:255]
 
 
+def _letter_recipient(letter: Letter | None) -> str:
+    if letter is None or letter.contact_id is None:
+        return ""
+    return (letter.contact.email or "").lower()
+
+
 def _act(response: Response, parsed: ParsedMail, letter: Letter) -> None:
+    # Only a person's reply marks a letter answered (response_record's rule):
+    # a bounce, a delivery report, a read receipt, an auto-reply or a
+    # challenge never does.
     if parsed.kind == "bounce":
-        bounce_record(
-            letter=letter, hard=parsed.hard or not parsed.temporary, when=response.received_at
-        )
+        bounce_record(letter=letter, severity=parsed.severity, when=response.received_at)
     elif parsed.kind == "opt_out":
         contact_opt_out(contact_id=letter.contact_id, reason="asked by email")
-    elif parsed.kind == "reply":
-        Letter.objects.filter(
-            id=letter.id, status__in=[Letter.Status.SENT, Letter.Status.BOUNCED]
-        ).update(status=Letter.Status.ANSWERED)
-
-
-# --- bounces and opt-outs -------------------------------------------------
-
-
-def bounce_record(*, letter: Letter, hard: bool, when: object = None) -> None:
-    """Mailman's score: hard 1, soft 0.5, once a day; disabled at the threshold."""
-    when = when or timezone.now()
-    if hard:
-        Letter.objects.filter(id=letter.id, status=Letter.Status.SENT).update(
-            status=Letter.Status.BOUNCED
-        )
-    if _bounced_today(letter.contact_id, when):
-        return
-    Contact.objects.filter(id=letter.contact_id).update(
-        bounce_score=F("bounce_score") + (1.0 if hard else 0.5)
-    )
-    contact = Contact.objects.get(id=letter.contact_id)
-    if contact.bounce_score >= settings.BOUNCE_DISABLE_SCORE and not contact.do_not_contact:
-        contact_opt_out(contact_id=contact.id, reason="disabled: too many bounces")
-        letter_fallback(letter_id=letter.id)
-
-
-def _bounced_today(contact_id: int, when: object) -> bool:
-    # The Response just stored is one of them; a second one today is not new.
-    day_start = when - timedelta(hours=24)
-    return (
-        Response.objects.filter(
-            letter__contact_id=contact_id,
-            kind=Response.Kind.BOUNCE,
-            received_at__gt=day_start,
-            received_at__lte=when,
-        ).count()
-        > 1
-    )
-
-
-def contact_opt_out(*, contact_id: int, reason: str) -> None:
-    Contact.objects.filter(id=contact_id).update(
-        do_not_contact=True, do_not_contact_reason=reason[:255]
-    )
-
-
-def letter_fallback(*, letter_id: int) -> Letter | None:
-    """Move a letter whose contact was disabled to the next contact in the chain.
-
-    The letter goes back to DRAFT: the new contact may need another language,
-    so it is rendered and approved again. Without the contacts stage's
-    ``contact_fallback`` (or with no next contact) the letter stays as it is.
-    """
-    letter = Letter.objects.get(id=letter_id)
-    try:
-        from probes.contacts import contact_fallback
-    except ImportError:
-        return None
-    fallback = contact_fallback(contact_id=letter.contact_id)
-    if fallback is None or fallback.do_not_contact:
-        return None
-    taken = Letter.objects.filter(
-        campaign_id=letter.campaign_id, contact=fallback, kind=letter.kind
-    )
-    if taken.exists():
-        Letter.objects.filter(id=letter.id).update(outcome="fallback_contact_has_letter")
-        return None
-    Letter.objects.filter(id=letter.id).update(
-        contact=fallback,
-        status=Letter.Status.DRAFT,
-        message_id=None,
-        sent_at=None,
-        send_attempts=0,
-        next_attempt_at=None,
-        outcome="fallback_contact",
-    )
-    return Letter.objects.get(id=letter.id)
 
 
 # --- sources: files -------------------------------------------------------
@@ -208,6 +176,8 @@ class IngestReport:
     stored: int = 0
     matched: int = 0
     duplicates: int = 0
+    poisoned: int = 0
+    unparsable: int = 0
 
 
 def mail_paths_ingest(*, paths: list[Path]) -> IngestReport:
@@ -216,8 +186,40 @@ def mail_paths_ingest(*, paths: list[Path]) -> IngestReport:
     for path in paths:
         with transaction.atomic():
             for raw in _messages_in(path):
-                _count(report, mail_ingest(raw=raw))
+                _count(report, _ingest_or_set_aside(raw))
     return report
+
+
+def _ingest_or_set_aside(raw: bytes) -> Response | None:
+    """Ingest one message in its own savepoint; a failure stores it as unparsable.
+
+    A database error on one message (what used to roll back a whole mbox)
+    rolls back only that message, which is then kept, raw, for a person.
+    """
+    try:
+        with transaction.atomic():
+            return mail_ingest(raw=raw)
+    except InboundError:
+        raise
+    except Exception as error:
+        logger.exception("inbound message could not be stored; kept as unparsable")
+        return _store_unparsable(raw, rule=f"store_error:{type(error).__name__}")
+
+
+def _store_unparsable(raw: bytes, *, rule: str) -> Response | None:
+    identity = f"<sha256.{hashlib.sha256(raw).hexdigest()}@inbound>"
+    if _already_stored(identity, ""):
+        return None
+    with transaction.atomic():
+        return Response.objects.create(
+            kind=Response.Kind.UNPARSABLE,
+            channel=Response.Channel.EMAIL,
+            message_id=identity,
+            identity=identity,
+            rule=rule[:64],
+            raw=raw,
+            outcome="stored raw: could not be read",
+        )
 
 
 def _count(report: IngestReport, response: Response | None) -> None:
@@ -226,6 +228,7 @@ def _count(report: IngestReport, response: Response | None) -> None:
         return
     report.stored += 1
     report.matched += response.letter_id is not None
+    report.unparsable += response.kind == Response.Kind.UNPARSABLE
 
 
 def _messages_in(path: Path) -> Iterator[bytes]:
@@ -271,7 +274,10 @@ def mailbox_poll(*, mailbox_id: int, client: imaplib.IMAP4 | None = None) -> Ing
     """Fetch the unseen messages of one agency mailbox (IMAP over TLS).
 
     Each message is marked seen only after it is stored, so a crash re-reads
-    it and the Message-ID check makes the second read a no-op.
+    it and the identity constraint makes the second read a no-op. A message
+    that cannot be stored at all (a poison message) is logged, marked seen
+    and, when ``INBOUND_POISON_FOLDER`` is set, copied there: the poll goes
+    on with the next one and never stalls on it again.
     """
     box = Mailbox.objects.get(id=mailbox_id, is_active=True)
     imap = client or _imap_connect(box)
@@ -280,14 +286,25 @@ def mailbox_poll(*, mailbox_id: int, client: imaplib.IMAP4 | None = None) -> Ing
         imap.select(box.folder)
         _, data = imap.uid("SEARCH", None, "UNSEEN")
         for uid in (data[0] or b"").split()[: settings.INBOUND_POLL_BATCH]:
-            raw = _imap_fetch(imap, uid)
-            if raw is not None:
-                _count(report, mail_ingest(raw=raw))
-            imap.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+            _imap_ingest_one(imap, uid, box, report)
     finally:
         imap.logout()
     Mailbox.objects.filter(id=box.id).update(polled_at=timezone.now())
     return report
+
+
+def _imap_ingest_one(imap: imaplib.IMAP4, uid: bytes, box: Mailbox, report: IngestReport) -> None:
+    try:
+        raw = _imap_fetch(imap, uid)
+        if raw is not None:
+            _count(report, mail_ingest(raw=raw, inbox=f"mailbox:{box.id}"))
+    except Exception:
+        logger.exception("IMAP message %s in %s could not be stored: set aside", uid, box)
+        report.poisoned += 1
+        folder = settings.INBOUND_POISON_FOLDER
+        if folder:
+            imap.uid("COPY", uid, folder)
+    imap.uid("STORE", uid, "+FLAGS", "(\\Seen)")
 
 
 def _imap_connect(box: Mailbox) -> imaplib.IMAP4:
@@ -341,34 +358,6 @@ class InboundHandler:
         return "250 2.0.0 Stored"
 
 
-# --- what an investigator decides -----------------------------------------
-
-MARKABLE = {
-    Response.Kind.FIXED_CLAIM,
-    Response.Kind.DISPUTE,
-    Response.Kind.OPT_OUT,
-    Response.Kind.QUESTION,
-    Response.Kind.REPLY,
-}
-
-
-def response_mark(*, response_id: int, kind: str, user_id: int | None) -> Response:
-    """An investigator says what a reply is: a fixed-claim re-probes at once,
-    an opt-out stops all contact."""
-    if kind not in MARKABLE:
-        raise InboundError(f"a response cannot be marked {kind!r}")
-    response = Response.objects.select_related("letter").get(id=response_id)
-    Response.objects.filter(id=response_id).update(kind=kind, handled_by_id=user_id)
-    if response.letter is not None and kind == Response.Kind.OPT_OUT:
-        contact_opt_out(contact_id=response.letter.contact_id, reason="opt-out in a reply")
-    if response.letter is not None and kind == Response.Kind.FIXED_CLAIM:
-        from letters.remediation import fixed_claim_remediate
-
-        fixed_claim_remediate(letter_id=response.letter_id)
-    response.refresh_from_db()
-    return response
-
-
 def _ingest_as_request(raw: bytes, recipients: tuple[str, ...]) -> None:
     # Like a web request: drop stale database connections before and after.
     close_old_connections()
@@ -376,20 +365,3 @@ def _ingest_as_request(raw: bytes, recipients: tuple[str, ...]) -> None:
         mail_ingest(raw=raw, envelope_recipients=recipients)
     finally:
         close_old_connections()
-
-
-def response_assign(*, response_id: int, letter_id: int, user_id: int | None) -> Response:
-    """A person matched a message from the unmatched queue: act as if it had matched."""
-    response = Response.objects.get(id=response_id)
-    letter = Letter.objects.get(id=letter_id)
-    Response.objects.filter(id=response_id).update(letter=letter, handled_by_id=user_id)
-    if response.kind == Response.Kind.BOUNCE:
-        bounce_record(letter=letter, hard="soft bounce" not in response.outcome)
-    elif response.kind == Response.Kind.OPT_OUT:
-        contact_opt_out(contact_id=letter.contact_id, reason="asked by email")
-    elif response.kind in MARKABLE:
-        Letter.objects.filter(
-            id=letter.id, status__in=[Letter.Status.SENT, Letter.Status.BOUNCED]
-        ).update(status=Letter.Status.ANSWERED)
-    response.refresh_from_db()
-    return response

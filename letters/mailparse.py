@@ -2,25 +2,25 @@
 
 Incoming mail is written by strangers. Parsing is bounded (the caller refuses
 oversized messages; bodies are cut), never trusts a header to be well formed,
-and returns plain strings with control characters removed.
+never raises, and returns plain strings with control characters removed.
 
-What comes out: the kind (bounce, auto-reply, opt-out, reply), the letter
-tokens it carries, by rule (VERP or Reply-To address, then quoted in the
-body), the Message-IDs it answers, and for a bounce which addresses failed
-for good and which only for now.
+What comes out: the kind, rule, severity and failed recipients decided by
+``letters.classify``, the letter tokens the message carries, by rule (VERP
+or Reply-To address, then quoted in the body), and the Message-IDs it
+answers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from email.message import EmailMessage, Message
-from email.policy import default
+from email.message import Message
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
-from flufl.bounce import all_failures
-
+from letters.classify import Context, header_text, message_classify
 from letters.message import clean_text
 
 BODY_LIMIT = 100_000
@@ -30,16 +30,13 @@ _BODY_TOKEN = re.compile(
 )
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}@[^<>\s]{1,250}>")
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
-_AUTO_SUBJECT = re.compile(
-    r"^(out of (the )?office|automatic reply|auto[- ]?reply|autoreply|absence|abwesenheit|"
-    r"réponse automatique|respuesta automática|vacation)",
-    re.IGNORECASE,
-)
 
 
 @dataclass
 class ParsedMail:
-    kind: str  # "bounce", "auto_reply", "opt_out" or "reply"
+    # "bounce", "delivery_report", "read_receipt", "auto_reply",
+    # "challenge_response", "opt_out", "reply" or "unparsable"
+    kind: str
     sender: str = ""
     subject: str = ""
     message_id: str = ""
@@ -47,83 +44,96 @@ class ParsedMail:
     address_tokens: list[str] = field(default_factory=list)
     body_tokens: list[str] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
-    permanent: list[str] = field(default_factory=list)
-    temporary: list[str] = field(default_factory=list)
+    rule: str = ""
+    severity: str = ""  # "hard", "soft" or "unknown" for a bounce
+    failed: list[str] = field(default_factory=list)
+    status: str = ""
+
+    @property
+    def permanent(self) -> list[str]:
+        return self.failed if self.kind == "bounce" and self.severity == "hard" else []
+
+    @property
+    def temporary(self) -> list[str]:
+        return self.failed if self.kind == "bounce" and self.severity == "soft" else []
 
     @property
     def hard(self) -> bool:
-        return bool(self.permanent)
+        return self.kind == "bounce" and self.severity == "hard"
 
 
-def mail_parse(raw: bytes, *, envelope_recipients: tuple[str, ...] = ()) -> ParsedMail:
-    """Parse and classify one raw RFC 5322 message."""
-    message = message_from_bytes(raw, policy=default)
+def mail_parse(
+    raw: bytes, *, envelope_recipients: tuple[str, ...] = (), ours: frozenset[str] = frozenset()
+) -> ParsedMail:
+    """Parse and classify one raw RFC 5322 message; never raises.
+
+    A message that cannot be read at all comes back as kind "unparsable"
+    (the caller keeps its raw bytes).
+    """
+    try:
+        return _parse(raw, envelope_recipients, ours)
+    except Exception as error:  # hostile input must not stop ingestion
+        return ParsedMail(kind="unparsable", rule=f"error:{type(error).__name__}")
+
+
+def _parse(raw: bytes, envelope_recipients: tuple[str, ...], ours: frozenset[str]) -> ParsedMail:
+    # compat32 never raises on a header it cannot decode: it hands back the
+    # raw text, which classify decodes leniently.
+    message = message_from_bytes(_header_start(raw))
     recipients = _recipients(message, envelope_recipients)
     tokens = _address_tokens(recipients)
+    prefixes = {prefix.lower() for prefix, _ in tokens}
+    context = Context(
+        to_verp="bounces" in prefixes,
+        to_optout="optout" in prefixes,
+        ours=frozenset(a.lower() for a in ours),
+    )
+    verdict = message_classify(message, context)
     parsed = ParsedMail(
-        kind="reply",
+        kind=verdict.kind,
         sender=_header_text(message, "From", 254),
         subject=_header_text(message, "Subject", 998),
         message_id=_first_message_id(_header_text(message, "Message-ID", 998)),
-        body=_body_text(message),
         address_tokens=[token for _, token in tokens],
         answers=_answers(message),
+        rule=verdict.rule,
+        severity=verdict.severity,
+        failed=[clean_text(a, 254) for a in verdict.failed][:100],
+        status=verdict.status,
     )
-    parsed.body_tokens = _unique(_BODY_TOKEN.findall(_all_text(message)))
-    parsed.temporary, parsed.permanent = _failures(message)
-    parsed.kind = _kind(message, parsed, {prefix.lower() for prefix, _ in tokens})
+    if parsed.kind == "unparsable":
+        return parsed
+    parsed.body = db_text(_body_text(message))
+    parsed.body_tokens = _unique(_BODY_TOKEN.findall(_all_text(message, raw)))
     return parsed
 
 
-def _kind(message: Message, parsed: ParsedMail, prefixes: set[str]) -> str:
-    # DSNs carry "Auto-Submitted: auto-replied" too, so bounces come first.
-    if parsed.permanent or parsed.temporary or _is_report(message):
-        return "bounce"
-    if _is_auto_reply(message, parsed.subject):
-        return "auto_reply"
-    if "optout" in prefixes:
-        return "opt_out"
-    if "bounces" in prefixes and _from_daemon(parsed.sender):
-        return "bounce"  # a bounce flufl.bounce could not read: VERP still says so
-    return "reply"
+def message_identity(raw: bytes) -> str:
+    """What makes a message the same message: its Message-ID, else a digest.
 
-
-def _is_report(message: Message) -> bool:
-    return (
-        message.get_content_type() == "multipart/report"
-        and (message.get_param("report-type") or "").lower() == "delivery-status"
-    )
-
-
-def _is_auto_reply(message: Message, subject: str) -> bool:
-    auto = _header_text(message, "Auto-Submitted", 100).lower()
-    if auto and auto != "no":
-        return True
-    if any(message.get(name) for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder")):
-        return True
-    if _header_text(message, "Precedence", 50).lower() == "auto_reply":
-        return True
-    return bool(_AUTO_SUBJECT.match(subject))
-
-
-def _from_daemon(sender: str) -> bool:
-    return bool(re.search(r"mailer-daemon|postmaster|mail delivery", sender, re.IGNORECASE))
-
-
-def _failures(message: Message) -> tuple[list[str], list[str]]:
+    Some MTAs (qmail) send bounces without a Message-ID: the SHA-256 of the
+    bytes stands in, so reading the same mbox twice still counts once. Only
+    the headers are parsed, so a message already stored costs little.
+    """
     try:
-        temporary, permanent = all_failures(message)
-    except Exception:
-        return [], []
-    return _addresses(temporary), _addresses(permanent)
+        headers = BytesHeaderParser().parsebytes(_header_start(raw))
+        message_id = _first_message_id(_header_text(headers, "Message-ID", 998))
+    except Exception:  # hostile headers: the digest will do
+        message_id = ""
+    return message_id or f"<sha256.{hashlib.sha256(raw).hexdigest()}@inbound>"
 
 
-def _addresses(found: frozenset[bytes | str]) -> list[str]:
-    out = []
-    for item in found:
-        text = item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item)
-        out.append(clean_text(text, 254).lower())
-    return sorted(set(out))
+def _header_start(raw: bytes) -> bytes:
+    """Skip what comes before the first header: blank lines, an mbox "From " line."""
+    head = raw.lstrip(b" \t\r\n")
+    if head.startswith(b"From ") and b"\n" in head[:1000]:
+        head = head.split(b"\n", 1)[1]
+    return head
+
+
+def db_text(value: str) -> str:
+    """Text PostgreSQL accepts: no NUL, no lone surrogate."""
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8", "replace")
 
 
 def _recipients(message: Message, envelope: tuple[str, ...]) -> list[str]:
@@ -153,11 +163,7 @@ def _first_message_id(value: str) -> str:
 
 
 def _header_text(message: Message, name: str, limit: int) -> str:
-    try:
-        value = message.get(name)
-    except Exception:
-        return ""
-    return clean_text(_safe(value), limit) if value is not None else ""
+    return clean_text(header_text(message, name, limit * 2), limit)
 
 
 def _safe(value: object) -> str:
@@ -168,18 +174,24 @@ def _safe(value: object) -> str:
 
 
 def _body_text(message: Message) -> str:
-    if isinstance(message, EmailMessage):
-        try:
-            part = message.get_body(("plain", "html"))
-            if part is not None:
-                return str(part.get_content())[:BODY_LIMIT]
-        except Exception:  # undecodable charsets and broken MIME: fall back
-            return _all_text(message)[:BODY_LIMIT]
+    """The first plain-text part (else the first text part), decoded leniently."""
+    parts = [p for p in message.walk() if p.get_content_maintype() == "text"]
+    plain = [p for p in parts if p.get_content_subtype() == "plain"]
+    for part in plain[:1] or parts[:1]:
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            charset = part.get_content_charset() or "utf-8"
+            try:
+                return payload[: BODY_LIMIT * 4].decode(charset, "replace")[:BODY_LIMIT]
+            except LookupError:  # an unknown charset
+                return payload[: BODY_LIMIT * 4].decode("latin-1")[:BODY_LIMIT]
     return _all_text(message)[:BODY_LIMIT]
 
 
-def _all_text(message: Message) -> str:
-    """Every textual part, decoded leniently: bounces quote the original."""
+def _all_text(message: Message, raw: bytes = b"") -> str:
+    """Every textual part, decoded leniently, then the raw message itself:
+    bounces quote the original's headers inside message/rfc822 parts, and
+    the raw bytes hold them without re-serialising each part."""
     chunks, size = [], 0
     for part in message.walk():
         if part.is_multipart():
@@ -192,11 +204,7 @@ def _all_text(message: Message) -> str:
         size += len(text)
         if size > BODY_LIMIT * 4:
             break
-    # Rfc822 and rfc822-headers parts are containers; walk() sees their headers
-    # only through the child message, so add those too.
-    for part in message.walk():
-        if part.get_content_type() in {"message/rfc822", "text/rfc822-headers"}:
-            chunks.append(_safe(part)[:BODY_LIMIT])
+    chunks.append(raw[: BODY_LIMIT * 4].decode("latin-1"))
     return "\n".join(chunks)
 
 

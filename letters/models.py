@@ -1,10 +1,12 @@
-"""Letters: one per (campaign, contact), listing that contact's relays."""
+"""Letters: one per (campaign, contact), listing that contact's relays, and
+the responses that come back about them."""
 
 from __future__ import annotations
 
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -50,6 +52,9 @@ class Letter(models.Model):
     kind = models.CharField(max_length=32, default="open_relay")
     language = models.CharField(max_length=10, default="en")
     language_reason = models.CharField(max_length=64, blank=True)
+    # Agency texts the letter could not have in its language: which agency,
+    # the language wanted and the one used ("" = the agency's own name).
+    text_fallbacks = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
@@ -89,6 +94,93 @@ class Letter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign.slug}/{self.pk} → {self.contact}"
+
+
+class ResponseQuerySet(ScopedQuerySet):
+    agency_lookups = ("letter__agency",)
+    campaign_lookups = ("letter__campaign",)
+
+    def unmatched(self) -> ResponseQuerySet:
+        return self.filter(letter__isnull=True)
+
+
+class Response(models.Model):
+    """Anything that came back about a letter: reply, bounce, call, fix."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone")
+        POST = "post", _("Post")
+        WEB = "web", _("Web")
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", _("Reply")
+        BOUNCE = "bounce", _("Bounce")
+        AUTO_REPLY = "auto_reply", _("Auto-reply")
+        FIXED_CLAIM = "fixed_claim", _("Claims fixed")
+        DISPUTE = "dispute", _("Dispute")
+        OPT_OUT = "opt_out", _("Opt-out")
+        QUESTION = "question", _("Question")
+        # What letters.classify recognises besides answers and bounces: none
+        # of these ever marks a letter answered.
+        DELIVERY_REPORT = "delivery_report", _("Delivery report")
+        READ_RECEIPT = "read_receipt", _("Read receipt")
+        CHALLENGE = "challenge", _("Challenge-response")
+        UNPARSABLE = "unparsable", _("Unparsable")
+
+    class Severity(models.TextChoices):
+        HARD = "hard", _("Hard")
+        SOFT = "soft", _("Soft")
+        UNKNOWN = "unknown", _("Unknown")
+
+    letter = models.ForeignKey(
+        Letter,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="responses",
+        help_text=_("Empty while the message waits in the unmatched queue."),
+    )
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REPLY, db_index=True)
+    sender = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    message_id = models.CharField(max_length=998, blank=True, db_index=True)
+    body = models.TextField(blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    outcome = models.CharField(max_length=255, blank=True)
+    # --- inbound classification (letters.classify) ---
+    severity = models.CharField(max_length=8, choices=Severity.choices, blank=True)
+    rule = models.CharField(
+        max_length=64, blank=True, help_text=_("The rule that decided the kind.")
+    )
+    failed_recipients = models.JSONField(default=list, blank=True)
+    raw = models.BinaryField(null=True, blank=True, help_text=_("Kept for unparsable mail."))
+    inbox = models.CharField(max_length=64, blank=True, default="")
+    identity = models.CharField(max_length=128, blank=True, default="")
+
+    objects = ResponseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            # One row per message per mailbox, even with two workers racing.
+            models.UniqueConstraint(
+                fields=["inbox", "identity"],
+                condition=~models.Q(identity=""),
+                name="response_once_per_inbox",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.received_at:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.BOUNCE and self.channel != self.Channel.EMAIL:
+            raise ValidationError({"kind": _("Only email can bounce.")})
 
 
 class RecipientTokenQuerySet(ScopedQuerySet):
@@ -155,7 +247,7 @@ class RecipientAction(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=255, blank=True)
     response = models.ForeignKey(
-        "outreach.Response", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Response, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     detail = models.JSONField(default=dict, blank=True)
 

@@ -36,6 +36,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from letters.compose import letter_compose, letter_pdf
 from letters.message import (
     OutgoingLetter,
     UnsafeHeaderError,
@@ -45,7 +46,7 @@ from letters.message import (
 )
 from letters.models import Letter, Smarthost
 from letters.transport import DjangoTransport, Envelope, Result, SmtpPool, SmtpSettings
-from probes.flight import bucket_take
+from outreach.lib.bucket import bucket_take
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +86,9 @@ class SendReport:
 
 def rendered_content(letter: Letter) -> LetterContent:
     """The letter as the letters stage renders it (letters/render.py, pdf.py)."""
-    try:
-        from letters.render import letter_render
-    except ImportError as error:
-        raise OutboxError("letters.render is not installed: cannot render letters") from error
-    rendered = letter_render(letter)
+    rendered = letter_compose(letter)
     pdf = None
     if settings.OUTBOX_ATTACH_PDF:
-        from letters.pdf import letter_pdf
-
         pdf = letter_pdf(letter, language=rendered.language)
     return LetterContent(rendered.subject, rendered.text, rendered.html, rendered.language, pdf)
 
@@ -445,7 +440,7 @@ def _batch_start(
 def _rate_split(envelopes: list[Envelope]) -> tuple[list[Envelope], list[Result]]:
     """Hold back messages whose recipient domain has used up its rate.
 
-    The buckets live in Redis when REDIS_URL is set (probes.flight), so the
+    The buckets live in Redis when REDIS_URL is set (outreach.lib.bucket), so the
     limit holds across every worker; in the embedded mode, per process.
     """
     per_minute = settings.OUTBOX_DOMAIN_RATE_PER_MINUTE

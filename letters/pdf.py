@@ -18,15 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
-
-if TYPE_CHECKING:
-    from letters.models import Letter
 
 CSS_PATH = Path(__file__).parent / "static" / "letters" / "print.css"
 MAX_HTML_CHARS = 2_000_000
@@ -85,11 +82,6 @@ def html_to_pdf(print_html: str, *, kit: PdfKit | None = None) -> bytes:
         return _render(print_html, kit).write_pdf()
 
 
-def documents_to_pdf(print_htmls: list[str], *, kit: PdfKit | None = None) -> bytes:
-    """Several print documents → one PDF (their pages in order), for printing."""
-    return merged_pdf(print_htmls, kit=kit)[0]
-
-
 def merged_pdf(print_htmls: list[str], *, kit: PdfKit | None = None) -> tuple[bytes, list[int]]:
     """One PDF of all documents, and how many pages each document took."""
     if not print_htmls:
@@ -100,13 +92,6 @@ def merged_pdf(print_htmls: list[str], *, kit: PdfKit | None = None) -> tuple[by
         pages = [page for document in documents for page in document.pages]
         pdf = documents[0].copy(pages).write_pdf()
     return pdf, [len(document.pages) for document in documents]
-
-
-def letter_pdf(letter: Letter, *, language: str | None = None) -> bytes:
-    """The letter's print version as PDF, in its language unless told otherwise."""
-    from letters.render import letter_render
-
-    return html_to_pdf(letter_render(letter, language=language).print_html)
 
 
 def _render(print_html: str, kit: PdfKit) -> Any:

@@ -20,17 +20,19 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from letters import shortcode
-from letters.models import Letter, RecipientAction, RecipientToken
+from letters.evidence import NOT_TESTED, transcript_excerpt, verdict_label
+from letters.models import Letter, RecipientAction, RecipientToken, Response
+from letters.responses import response_record
+from letters.selectors import letter_hosts_latest
 from outreach import security
 from outreach.audit import audit_event, audit_update
-from outreach.models import Contact, Host, Response
+from outreach.models import Contact, Host
 from probes.models import Probe
 
 TOKEN_LENGTH = 32
@@ -217,28 +219,18 @@ def _audit(
     )
 
 
-# An answer on the page proves the letter arrived, like a reply by email.
-ANSWERABLE = [Letter.Status.SENT, Letter.Status.EXPORTED, Letter.Status.BOUNCED]
-
-
 def _web_response(
     visitor: Visitor, *, kind: str, subject: str, body: str, outcome: str = "recipient page"
 ) -> Response:
-    letter_id = visitor.token.letter_id
-    audit_update(
-        actor=None,
-        queryset=Letter.objects.filter(id=letter_id, status__in=ANSWERABLE),
-        event="status",
-        note="answered on the recipient page",
-        status=Letter.Status.ANSWERED,
-    )
-    return Response.objects.create(
-        letter_id=letter_id,
+    # An answer on the page proves the letter arrived, like a reply by email.
+    return response_record(
+        letter_id=visitor.token.letter_id,
         channel=Response.Channel.WEB,
         kind=kind,
-        subject=subject[:998],
+        subject=subject,
         body=body,
         outcome=outcome,
+        note="answered on the recipient page",
     )
 
 
@@ -289,7 +281,7 @@ def _retest_enqueue(letter_id: int) -> None:
     # The remediation stage re-probes the letter's hosts once this
     # transaction commits and then derives the letter's outcome, the same
     # path as a fixed-claim that arrives by email.
-    from letters.remediation import fixed_claim_remediate
+    from letters.tasks_remediation import fixed_claim_remediate
 
     fixed_claim_remediate(letter_id=letter_id)
 
@@ -342,32 +334,7 @@ def recipient_opt_out(*, visitor: Visitor, reason: str) -> Response:
 
 # --- What the page shows ----------------------------------------------------
 
-EXCERPT_LINES = 20
-EXCERPT_CHARS = 2000
 HOSTS_SHOWN = 200
-
-
-VERDICT_LABELS = {
-    # Translators: the result of our SMTP relay test of one address, in a table.
-    "open_relay": _("Open relay: it accepted our test messages for other networks"),
-    "not_relay": _("Not a relay: it refused our test messages"),
-    "auth_required": _("Not a relay: it refused our test messages"),
-    "tls_failed": _("Not known: the test could not finish"),
-    "temp_failure": _("Not known: the test could not finish"),
-    "protocol_error": _("Not known: the test could not finish"),
-    "no_smtp": _("No mail server answered"),
-    "refused": _("No mail server answered"),
-    "timeout": _("No mail server answered"),
-}
-# Translators: shown for an address whose mail server we have not tested yet.
-NOT_TESTED = _("Not tested yet")
-# Translators: appended to the result of an address that was an open relay before.
-FIXED = _("Fixed: thank you")
-
-
-def verdict_label(*, verdict: str, status: str) -> str:
-    label = str(VERDICT_LABELS.get(verdict, NOT_TESTED))
-    return f"{label}. {FIXED}" if status == "fixed" else label
 
 
 @dataclass(frozen=True)
@@ -379,28 +346,10 @@ class PageHost:
     excerpt: str
 
 
-def transcript_excerpt(text: str, *, lines: int = EXCERPT_LINES, chars: int = EXCERPT_CHARS) -> str:
-    """The head of an SMTP transcript: enough to prove the verdict, bounded."""
-    head = "\n".join(text.splitlines()[:lines])[:chars]
-    return head + ("\n…" if len(head) < len(text.rstrip("\n")) else "")
-
-
 def recipient_evidence(*, letter: Letter) -> tuple[list[PageHost], int]:
-    """Each of the letter's hosts with its latest probe, and how many hosts in all.
-
-    Two queries whatever the number of hosts: the hosts with the id of their
-    latest probe, then those probes.
-    """
-    latest = Probe.objects.filter(host=OuterRef("pk")).order_by("-started_at", "-pk")
-    hosts = list(
-        letter.hosts.annotate(latest_probe=Subquery(latest.values("pk")[:1])).order_by("ip")[
-            :HOSTS_SHOWN
-        ]
-    )
-    probes = Probe.objects.in_bulk([h.latest_probe for h in hosts if h.latest_probe])
-    rows = [_page_host(host, probes.get(host.latest_probe)) for host in hosts]
-    total = len(rows) if len(rows) < HOSTS_SHOWN else letter.hosts.count()
-    return rows, total
+    """Each of the letter's hosts with its latest probe, and how many hosts in all."""
+    rows, total = letter_hosts_latest(letter, limit=HOSTS_SHOWN)
+    return [_page_host(host, probe) for host, probe in rows], total
 
 
 def _page_host(host: Host, probe: Probe | None) -> PageHost:
@@ -408,7 +357,7 @@ def _page_host(host: Host, probe: Probe | None) -> PageHost:
         return PageHost(host.ip, str(NOT_TESTED), None, 0, "")
     return PageHost(
         ip=host.ip,
-        verdict=verdict_label(verdict=probe.verdict, status=host.status),
+        verdict=verdict_label(probe.verdict, status=host.status),
         probed_at=probe.finished_at or probe.started_at,
         tests_passed=len(probe.tests_passed or []),
         excerpt=transcript_excerpt(probe.transcript),

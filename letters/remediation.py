@@ -2,7 +2,7 @@
 
 After the campaign's remediation deadline, and at once when an owner claims
 a fix, the hosts of a letter are re-probed by the probes stage
-(``probes.services.hosts_verify`` marks a former open relay FIXED with
+(``probes.verify.hosts_verify`` marks a former open relay FIXED with
 ``fixed_at``). The letter's outcome then follows from its hosts.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from letters.models import Letter
 from outreach.models import Host
+from probes.verify import hosts_verify
 
 # Letters whose owner was told: only they can have been remedied.
 WRITTEN = [
@@ -26,10 +26,6 @@ WRITTEN = [
     Letter.Status.CLOSED,
     Letter.Status.EXPORTED,
 ]
-
-
-class RemediationError(RuntimeError):
-    """The probes stage is not available to re-probe."""
 
 
 def outcome_from_statuses(statuses: Iterable[str]) -> str:
@@ -54,10 +50,6 @@ def letter_outcome_update(*, letter_id: int) -> str:
 
 def letters_remediate(*, letter_ids: list[int]) -> dict[int, str]:
     """Re-probe the hosts of these letters, then derive each letter's outcome."""
-    try:
-        from probes.services import hosts_verify
-    except ImportError as error:
-        raise RemediationError("probes.services.hosts_verify is not installed") from error
     host_ids = list(
         Host.objects.filter(letters__id__in=letter_ids).values_list("id", flat=True).distinct()
     )
@@ -78,10 +70,3 @@ def letters_due(*, today: dt.date | None = None) -> QuerySet[Letter]:
         .filter(not_probed_since, ~Q(hosts__status=Host.Status.FIXED))
         .distinct()
     )
-
-
-def fixed_claim_remediate(*, letter_id: int) -> None:
-    """An owner says it is fixed: re-probe as soon as this transaction commits."""
-    from letters.tasks import letters_remediate_task
-
-    transaction.on_commit(lambda: letters_remediate_task.delay([letter_id]))

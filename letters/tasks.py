@@ -78,27 +78,10 @@ def mailbox_poll_task(mailbox_id: int) -> int:
     return mailbox_poll(mailbox_id=mailbox_id).stored
 
 
-@shared_task(
-    name="letters.tasks.letters_remediate_task",
-    autoretry_for=(DatabaseError, OSError),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=3,
+# The remediation tasks live in their own module (remediation and the
+# recipient page queue them, and must not import this one, which imports
+# the outbox); importing them here lets Celery autodiscovery find them.
+from letters.tasks_remediation import (  # noqa: E402, F401
+    campaigns_remediate_task,
+    letters_remediate_task,
 )
-def letters_remediate_task(letter_ids: list[int]) -> dict:
-    """Re-probe one batch of letters' hosts and derive their outcomes."""
-    from letters.remediation import letters_remediate
-
-    return {str(k): v for k, v in letters_remediate(letter_ids=letter_ids).items()}
-
-
-@shared_task(name="letters.tasks.campaigns_remediate_task")
-def campaigns_remediate_task() -> int:
-    """Daily: letters past their campaign's deadline, in batches of ids."""
-    from letters.remediation import letters_due
-
-    ids = list(letters_due().values_list("id", flat=True))
-    size = settings.REMEDIATION_BATCH
-    for start in range(0, len(ids), size):
-        letters_remediate_task.delay(ids[start : start + size])
-    return len(ids)

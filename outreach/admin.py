@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -12,16 +13,24 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
 from letters.admin_outbox import CampaignOutboxMixin
-from letters.services import letters_build
+from letters.build import letters_build
 from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.admin_security import MembershipRules
-from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
+from outreach.models import (
+    Agency,
+    AgencyText,
+    Campaign,
+    Contact,
+    Host,
+    Membership,
+    Network,
+    PartnerRank,
+)
 from outreach.roles import user_is_investigator
 from probes.admin import ProbeInline
-from probes.services import hosts_verify_enqueue
+from probes.tasks import hosts_verify_enqueue
 from probes.tasks_rdap import campaign_contacts_lookup
 
 
@@ -30,12 +39,57 @@ class MembershipInline(MembershipRules, ScopedInline):
     autocomplete_fields = ["user"]
 
 
+class AgencyTextInline(ScopedInline):
+    """The agency's name and introduction per letter language."""
+
+    model = AgencyText
+    show_change_link = False
+    fields = [
+        "language",
+        "status",
+        "name",
+        "in_list",
+        "introduction",
+        "subject",
+        "group",
+        "group_phrase",
+        "group_member",
+    ]
+    verbose_name_plural = _("Names and introductions per language")
+
+
 @admin.register(Agency)
 class AgencyAdmin(ScopedAdmin):
-    list_display = ["name", "code", "country", "default_language", "contact_email", "is_active"]
+    list_display = [
+        "name",
+        "code",
+        "country",
+        "default_language",
+        "contact_email",
+        "texts_complete",
+        "is_active",
+    ]
     list_filter = ["is_active", "country", "default_language"]
     search_fields = ["name", "code", "contact_email"]
-    inlines = [MembershipInline]
+    inlines = [AgencyTextInline, MembershipInline]
+    readonly_fields = ["texts_complete"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Agency]:
+        return super().get_queryset(request).prefetch_related("texts")
+
+    @admin.display(description=_("Letter languages: reviewed / written / missing"))
+    def texts_complete(self, agency: Agency) -> str:
+        """Which letter languages have this agency's texts, and how many are reviewed."""
+        texts = {text.language: text for text in agency.texts.all()}
+        reviewed = sum(t.status == AgencyText.Status.REVIEWED for t in texts.values())
+        missing = [code for code, _name in settings.LANGUAGES if code not in texts]
+        shown = ", ".join(missing[:6]) + ("…" if len(missing) > 6 else "")
+        return _("%(reviewed)d / %(written)d / %(missing)d missing%(list)s") % {
+            "reviewed": reviewed,
+            "written": len(texts),
+            "missing": len(missing),
+            "list": f" ({shown})" if missing else "",
+        }
 
     def row_write_allowed(self, request: HttpRequest, obj: Any, action: str) -> bool:
         # A new agency is in no campaign yet: the investigator creating it may
@@ -52,6 +106,18 @@ class MembershipAdmin(MembershipRules, ScopedAdmin):
     search_fields = ["user__username", "user__email", "agency__name", "agency__code"]
     autocomplete_fields = ["user", "agency"]
     list_select_related = ["user", "agency"]
+
+
+class PartnerRankInline(ScopedInline):
+    """The order in which this campaign's letters name its partners."""
+
+    model = PartnerRank
+    show_change_link = False
+    autocomplete_fields = ["agency"]
+    verbose_name_plural = _(
+        "Partner order in letters (lower first; unranked partners follow in the "
+        "reference letter's order, then alphabetically)"
+    )
 
 
 @admin.register(Campaign)
@@ -73,6 +139,7 @@ class CampaignAdmin(CampaignDashboardMixin, CampaignOutboxMixin, ScopedAdmin):
     # A campaign can hold a million hosts: never render them as a widget.
     exclude = ["hosts"]
     actions = ["lookup_contacts", "build_letters", "send_approved_letters"]
+    inlines = [PartnerRankInline]
 
     @admin.action(
         description=_("Look up abuse contacts of the verified relays"), permissions=["change"]
@@ -140,14 +207,3 @@ class HostAdmin(IPSearchMixin, ScopedAdmin):
             "%(count)d host sent to the probe.", "%(count)d hosts sent to the probe.", len(ids)
         )
         self.message_user(request, message % {"count": len(ids)}, messages.SUCCESS)
-
-
-@admin.register(Response)
-class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
-    list_display = ["received_at", "kind", "channel", "sender", "subject", "letter", "handled_by"]
-    list_filter = [MatchedFilter, "kind", "channel"]
-    search_fields = ["sender", "subject", "message_id"]
-    raw_id_fields = ["letter"]
-    autocomplete_fields = ["handled_by"]
-    list_select_related = ["letter__contact", "letter__campaign", "handled_by"]
-    date_hierarchy = "received_at"

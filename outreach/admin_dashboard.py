@@ -12,8 +12,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from letters.dashboard import BREAKDOWNS, Figures, campaign_figures, figures_csv
 from outreach.charts import Series, bar_chart_svg
-from outreach.dashboard import BREAKDOWNS, Figures, campaign_figures, figures_csv
 from outreach.models import Campaign
 
 COLORS = {"sent": "#4c78a8", "answered": "#54a24b", "bounced": "#e45756", "fixed": "#f58518"}

@@ -156,8 +156,8 @@ class Demo:
 
     # --- the steps -----------------------------------------------------------
     def import_list(self) -> str:
+        from probes.feed_import import feed_import_source
         from probes.models import Feed
-        from probes.services import feed_import_source
 
         path = self.out / "demo-blocklist.txt"
         lines = ["# Demo blocklist: the lab's simulated internet (198.18.0.0/15)"]
@@ -173,7 +173,8 @@ class Demo:
         )
 
     def verify(self) -> str:
-        from probes.services import hosts_verify, hosts_verify_run
+        from probes.verify import hosts_verify
+        from probes.verify_run import hosts_verify_run
 
         hosts = self.campaign.hosts.all()
         ids = list(hosts.values_list("id", flat=True))
@@ -200,8 +201,8 @@ class Demo:
         return f"{found.count()}/{len(ids)} open relays have a contact; agencies: {agencies}"
 
     def letters(self) -> str:
+        from letters.build import letter_approve, letters_build
         from letters.models import Letter
-        from letters.services import letter_approve, letters_build
 
         summary = letters_build(campaign_id=self.campaign.id)
         for letter_id in Letter.objects.filter(campaign=self.campaign).values_list("id", flat=True):
@@ -212,8 +213,8 @@ class Demo:
         return f"{summary.created} letters built and approved; languages: {languages}"
 
     def export(self) -> str:
+        from letters.exports import letters_export
         from letters.models import Letter
-        from letters.services import letters_export
 
         letters = Letter.objects.filter(campaign=self.campaign).order_by("id")
         archive = self.out / "letters.zip"
@@ -346,8 +347,8 @@ SAMPLE_MAIL = (_reply_fixed, _bounce, _auto_reply, _reply_fixed)
 
 
 def campaign_summary(campaign_slug: str) -> list[tuple[str, int]]:
-    from letters.models import Letter
-    from outreach.models import Campaign, Response
+    from letters.models import Letter, Response
+    from outreach.models import Campaign
 
     campaign = Campaign.objects.get(slug=campaign_slug)
     hosts = campaign.hosts.values("status").annotate(n=Count("id"))

@@ -1,8 +1,8 @@
-"""The core domain: agencies, their people, campaigns, hosts, networks,
-contacts and the responses that come back.
+"""The core domain: agencies, their people, campaigns, hosts, networks and
+contacts.
 
 The evidence stages keep their own models: feeds, listings and probes in
-``probes``; letters in ``letters``. A relay's path reads
+``probes``; letters and the responses that come back in ``letters``. A relay's path reads
 Listing → Host → Probe → Network/Contact → Letter → Response.
 """
 
@@ -15,7 +15,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from outreach.iputil import ip_key, network_keys
+from outreach.lib.iputil import ip_key, network_keys
 from outreach.scoping import ScopedQuerySet
 from outreach.validators import normalise_email, validate_country_codes, validate_language
 
@@ -131,6 +131,122 @@ class Campaign(models.Model):
         )
 
 
+class AgencyTextQuerySet(ScopedQuerySet):
+    agency_lookups = ("agency",)
+    campaign_lookups = ("agency__led_campaigns", "agency__partner_campaigns")
+
+
+class AgencyText(models.Model):
+    """How an agency is named and introduced in one language.
+
+    Each text is written whole, so that articles, gender and case are right:
+    letters never glue a name into a translated sentence.
+    """
+
+    class Status(models.TextChoices):
+        REVIEWED = "reviewed", _("Reviewed")
+        UNCHECKED = "unchecked", _("Machine-unchecked")
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="texts")
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, validators=[validate_language]
+    )
+    name = models.CharField(
+        _("name"), max_length=300, help_text=_("The agency's name in this language.")
+    )
+    introduction = models.TextField(
+        _("introduction"),
+        blank=True,
+        max_length=1000,
+        help_text=_("The whole sentence that introduces the agency at the start of a letter."),
+    )
+    subject = models.CharField(
+        _("short subject"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "How the next sentence names the agency after its introduction, "
+            "e.g. “The Commission”. Empty: the name."
+        ),
+    )
+    in_list = models.CharField(
+        _("name in a list of partners"),
+        max_length=300,
+        blank=True,
+        help_text=_("The name as a list of partners gives it, with its article. Empty: the name."),
+    )
+    group = models.SlugField(
+        _("group"),
+        max_length=32,
+        blank=True,
+        help_text=_(
+            "Partners of one group are named together, e.g. the states' attorneys general."
+        ),
+    )
+    group_phrase = models.CharField(
+        _("group phrase"),
+        max_length=300,
+        blank=True,
+        help_text=_("The group's phrase with {members} where its members go."),
+    )
+    group_member = models.CharField(
+        _("as a group member"),
+        max_length=200,
+        blank=True,
+        help_text=_("This agency's part of the group phrase, e.g. “of Arkansas”."),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.UNCHECKED
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AgencyTextQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["agency", "language"]
+        verbose_name = _("agency text")
+        verbose_name_plural = _("agency texts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "language"], name="agencytext_agency_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency.code} [{self.language}]"
+
+    def clean(self) -> None:
+        if self.group_phrase and "{members}" not in self.group_phrase:
+            raise ValidationError({"group_phrase": _("Put {members} where the members go.")})
+
+
+class PartnerRankQuerySet(ScopedQuerySet):
+    agency_lookups = ("campaign__lead_agency", "campaign__partners")
+    campaign_lookups = ("campaign",)
+
+
+class PartnerRank(models.Model):
+    """The order in which a campaign's letters name a partner (lower first)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="partner_ranks")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveIntegerField(_("rank"))
+
+    objects = PartnerRankQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["campaign", "rank"]
+        verbose_name = _("partner rank")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "agency"], name="partnerrank_campaign_agency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign.slug}: {self.agency.code} #{self.rank}"
+
+
 class NetworkQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
     campaign_lookups = ("hosts__campaigns",)
@@ -145,7 +261,7 @@ class Network(models.Model):
     """A registry network block and its owner, as RDAP answered for it."""
 
     cidr = models.CharField(max_length=49, unique=True)
-    # Fixed-width hex keys of the first and last address (see outreach.iputil).
+    # Fixed-width hex keys of the first and last address (see outreach.lib.iputil).
     range_start = models.CharField(max_length=32, editable=False, db_index=True)
     range_end = models.CharField(max_length=32, editable=False)
     registry = models.CharField(max_length=16, blank=True)
@@ -277,62 +393,3 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.ip
-
-
-class ResponseQuerySet(ScopedQuerySet):
-    agency_lookups = ("letter__agency",)
-    campaign_lookups = ("letter__campaign",)
-
-    def unmatched(self) -> ResponseQuerySet:
-        return self.filter(letter__isnull=True)
-
-
-class Response(models.Model):
-    """Anything that came back about a letter: reply, bounce, call, fix."""
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", _("Email")
-        PHONE = "phone", _("Phone")
-        POST = "post", _("Post")
-        WEB = "web", _("Web")
-
-    class Kind(models.TextChoices):
-        REPLY = "reply", _("Reply")
-        BOUNCE = "bounce", _("Bounce")
-        AUTO_REPLY = "auto_reply", _("Auto-reply")
-        FIXED_CLAIM = "fixed_claim", _("Claims fixed")
-        DISPUTE = "dispute", _("Dispute")
-        OPT_OUT = "opt_out", _("Opt-out")
-        QUESTION = "question", _("Question")
-
-    letter = models.ForeignKey(
-        "letters.Letter",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="responses",
-        help_text=_("Empty while the message waits in the unmatched queue."),
-    )
-    received_at = models.DateTimeField(default=timezone.now, db_index=True)
-    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
-    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.REPLY, db_index=True)
-    sender = models.CharField(max_length=254, blank=True)
-    subject = models.CharField(max_length=998, blank=True)
-    message_id = models.CharField(max_length=998, blank=True, db_index=True)
-    body = models.TextField(blank=True)
-    handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    outcome = models.CharField(max_length=255, blank=True)
-
-    objects = ResponseQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-received_at"]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.received_at:%Y-%m-%d}"
-
-    def clean(self) -> None:
-        if self.kind == self.Kind.BOUNCE and self.channel != self.Channel.EMAIL:
-            raise ValidationError({"kind": _("Only email can bounce.")})

@@ -23,10 +23,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.contrib.auth.models import Permission
 
 if TYPE_CHECKING:
-    from outreach.scoping import AnyUser
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    AnyUser = AbstractBaseUser | AnonymousUser
 
 # Apps whose models the roles cover. A model a later stage adds to one of
 # these apps is readable by partners at once; scoping decides which rows.
@@ -37,8 +40,8 @@ COORDINATOR_EXTRA = frozenset(
         "letters.change_letter",
         "letters.approve_letter",
         "letters.send_letter",
-        "outreach.add_response",
-        "outreach.change_response",
+        "letters.add_response",
+        "letters.change_response",
         "outreach.change_contact",
         "outreach.add_membership",
         "outreach.change_membership",
@@ -53,6 +56,14 @@ READ_EXTRA = frozenset({"auditlog.view_logentry"})
 # Investigators additionally run the security side.
 INVESTIGATOR_APPS = (*CAMPAIGN_APPS, "auth", "auditlog", "otp_totp", "axes")
 _CACHE = "_outreach_role_perms"
+
+
+def _membership_model() -> Any:
+    # By name through the app registry: outreach.models imports outreach.scoping,
+    # which imports this module.
+    return apps.get_model("outreach", "Membership")
+
+
 _ROLES_CACHE = "_outreach_roles"
 
 
@@ -63,7 +74,7 @@ def user_memberships(user: AnyUser) -> dict[int, str]:
         return {}
     cached = getattr(user, _ROLES_CACHE, None)
     if cached is None:
-        from outreach.models import Membership
+        Membership = _membership_model()
 
         cached = dict(
             Membership.objects.filter(user_id=user.pk, agency__is_active=True).values_list(
@@ -87,7 +98,7 @@ def role_for(user: AnyUser, agency: Any) -> str | None:
     agency". A superuser (the break-glass account) is an investigator
     everywhere.
     """
-    from outreach.models import Membership
+    Membership = _membership_model()
 
     if getattr(user, "is_superuser", False) and user.is_active:
         return Membership.Role.INVESTIGATOR
@@ -106,7 +117,7 @@ def agencies_allowing(user: AnyUser, perm: str) -> list[int]:
     A permission given to the user by hand applies where the user writes at
     all (coordinator or investigator), never where they are a viewer.
     """
-    from outreach.models import Membership
+    Membership = _membership_model()
 
     by_hand = perm in _granted_by_hand(user)
     return [
@@ -126,7 +137,7 @@ def _granted_by_hand(user: AnyUser) -> set[str]:
 
 def lead_agency_ids(user: AnyUser) -> list[int]:
     """The agencies in which this user is an investigator (the lead agency's staff)."""
-    from outreach.models import Membership
+    Membership = _membership_model()
 
     return [a for a, role in user_memberships(user).items() if role == Membership.Role.INVESTIGATOR]
 
@@ -146,7 +157,7 @@ def user_is_read_only(user: AnyUser) -> bool:
     """True for viewers, whatever permissions they were given by hand."""
     if getattr(user, "is_superuser", False):
         return False
-    from outreach.models import Membership
+    Membership = _membership_model()
 
     return not user_roles(user) & {Membership.Role.INVESTIGATOR, Membership.Role.COORDINATOR}
 
@@ -165,7 +176,7 @@ def _perms_of_apps(apps: tuple[str, ...]) -> set[str]:
 
 def role_permissions(roles: set[str]) -> set[str]:
     """The permission names ("app.codename") these roles grant together."""
-    from outreach.models import Membership
+    Membership = _membership_model()
 
     if Membership.Role.INVESTIGATOR in roles:
         return _perms_of_apps(INVESTIGATOR_APPS)

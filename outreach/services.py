@@ -10,8 +10,9 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from outreach.models import Agency, Campaign, Membership
+from outreach.models import Agency, AgencyText, Campaign, Membership
 from outreach.seed import SEED_AGENCIES
+from outreach.seed_texts import seed_texts
 
 
 @transaction.atomic
@@ -28,7 +29,38 @@ def agencies_seed() -> tuple[int, int]:
         _agency, was_created = Agency.objects.update_or_create(code=row["code"], defaults=defaults)
         created += was_created
         updated += not was_created
+    agency_texts_seed()
     return created, updated
+
+
+@transaction.atomic
+def agency_texts_seed() -> int:
+    """Load the seed agencies' names and introductions per language. Idempotent.
+
+    A text someone marked reviewed is left alone unless the seed's own text
+    is reviewed too: a person's edit beats a machine's draft.
+    """
+    agencies = {a.code: a for a in Agency.objects.filter(code__in=seed_texts().keys())}
+    written = 0
+    for code, by_language in seed_texts().items():
+        if code not in agencies:
+            continue
+        for language, fields in by_language.items():
+            written += _agency_text_write(agencies[code], language, fields)
+    return written
+
+
+def _agency_text_write(agency: Agency, language: str, fields: dict[str, str]) -> int:
+    text = AgencyText.objects.filter(agency=agency, language=language).first()
+    if text is None:
+        AgencyText.objects.create(agency=agency, language=language, **fields)
+        return 1
+    if text.status == AgencyText.Status.REVIEWED and fields["status"] != text.status:
+        return 0
+    for key, value in fields.items():
+        setattr(text, key, value)
+    text.save()
+    return 1
 
 
 @transaction.atomic

@@ -315,9 +315,11 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "outreach.Contact",
     {"model": "outreach.Network", "include_fields": ["agency", "abuse_emails"]},
     {"model": "outreach.Host", "include_fields": ["status", "agency", "contact"]},
-    "outreach.Response",
     "probes.Feed",
     "letters.Letter",
+    # The raw bytes of unparsable mail are binary junk by definition: kept on
+    # the row, never copied into the audit log.
+    {"model": "letters.Response", "exclude_fields": ["raw"]},
     {"model": "auth.User", "exclude_fields": ["password", "last_login"]},
 )
 
@@ -368,6 +370,9 @@ BOUNCE_DISABLE_SCORE = env_int("BOUNCE_DISABLE_SCORE", 5, minimum=1)
 # Inbound messages larger than this are refused unread.
 INBOUND_MAX_BYTES = env_int("INBOUND_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 # Messages fetched from one IMAP mailbox per poll, and how often to poll.
+# An IMAP folder where messages that cannot be stored at all are copied (they
+# are marked seen either way, so the poll never stalls on them). Empty: none.
+INBOUND_POISON_FOLDER = env_str("INBOUND_POISON_FOLDER", "")
 INBOUND_POLL_BATCH = env_int("INBOUND_POLL_BATCH", 500, minimum=1)
 INBOUND_POLL_SECONDS = env_int("INBOUND_POLL_SECONDS", 300, minimum=30)
 CELERY_BEAT_SCHEDULE["mailboxes-poll"] = {

@@ -11,7 +11,6 @@ NAT64, 6to4) are judged by the IPv4 address they carry.
 The API other stages use::
 
     refusal_reason(ip, never_contact=..., allowed=...)  -> str | None
-    is_probeable(ip, never_contact=..., allowed=...)    -> bool
     network_refusal_reason(network, ...)                 -> str | None
     canonical_address(ip)                                -> IPv4Address | IPv6Address
     parse_networks(["192.0.2.0/24", ...])                -> tuple[IPNetwork, ...]
@@ -24,7 +23,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from outreach.iputil import IPAddress, IPNetwork
+from outreach.lib.iputil import IPAddress, IPNetwork
 
 # Refusal reasons, as counted in import summaries and probe refusals.
 NON_GLOBAL = "non_global"
@@ -225,16 +224,6 @@ def refusal_reason(
     if not is_global(ip) and not _in_any(ip, allowed):
         return NON_GLOBAL
     return None
-
-
-def is_probeable(
-    ip: IPAddress | str,
-    *,
-    never_contact: Iterable[IPNetwork] = (),
-    allowed: Iterable[IPNetwork] = (),
-) -> bool:
-    """True when the address is global (or lab-allowed) and not on the never-contact list."""
-    return refusal_reason(ip, never_contact=never_contact, allowed=allowed) is None
 
 
 def network_refusal_reason(

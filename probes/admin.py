@@ -25,6 +25,8 @@ from probes import tasks, uploads
 from probes.feeds import FORMATS, FeedError
 from probes.models import Feed, Listing, Probe
 
+ADDITIONS, SNAPSHOT = "additions", "snapshot"
+
 
 class FeedUploadForm(forms.Form):
     file = forms.FileField(required=False, help_text=_("Plain text, CSV or gzip."))
@@ -37,6 +39,16 @@ class FeedUploadForm(forms.Form):
     )
     campaign = forms.ModelChoiceField(queryset=Campaign.objects.none(), required=False)
     token = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
+    mode = forms.ChoiceField(
+        label=_("This file is"),
+        choices=[
+            (ADDITIONS, _("additions only: the feed's other listings stay as they are")),
+            (SNAPSHOT, _("the whole feed: its listings absent from this file are marked removed")),
+        ],
+        initial=ADDITIONS,
+        required=False,
+        widget=forms.RadioSelect,
+    )
 
     def __init__(self, *args: Any, campaigns: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -102,6 +114,7 @@ class FeedAdmin(ScopedAdmin):
             "commit_format": data["format"],
             "commit_ip_column": data["ip_column"],
             "commit_campaign": campaign.pk if campaign else "",
+            "commit_mode": data["mode"] or ADDITIONS,
         }
 
     def _upload_commit(self, request: HttpRequest, feed: Feed, data: dict) -> HttpResponse:
@@ -116,6 +129,7 @@ class FeedAdmin(ScopedAdmin):
             data["format"],
             data["ip_column"],
             campaign.pk if campaign else None,
+            data["mode"] == SNAPSHOT,
         )
         transaction.on_commit(job)
         url = reverse("admin:probes_feed_upload_status", args=[feed.pk, token])

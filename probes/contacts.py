@@ -22,10 +22,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from outreach.iputil import ip_key
+from outreach.lib.bucket import bucket_take
+from outreach.lib.iputil import ip_key
 from outreach.models import Agency, Campaign, Contact, Host, Network
 from probes import rdap
-from probes.flight import FlightBusy, bucket_take, single_flight
+from probes.flight import FlightBusy, single_flight
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from ipaddress import IPv4Address
 from socket import AF_INET, inet_pton
 from typing import BinaryIO
 
-from outreach.iputil import IPAddress, IPNetwork
+from outreach.lib.iputil import IPAddress, IPNetwork
 from probes import addresses, feed_detect
 
 MAX_LINE = 4096

@@ -136,8 +136,8 @@ class Probe(models.Model):
 
     def passed_exchange(self) -> str:
         """The transcript lines of the first test that passed, for quoting in letters."""
-        from probes.smtp import transcript_excerpt
+        from probes.smtp import transcript_of_test
 
         return (
-            transcript_excerpt(self.transcript, self.tests_passed[0]) if self.tests_passed else ""
+            transcript_of_test(self.transcript, self.tests_passed[0]) if self.tests_passed else ""
         )

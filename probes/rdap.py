@@ -52,7 +52,7 @@ CONFIDENCE = {
     RULE_NATIONAL: 0.2,
 }
 
-# Which bucket a request host draws from (see probes.flight).
+# Which bucket a request host draws from (see outreach.lib.bucket).
 REGISTRY_HOSTS = {
     "rdap-bootstrap.arin.net": "bootstrap",
     "rdap.arin.net": "arin",
@@ -372,16 +372,6 @@ def _raw_checked(raw: object) -> dict:
     if raw.get("objectClassName", "ip network") != "ip network":
         raise RdapBadAnswer("the RDAP answer is not an ip network object")
     return raw
-
-
-def raw_parse(body: bytes, *, max_bytes: int = 2_000_000) -> dict:
-    """Parse a stored or uploaded answer with the same bounds as a live one."""
-    if len(body) > max_bytes:
-        raise RdapBadAnswer(f"answer larger than {max_bytes} bytes")
-    try:
-        return _raw_checked(json.loads(body.decode("utf-8", "replace")))
-    except json.JSONDecodeError:
-        raise RdapBadAnswer("the answer is not JSON (an HTML error page?)") from None
 
 
 # --- Extraction: raw JSON → NetworkInfo ------------------------------------

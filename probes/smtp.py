@@ -198,7 +198,7 @@ class Transcript:
         return "\n".join(self.parts)
 
 
-def transcript_excerpt(transcript: str, test: int) -> str:
+def transcript_of_test(transcript: str, test: int) -> str:
     """The lines of one relay test (RSET to RCPT), for quoting in a letter."""
     marker = f" *: test {test}"
     lines = transcript.splitlines()

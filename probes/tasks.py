@@ -1,4 +1,4 @@
-"""Probe tasks (feeds, relay probes): thin wrappers that take ids and call probes.services."""
+"""Probe tasks (feeds, relay probes): thin wrappers that take ids and call the services."""
 
 from __future__ import annotations
 
@@ -6,20 +6,17 @@ import logging
 from functools import partial
 
 from celery import shared_task
+from celery.result import AsyncResult
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 
 from outreach.models import Campaign
 from probes import selectors, smtp, uploads
+from probes.feed_import import feed_import_source
 from probes.feeds import FeedError
 from probes.models import Feed
-from probes.services import (
-    feed_import_source,
-    hosts_verify,
-    hosts_verify_enqueue,
-    temp_retry_delay,
-)
 from probes.sources import FeedFetchError
+from probes.verify import hosts_verify, temp_retry_delay
 
 logger = logging.getLogger(__name__)
 
@@ -62,15 +59,24 @@ def feed_refresh(feed_id: int) -> dict | None:
 
 @shared_task(name="probes.feed_upload_import")
 def feed_upload_import(
-    feed_id: int, token: str, fmt: str = "", ip_column: str = "", campaign_id: int | None = None
+    feed_id: int,
+    token: str,
+    fmt: str = "",
+    ip_column: str = "",
+    campaign_id: int | None = None,
+    snapshot: bool = False,
 ) -> dict | None:
-    """Import a file uploaded through the admin, reporting progress beside it."""
+    """Import a file uploaded through the admin, reporting progress beside it.
+
+    ``snapshot``: the file is the whole feed, so its absent listings are
+    marked removed; otherwise it only adds.
+    """
     feed = Feed.objects.filter(pk=feed_id).first()
     if feed is None or not uploads.upload_exists(token):
         return None
     campaign = Campaign.objects.filter(pk=campaign_id).first() if campaign_id else None
     return uploads.upload_import(
-        token=token, feed=feed, fmt=fmt, ip_column=ip_column, campaign=campaign
+        token=token, feed=feed, fmt=fmt, ip_column=ip_column, campaign=campaign, snapshot=snapshot
     )
 
 
@@ -113,6 +119,32 @@ def open_relays_reverify() -> int:
     hosts_verify_enqueue(host_ids=ids)
     logger.info("re-verifying %d open relays", len(ids))
     return len(ids)
+
+
+def hosts_verify_enqueue(
+    *,
+    host_ids: list[int],
+    port: int = 25,
+    all_tests: bool = False,
+    concurrency: int | None = None,
+) -> list[AsyncResult]:
+    """Fan out probe batches to the workers, once the current transaction commits."""
+    size = settings.PROBE_BATCH_SIZE
+    # Ids follow import order, which often follows address order: mixed up,
+    # a batch holds many networks and the per-/24 cap does not serialise it.
+    host_ids = sorted(host_ids, key=_scatter)
+    batches = [host_ids[i : i + size] for i in range(0, len(host_ids), size)]
+    options = {"port": port, "all_tests": all_tests, "concurrency": concurrency}
+    sent: list[AsyncResult] = []
+    for batch in batches:
+        transaction.on_commit(lambda b=batch: sent.append(hosts_verify_batch.delay(b, **options)))
+    # Outside a transaction on_commit runs at once, so the list is complete here.
+    return sent
+
+
+def _scatter(host_id: int) -> int:
+    # A fixed multiplicative hash: the same ids always make the same batches.
+    return (host_id * 2654435761) % 2**32
 
 
 # The contacts stage keeps its tasks in their own module; importing them here

@@ -17,9 +17,9 @@ from pathlib import Path
 from django.conf import settings
 
 from outreach.models import Campaign
+from probes.feed_import import FeedPreview, feed_import, feed_preview
 from probes.feeds import FeedError
 from probes.models import Feed
-from probes.services import FeedPreview, feed_import, feed_preview
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -93,7 +93,13 @@ def _status_write(token: str, status: dict) -> None:
 
 
 def upload_import(
-    *, token: str, feed: Feed, fmt: str = "", ip_column: str = "", campaign: Campaign | None = None
+    *,
+    token: str,
+    feed: Feed,
+    fmt: str = "",
+    ip_column: str = "",
+    campaign: Campaign | None = None,
+    snapshot: bool = False,
 ) -> dict:
     """Import a stored upload (one transaction), recording progress; then delete the file."""
     _status_write(token, {"state": "running", "lines": 0, "feed": feed.name})
@@ -107,6 +113,7 @@ def upload_import(
                 fmt=fmt,
                 ip_column=ip_column,
                 campaign=campaign,
+                snapshot=snapshot,
                 progress=lambda lines: _status_write(
                     token, {"state": "running", "lines": lines, "feed": feed.name}
                 ),

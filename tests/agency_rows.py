@@ -19,9 +19,9 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from letters.models import Letter, Mailbox, RecipientAction, RecipientToken, Smarthost
+from letters.models import Letter, Mailbox, RecipientAction, RecipientToken, Response, Smarthost
 from outreach.audit import audit_event
-from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
+from outreach.models import Agency, Campaign, Contact, Host, Membership, Network
 from probes.models import Feed, Listing, Probe
 from tests import factories as f
 

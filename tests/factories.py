@@ -8,8 +8,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from letters.models import Letter, RecipientAction, RecipientToken
-from outreach.models import Agency, Campaign, Contact, Host, Membership, Network, Response
+from letters.models import Letter, RecipientAction, RecipientToken, Response
+from outreach.models import Agency, Campaign, Contact, Host, Membership, Network
 from probes.models import Feed, Listing, Probe
 
 

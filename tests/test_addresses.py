@@ -102,7 +102,6 @@ def test_every_iana_block_is_in_the_table():
 )
 def test_it_refuses_what_python_is_global_gets_wrong_or_forgets(ip):
     assert addresses.refusal_reason(ip) == addresses.NON_GLOBAL
-    assert not addresses.is_probeable(ip)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +122,7 @@ def test_it_refuses_what_python_is_global_gets_wrong_or_forgets(ip):
     ],
 )
 def test_it_judges_embedded_ipv4_forms_by_the_address_they_carry(ip, probeable):
-    assert addresses.is_probeable(ip) is probeable
+    assert (addresses.refusal_reason(ip) is None) is probeable
 
 
 def test_it_spells_mapped_and_nat64_forms_as_plain_ipv4():
@@ -142,10 +141,10 @@ def test_it_refuses_never_contact_networks_before_anything_else():
 
 def test_it_lets_a_lab_reach_its_allowed_networks_only():
     allowed = addresses.parse_networks(["127.0.0.0/8"])
-    assert addresses.is_probeable("127.0.0.5", allowed=allowed)
-    assert not addresses.is_probeable("10.0.0.5", allowed=allowed)
+    assert addresses.refusal_reason("127.0.0.5", allowed=allowed) is None
+    assert addresses.refusal_reason("10.0.0.5", allowed=allowed) is not None
     never = addresses.parse_networks(["127.0.0.5/32"])
-    assert not addresses.is_probeable("127.0.0.5", allowed=allowed, never_contact=never)
+    assert addresses.refusal_reason("127.0.0.5", allowed=allowed, never_contact=never) is not None
 
 
 @pytest.mark.parametrize(
@@ -204,20 +203,9 @@ REFERENCE_NON_GLOBAL = [
 
 @given(st.ip_addresses())
 def test_it_never_calls_a_reference_non_global_address_probeable(ip):
-    if addresses.is_probeable(ip):
+    if addresses.refusal_reason(ip) is None:
         inner = addresses.canonical_address(ip)
         exceptions = {"192.0.0.9", "192.0.0.10"}  # anycast, globally reachable per IANA
         assert str(inner) in exceptions or not any(
             inner in net for net in REFERENCE_NON_GLOBAL if net.version == inner.version
         )
-
-
-def test_a_bad_never_contact_entry_fails_the_system_check(settings):
-    from probes.checks import network_settings_check
-
-    settings.NEVER_CONTACT_NETWORKS = ["192.0.2.0/24", "not-a-network"]
-    (error,) = network_settings_check()
-    assert error.id == "probes.E001"
-    assert "NEVER_CONTACT_NETWORKS" in error.msg
-    settings.NEVER_CONTACT_NETWORKS = ["192.0.2.0/24"]
-    assert network_settings_check() == []

@@ -14,6 +14,7 @@ from django.utils import timezone
 from lab.asn_dns import AsnDnsServer, Origin
 from lab.rdap import RdapSimulator, generated_answer, recorded_answers
 from outreach.celery import app
+from outreach.lib import bucket
 from outreach.models import Contact, Host, Network
 from probes import contacts, flight
 from probes.contacts import contact_fallback, contacts_lookup, network_resolve
@@ -32,9 +33,9 @@ def _rdap_settings(settings):
     settings.RDAP_NATIONAL_CONTACTS = {}
     settings.RDAP_AGENCY_ROUTES = {}
     settings.RDAP_ASN_DNS = ""
-    flight.buckets_reset()
+    bucket.buckets_reset()
     yield
-    flight.buckets_reset()
+    bucket.buckets_reset()
 
 
 @pytest.fixture
@@ -297,7 +298,7 @@ def test_it_defers_hosts_when_the_registry_answers_429_and_keeps_going(settings,
 
 def test_the_token_bucket_refuses_before_anything_is_sent(sim, settings, campaign):
     settings.RDAP_RATE_LIMITS = {"bootstrap": (1.0, 0.001)}
-    flight.buckets_reset()
+    bucket.buckets_reset()
     hosts = [host(ip, campaign) for ip in ("62.239.237.1", "200.57.141.161")]
     rows = {r["ip"]: r for r in contacts_lookup(host_ids=[h.id for h in hosts])}
     assert rows["62.239.237.1"]["contact"] == "zzdnsr@bt.com"
@@ -316,23 +317,23 @@ def test_it_never_fails_the_caller_when_the_registry_is_down(settings, campaign)
 
 
 def test_the_bucket_refills_at_its_rate():
-    assert flight.bucket_take("unit-test", capacity=2, per_second=0.0001) == 0.0
-    assert flight.bucket_take("unit-test", capacity=2, per_second=0.0001) == 0.0
-    assert flight.bucket_take("unit-test", capacity=2, per_second=0.0001) > 1000
+    assert bucket.bucket_take("unit-test", capacity=2, per_second=0.0001) == 0.0
+    assert bucket.bucket_take("unit-test", capacity=2, per_second=0.0001) == 0.0
+    assert bucket.bucket_take("unit-test", capacity=2, per_second=0.0001) > 1000
 
 
 @pytest.mark.redis
 def test_the_bucket_and_the_lock_live_in_redis_when_it_is_configured(settings, redis_url):
     settings.REDIS_URL = redis_url
-    flight.buckets_reset()
-    assert flight.bucket_take("redis-test", capacity=1, per_second=0.0001) == 0.0
-    assert flight.bucket_take("redis-test", capacity=1, per_second=0.0001) > 1000
-    client = flight.redis_client()
+    bucket.buckets_reset()
+    assert bucket.bucket_take("redis-test", capacity=1, per_second=0.0001) == 0.0
+    assert bucket.bucket_take("redis-test", capacity=1, per_second=0.0001) > 1000
+    client = bucket.redis_client()
     assert client.exists("outreach:rdap:bucket:redis-test")
     with flight.single_flight("203.0.113.0/24", timeout=5):
         assert client.exists("outreach:rdap:flight:203.0.113.0/24")
     assert not client.exists("outreach:rdap:flight:203.0.113.0/24")
-    flight.buckets_reset()
+    bucket.buckets_reset()
 
 
 def test_single_flight_makes_the_second_caller_wait_for_the_first():

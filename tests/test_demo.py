@@ -8,9 +8,9 @@ import pytest
 from django.core.management import call_command
 
 from lab.mailsink import free_port
-from letters.models import Letter
+from letters.models import Letter, Response
 from outreach.demo import NETWORKS
-from outreach.models import Campaign, Host, Response
+from outreach.models import Campaign, Host
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
 

@@ -83,7 +83,7 @@ def worker(postgres_url, redis_url):
 
 
 def test_every_host_gets_a_verdict_when_a_worker_child_is_killed_mid_batch(worker):
-    from probes.services import hosts_verify_enqueue
+    from probes.tasks import hosts_verify_enqueue
 
     with Lab(latency=0.05) as lab:
         behaviours = ["open"] * 6 + ["closed"] * 10
@@ -164,7 +164,7 @@ def redis_restart(redis_url: str) -> None:
 
 
 def test_a_verification_run_completes_when_redis_restarts_mid_run(worker, redis_url, settings):
-    from probes.services import hosts_verify_run
+    from probes.verify_run import hosts_verify_run
 
     settings.PROBE_BATCH_SIZE = 2
     with Lab(latency=0.05) as lab:

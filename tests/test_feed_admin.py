@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,33 @@ def test_it_says_what_decided_the_format_in_the_preview(admin_client):
     page = preview(admin_client, feed, data).content.decode()
     assert 'id="preview-format">dshield<' in page
     assert 'id="preview-detected-by">20 of 20 sampled lines are DShield rows' in page
+
+
+def test_the_preview_says_what_a_commit_would_change_and_asks_before_removing(
+    admin_client, django_capture_on_commit_callbacks
+):
+    from probes.feed_import import feed_import
+
+    feed = factories.FeedFactory(format="plain")
+    feed_import(feed=feed, stream=io.BytesIO(b"8.8.4.4\n8.8.8.8\n9.9.9.9\n1.1.1.1\n"))
+    # Eight lines, of which two are known: a partial list, not the whole feed.
+    upload = b"8.8.4.4\n9.9.9.9\n" + b"".join(b"1.0.0.%d\n" % n for n in range(1, 7))
+    response = preview(admin_client, feed, upload)
+    page = response.content.decode()
+    assert 'id="preview-new-hosts">6<' in page
+    assert 'id="preview-updated-hosts">2<' in page
+    assert response.context["preview"].removals == 2
+    assert "would mark 2 listings of this feed removed" in page
+    assert "<code>8.8.8.8</code>" in page and "<code>1.1.1.1</code>" in page
+    token = response.context["token"]
+
+    def commit(mode: str) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(upload_url(feed), {"token": token, "commit": "1", "mode": mode})
+
+    commit("additions")
+    assert Listing.objects.filter(feed=feed, removed_at__isnull=False).count() == 0
+    token = preview(admin_client, feed, upload).context["token"]
+    commit("snapshot")
+    removed = Listing.objects.filter(feed=feed, removed_at__isnull=False)
+    assert set(removed.values_list("host__ip", flat=True)) == {"8.8.8.8", "1.1.1.1"}

@@ -15,9 +15,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from outreach.models import Host
+from probes.feed_import import feed_import, feed_import_source
 from probes.feeds import FeedError
 from probes.models import Listing
-from probes.services import feed_import, feed_import_source
 from tests import factories
 
 pytestmark = pytest.mark.django_db

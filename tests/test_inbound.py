@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from letters.inbound import InboundError, bounce_record, mail_ingest, mail_paths_ingest
+from letters.inbound import InboundError, mail_ingest, mail_paths_ingest
 from letters.mailparse import mail_parse
-from letters.models import Letter
-from outreach.models import Response
+from letters.models import Letter, Response
+from letters.responses import bounce_record
 from tests.factories import ContactFactory, LetterFactory
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -28,7 +28,6 @@ def sample(name: str) -> bytes:
         ("postfix_01.txt", ["xxxxx@local.ie"]),
         ("qmail_01.txt", ["psadisc@wwwmail.n-h.de"]),
         ("exim_01.txt", ["delangen@its.tudelft.nl"]),
-        ("yahoo_01.txt", ["subscribe.motorcycles@listsociety.com"]),
         ("simple_01.txt", ["bbbsss@turbosport.com"]),
     ],
 )
@@ -45,6 +44,14 @@ def test_it_classifies_other_mta_formats_as_bounces(name):
     parsed = mail_parse(sample(name))
     assert parsed.kind == "bounce"
     assert parsed.permanent or parsed.temporary
+
+
+def test_it_decides_severity_by_the_status_code_before_the_text():
+    # qmail-style Yahoo report: "(#4.4.1) I'm not going to try again". The
+    # status code decides first (issue 16), so it is soft, never hard.
+    parsed = mail_parse(sample("yahoo_01.txt"))
+    assert (parsed.kind, parsed.severity, parsed.status) == ("bounce", "soft", "4.4.1")
+    assert parsed.temporary == ["subscribe.motorcycles@listsociety.com"]
 
 
 def test_it_tells_a_temporary_dsn_from_a_permanent_one():
@@ -206,7 +213,7 @@ def test_the_command_names_a_missing_path(tmp_path):
 
 def test_it_survives_hostile_garbage():
     parsed = mail_parse(b"\x00\xff" * 500 + b"\r\n\r\n" + b"\x80" * 100)
-    assert parsed.kind == "reply"
+    assert parsed.kind == "unparsable"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -243,15 +250,12 @@ def test_the_smtp_receiver_stores_what_it_receives():
 
 @pytest.mark.django_db
 def test_a_disabled_contact_hands_its_letter_to_the_next_contact(monkeypatch, settings):
-    import sys
-    import types
+    from letters import responses
 
     settings.BOUNCE_DISABLE_SCORE = 1
     letter = LetterFactory(status=Letter.Status.SENT, message_id="<old@ftc.example>")
     backup = ContactFactory()
-    fake = types.ModuleType("probes.contacts")
-    fake.contact_fallback = lambda *, contact_id: backup
-    monkeypatch.setitem(sys.modules, "probes.contacts", fake)
+    monkeypatch.setattr(responses, "contact_fallback", lambda *, contact_id: backup)
 
     bounce_record(letter=letter, hard=True)
 

@@ -76,8 +76,8 @@ def test_it_approves_with_the_permission_only(client):
     assert Letter.objects.get().status == Letter.Status.APPROVED
 
 
-def test_it_marks_a_hand_picked_language(admin_client):
-    letter = letter_with_relays(language="en")
+def post_language(admin_client, letter, language, **kwargs):
+    """Save the letter's change form as it is, but for the language."""
     url = reverse("admin:letters_letter_change", args=[letter.pk])
     form = admin_client.get(url).context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None and k != "hosts"}
@@ -86,7 +86,7 @@ def test_it_marks_a_hand_picked_language(admin_client):
         agency=letter.agency_id,
         contact=letter.contact_id,
         hosts=",".join(str(h.pk) for h in letter.hosts.all()),
-        language="fr",
+        language=language,
         created_at_0="2026-01-01",
         created_at_1="00:00:00",
         **{
@@ -96,10 +96,25 @@ def test_it_marks_a_hand_picked_language(admin_client):
             "responses-MAX_NUM_FORMS": 1000,
         },
     )
-    response = admin_client.post(url, data)
+    return admin_client.post(url, data, **kwargs)
+
+
+def test_it_marks_a_hand_picked_language(admin_client):
+    letter = letter_with_relays(language="en")
+    response = post_language(admin_client, letter, "fr")
     assert response.status_code == 302, response.context["adminform"].form.errors
     letter.refresh_from_db()
     assert (letter.language, letter.language_reason) == ("fr", "investigator")
+
+
+def test_it_keeps_the_language_of_a_sent_letter_the_admin_tries_to_change(admin_client):
+    # The change goes through letter_language_set, which refuses a letter
+    # that has gone out: the admin used to write the language regardless.
+    letter = letter_with_relays(language="en", status=Letter.Status.SENT)
+    response = post_language(admin_client, letter, "fr", follow=True)
+    letter.refresh_from_db()
+    assert letter.language == "en" and letter.language_reason != "investigator"
+    assert "Language not changed" in response.content.decode()
 
 
 def test_it_exports_from_the_admin_with_progress_and_download(

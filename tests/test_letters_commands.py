@@ -93,9 +93,9 @@ def test_it_exports_one_merged_pdf_for_printing(tmp_path):
 
 
 def test_it_refuses_a_merged_pdf_too_big_to_hold(tmp_path, monkeypatch):
-    from letters import services
+    from letters import exports
 
-    monkeypatch.setattr(services, "MAX_MERGED_LETTERS", 1)
+    monkeypatch.setattr(exports, "MAX_MERGED_LETTERS", 1)
     campaign, _first, _second = approved_letters()
     out = tmp_path / "print.zip"
     with pytest.raises(CommandError, match="too many for one merged PDF"):
@@ -104,13 +104,13 @@ def test_it_refuses_a_merged_pdf_too_big_to_hold(tmp_path, monkeypatch):
 
 
 def test_it_leaves_no_half_written_zip_when_a_letter_fails(tmp_path, monkeypatch):
-    from letters import pdf
-    from letters.services import letters_export
+    from letters import exports, pdf
+    from letters.exports import letters_export
 
     def broken(html, **kwargs):
         raise pdf.PdfTimeout("too slow")
 
-    monkeypatch.setattr(pdf, "html_to_pdf", broken)
+    monkeypatch.setattr(exports, "html_to_pdf", broken)
     _campaign, first, second = approved_letters()
     with pytest.raises(pdf.PdfTimeout):
         letters_export(letters=[first, second], out=tmp_path / "x.zip")

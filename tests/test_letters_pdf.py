@@ -7,7 +7,8 @@ import pytest
 from weasyprint.urls import FatalURLFetchingError
 
 from letters import pdf
-from letters.pdf import StrictURLFetcher, html_to_pdf, letter_pdf
+from letters.compose import letter_pdf
+from letters.pdf import StrictURLFetcher, html_to_pdf
 from tests.factories import ContactFactory
 from tests.letters_helpers import compiled_catalogs, letter_with_relays  # noqa: F401
 
@@ -123,9 +124,9 @@ def test_it_refuses_oversized_documents():
 def test_it_merges_documents_and_counts_their_pages():
     one = letter_with_relays(language="en")
     two = letter_with_relays(language="de")
-    from letters.render import letter_render
+    from letters.compose import letter_compose
 
-    data, pages = pdf.merged_pdf([letter_render(one).print_html, letter_render(two).print_html])
+    data, pages = pdf.merged_pdf([letter_compose(one).print_html, letter_compose(two).print_html])
     text = pdf_text(data)
     assert "Dear network administrator" in text and "Sehr geehrte Damen und Herren" in text
     assert all(count >= 1 for count in pages) and len(pages) == 2

@@ -4,8 +4,9 @@ import pytest
 from django.conf import settings
 from django.template import TemplateDoesNotExist
 
-from letters import render
-from letters.render import letter_render, letter_set_render
+from letters import compose
+from letters.compose import letter_compose
+from letters.render import letter_set_render
 from tests.factories import AgencyFactory, CampaignFactory, ContactFactory
 from tests.letters_helpers import compiled_catalogs, letter_with_relays  # noqa: F401
 
@@ -48,7 +49,7 @@ def test_it_covers_every_letter_language():
 @pytest.mark.parametrize("language", sorted(EXPECTED))
 def test_it_renders_every_part_in_the_letters_language(language):
     letter = letter_with_relays(language=language)
-    rendered = letter_render(letter)
+    rendered = letter_compose(letter)
     salutation, subject_word = EXPECTED[language]
     assert rendered.language == language
     assert subject_word in rendered.subject
@@ -64,20 +65,20 @@ def test_it_renders_every_part_in_the_letters_language(language):
 
 def test_it_renders_another_language_when_asked():
     letter = letter_with_relays(language="en")
-    assert "Madame, Monsieur," in letter_render(letter, language="fr").text
-    assert letter_render(letter).language == "en"
+    assert "Madame, Monsieur," in letter_compose(letter, language="fr").text
+    assert letter_compose(letter).language == "en"
 
 
 def test_it_follows_the_french_reference_letter():
-    text = letter_render(letter_with_relays(language="fr")).text
+    text = letter_compose(letter_with_relays(language="fr")).text
     assert "Diverses bases de données publiques semblent indiquer que l'adresse IP suivante" in text
     assert "votre fournisseur d'accès à Internet peut cesser de vous procurer le service" in text
 
 
 def test_it_uses_the_plural_for_several_relays():
-    one = letter_render(letter_with_relays(hosts=1, language="ru"))
-    two = letter_render(letter_with_relays(hosts=2, language="ru"))
-    five = letter_render(letter_with_relays(hosts=5, language="ru"))
+    one = letter_compose(letter_with_relays(hosts=1, language="ru"))
+    two = letter_compose(letter_with_relays(hosts=2, language="ru"))
+    five = letter_compose(letter_with_relays(hosts=5, language="ru"))
     assert one.subject.endswith("(1 IP-адрес)")
     assert two.subject.endswith("(2 IP-адреса)")
     assert five.subject.endswith("(5 IP-адресов)")
@@ -86,7 +87,7 @@ def test_it_uses_the_plural_for_several_relays():
 
 def test_it_lists_every_relay_with_verdict_and_date():
     letter = letter_with_relays(hosts=3)
-    rendered = letter_render(letter)
+    rendered = letter_compose(letter)
     for host in letter.hosts.all():
         probe = host.probes.get()
         assert host.ip in rendered.html
@@ -96,17 +97,25 @@ def test_it_lists_every_relay_with_verdict_and_date():
 
 def test_it_quotes_the_probe_transcript_in_print_only():
     letter = letter_with_relays(transcript="S: 250 2.1.5 Recipient ok\n")
-    rendered = letter_render(letter)
+    rendered = letter_compose(letter)
     assert "250 2.1.5 Recipient ok" in rendered.print_html
     assert "250 2.1.5 Recipient ok" not in rendered.text
 
 
 def test_it_names_the_partner_agencies():
-    campaign = CampaignFactory()
-    campaign.partners.add(AgencyFactory(name="SERNAC"), AgencyFactory(name="Industry Canada"))
-    rendered = letter_render(letter_with_relays(campaign=campaign))
-    assert "In this effort we are joined by: Industry Canada, SERNAC." in rendered.text
-    alone = letter_render(letter_with_relays())
+    campaign = CampaignFactory(lead_agency__country="US")
+    campaign.partners.add(
+        AgencyFactory(name="SERNAC", country="CL"),
+        AgencyFactory(name="Industry Canada", country="CA"),
+        AgencyFactory(name="Postal Inspection Service", country="US"),
+    )
+    rendered = letter_compose(letter_with_relays(campaign=campaign))
+    assert (
+        "In this effort, you can count on our national partners such as "
+        "Postal Inspection Service. From the international community, joining us: "
+        "Industry Canada; and SERNAC."
+    ) in " ".join(rendered.text.split())
+    alone = letter_compose(letter_with_relays())
     assert "with its partners" not in alone.text
 
 
@@ -114,9 +123,9 @@ def test_it_shows_the_online_line_only_with_a_recipient_url(monkeypatch, setting
     letter = letter_with_relays()
     # No public URL, no link (the recipient page's tests cover the real one).
     settings.OUTREACH_PUBLIC_URL = ""
-    assert "answer online" not in letter_render(letter).html
-    monkeypatch.setattr(render, "recipient_url_for", lambda letter: "https://agency.example/r/x")
-    rendered = letter_render(letter)
+    assert "answer online" not in letter_compose(letter).html
+    monkeypatch.setattr(compose, "recipient_url_for", lambda letter: "https://agency.example/r/x")
+    rendered = letter_compose(letter)
     assert "See the evidence and answer online: https://agency.example/r/x" in rendered.text
     assert "https://agency.example/r/x" in rendered.html
 
@@ -127,7 +136,7 @@ def test_it_escapes_hostile_strings():
     letter = letter_with_relays(contact=contact, transcript="S: 220 <script>alert(1)</script>\n")
     letter.agency.name = "<b>Agency</b>"
     letter.agency.save()
-    rendered = letter_render(letter)
+    rendered = letter_compose(letter)
     for html in (rendered.html, rendered.print_html):
         assert "<img src=x" not in html and "<script>" not in html and "<b>Agency" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in rendered.print_html
@@ -135,7 +144,7 @@ def test_it_escapes_hostile_strings():
 
 def test_it_bounds_very_long_strings():
     transcript = "\n".join(f"S: 250-{n} " + "A" * 10_000 for n in range(100))
-    rendered = letter_render(letter_with_relays(transcript=transcript))
+    rendered = letter_compose(letter_with_relays(transcript=transcript))
     assert "A" * 200 not in rendered.print_html
     assert "S: 250-11 " in rendered.print_html and "S: 250-12 " not in rendered.print_html
 
@@ -159,12 +168,12 @@ def test_it_inlines_the_agency_logo_as_data_uri():
     letter = letter_with_relays()
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     letter.agency.logo.save("logo.png", ContentFile(png))
-    assert 'src="data:image/png;base64,' in letter_render(letter).print_html
+    assert 'src="data:image/png;base64,' in letter_compose(letter).print_html
 
 
 def test_it_keeps_the_subject_on_one_line():
     letter = letter_with_relays()
     letter.agency.name = "Agency\r\nBcc: victim@isp.example"
     letter.agency.save()
-    subject = letter_render(letter).subject
+    subject = letter_compose(letter).subject
     assert "\n" not in subject and "\r" not in subject

@@ -122,7 +122,7 @@ def test_it_retries_when_the_smarthost_is_down(campaign):
 
 
 def test_it_defers_a_domain_over_its_rate_without_counting_an_attempt(sink, campaign, settings):
-    from probes.flight import buckets_reset
+    from outreach.lib.bucket import buckets_reset
 
     settings.OUTBOX_DOMAIN_RATE_PER_MINUTE = 2
     buckets_reset()

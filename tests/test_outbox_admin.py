@@ -5,9 +5,9 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from letters import outbox, tasks
-from letters.models import Letter
+from letters.models import Letter, Response
 from letters.outbox import DELIVERY_UNKNOWN
-from outreach.models import Membership, Response
+from outreach.models import Membership
 from tests.factories import (
     AgencyFactory,
     CampaignFactory,
@@ -102,7 +102,7 @@ def test_an_investigator_marks_a_reply_as_an_opt_out(client):
     user = coordinator(response.letter.agency, "change_response", "view_response")
     client.force_login(user)
     client.post(
-        reverse("admin:outreach_response_changelist"),
+        reverse("admin:letters_response_changelist"),
         {"action": "mark_opt_out", "_selected_action": [response.pk]},
     )
     response.refresh_from_db()
@@ -118,10 +118,10 @@ def test_assigning_an_unmatched_bounce_in_the_admin_counts_it(admin_client):
     letter = LetterFactory(status=Letter.Status.SENT)
     bounce = mail_ingest(raw=sample("postfix_01.txt"))
     assert bounce.letter is None
-    queue = admin_client.get(reverse("admin:outreach_response_changelist") + "?matched=no")
+    queue = admin_client.get(reverse("admin:letters_response_changelist") + "?matched=no")
     assert bounce.subject.encode() in queue.content
 
-    url = reverse("admin:outreach_response_change", args=[bounce.pk])
+    url = reverse("admin:letters_response_change", args=[bounce.pk])
     form = admin_client.get(url).context["adminform"].form
     data = {name: form.initial.get(name) or "" for name in form.fields}
     data.update(
@@ -158,7 +158,7 @@ def test_a_fixed_claim_logged_from_a_phone_call_reprobes(
     letter = LetterFactory(status=Letter.Status.SENT)
     queued = []
     monkeypatch.setattr(tasks.letters_remediate_task, "delay", queued.append)
-    url = reverse("admin:outreach_response_add")
+    url = reverse("admin:letters_response_add")
     form = admin_client.get(url).context["adminform"].form
     data = dict.fromkeys(form.fields, "")
     data.update(

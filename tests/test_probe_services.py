@@ -15,7 +15,8 @@ from lab.smtp import Lab
 from outreach.models import Host
 from probes import selectors, smtp
 from probes.models import Probe
-from probes.services import host_status_next, hosts_verify, temp_retry_delay
+from probes.status import host_status_next
+from probes.verify import hosts_verify, temp_retry_delay
 from tests.factories import CampaignFactory, HostFactory
 
 pytestmark = pytest.mark.django_db
@@ -292,7 +293,7 @@ def test_it_finds_a_known_host_however_its_address_is_spelt(lab_hosts):
 def test_a_verification_run_resends_what_the_broker_lost(monkeypatch):
     from django.utils import timezone
 
-    from probes import services
+    from probes import verify_run
 
     hosts = [HostFactory(ip=f"198.51.100.{n}") for n in range(1, 5)]
     calls = []
@@ -304,8 +305,8 @@ def test_a_verification_run_resends_what_the_broker_lost(monkeypatch):
                 last_verdict="not_relay", last_probed_at=timezone.now()
             )
 
-    monkeypatch.setattr(services, "hosts_verify_enqueue", enqueue)
-    result = services.hosts_verify_run(
+    monkeypatch.setattr(verify_run, "hosts_verify_enqueue", enqueue)
+    result = verify_run.hosts_verify_run(
         host_ids=[h.id for h in hosts], stall_seconds=0.2, poll_seconds=0.05
     )
     assert result == {"verified": 4, "missing": 0, "resent": 1}

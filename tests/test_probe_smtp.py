@@ -263,12 +263,12 @@ def test_it_spaces_new_connections_to_keep_the_rate(monkeypatch):
 
 def test_it_quotes_the_exchange_of_the_test_that_passed(lab):
     result = run(lab, "percent")
-    excerpt = smtp.transcript_excerpt(result.transcript, result.tests_passed[0])
+    excerpt = smtp.transcript_of_test(result.transcript, result.tests_passed[0])
     lines = [re.sub(r"^\+\s*\d+ms ", "", line) for line in excerpt.splitlines()]
     assert lines[0] == "C: RSET"
     assert lines[-2].startswith("C: RCPT TO:<relaytest%relaytest.agency.example@[")
     assert lines[-1] == "S: 250 2.1.5 OK"
-    assert smtp.transcript_excerpt(result.transcript, 9) == ""
+    assert smtp.transcript_of_test(result.transcript, 9) == ""
 
 
 def test_it_runs_probes_from_a_thread_that_already_runs_an_event_loop(lab):

@@ -14,10 +14,9 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 
-from letters import recipient
+from letters import evidence, recipient
 from letters.logfilters import RedactTokens
-from letters.models import RecipientAction, RecipientToken
-from outreach.models import Response
+from letters.models import RecipientAction, RecipientToken, Response
 from tests.factories import (
     AgencyFactory,
     CampaignFactory,
@@ -142,8 +141,8 @@ def test_it_shows_the_latest_verdict_of_each_host(letter, client):
 
 
 def test_it_cuts_long_transcripts():
-    excerpt = recipient.transcript_excerpt("\n".join(f"S: 250 line {i}" for i in range(100)))
-    assert excerpt.count("\n") == recipient.EXCERPT_LINES
+    excerpt = evidence.transcript_excerpt("\n".join(f"S: 250 line {i}" for i in range(100)))
+    assert excerpt.count("\n") == evidence.EXCERPT_LINES
     assert excerpt.endswith("…")
 
 
@@ -479,22 +478,22 @@ def test_it_never_shows_the_secret_in_the_admin(letter, admin_client):
 
 
 def test_it_prints_the_page_link_in_every_part_of_the_letter(letter, client):
-    from letters.render import letter_render
+    from letters.compose import letter_compose
 
-    rendered = letter_render(letter)
+    rendered = letter_compose(letter)
     url = recipient.recipient_url(letter=letter)
     assert url in rendered.text
     assert url in rendered.html
     assert url in rendered.print_html
     assert client.get(url.removeprefix("https://outreach.agency.example")).status_code == 200
-    assert letter_render(letter).text == rendered.text
+    assert letter_compose(letter).text == rendered.text
 
 
 def test_it_prints_no_link_when_there_is_no_public_url(letter, settings):
-    from letters.render import letter_render
+    from letters.compose import letter_compose
 
     settings.OUTREACH_PUBLIC_URL = ""
-    assert "/r/" not in letter_render(letter).text
+    assert "/r/" not in letter_compose(letter).text
 
 
 @pytest.mark.parametrize(
@@ -574,7 +573,7 @@ def test_it_writes_every_action_to_the_shared_audit_log(letter, client, admin_cl
 
 
 def test_it_counts_page_answers_on_the_agency_dashboard(letter, client):
-    from outreach.dashboard import campaign_figures
+    from letters.dashboard import campaign_figures
     from outreach.models import Membership
     from tests.factories import MembershipFactory
 

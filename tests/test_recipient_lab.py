@@ -11,7 +11,7 @@ from lab.smtp import Lab
 from letters import recipient
 from outreach.celery import app
 from outreach.models import Host
-from probes.services import hosts_verify
+from probes.verify import hosts_verify
 from tests.factories import HostFactory, LetterFactory
 
 pytestmark = pytest.mark.django_db

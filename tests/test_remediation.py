@@ -1,21 +1,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import types
 
 import pytest
 from django.utils import timezone
 
-from letters.inbound import response_mark
-from letters.models import Letter
+from letters import remediation
+from letters.models import Letter, Response
 from letters.remediation import (
-    RemediationError,
     letters_due,
     letters_remediate,
     outcome_from_statuses,
 )
-from outreach.models import Host, Response
+from letters.responses import response_mark
+from outreach.models import Host
 from tests.factories import CampaignFactory, HostFactory, LetterFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def probes_stage(monkeypatch):
-    """Stands in for probes.services until the probes stage lands: hosts in
+    """Stands in for probes.verify.hosts_verify: hosts in
     ``fixed`` stop relaying when re-probed, the rest still relay."""
     calls: list[list[int]] = []
     fixed: set[str] = set()
@@ -37,9 +36,7 @@ def probes_stage(monkeypatch):
                 status=status, last_probed_at=now, fixed_at=now if status == "fixed" else None
             )
 
-    module = types.ModuleType("probes.services")
-    module.hosts_verify = hosts_verify
-    monkeypatch.setitem(sys.modules, "probes.services", module)
+    monkeypatch.setattr(remediation, "hosts_verify", hosts_verify)
     return types.SimpleNamespace(calls=calls, fixed=fixed)
 
 
@@ -116,9 +113,3 @@ def test_it_picks_letters_past_the_deadline_whose_hosts_were_not_probed_since():
     Letter.objects.filter(id=draft.id).update(status=Letter.Status.DRAFT)
 
     assert list(letters_due(today=today)) == [due]
-
-
-def test_it_says_so_when_the_probes_stage_is_missing(monkeypatch):
-    monkeypatch.setitem(sys.modules, "probes.services", None)
-    with pytest.raises(RemediationError):
-        letters_remediate(letter_ids=[1])

@@ -11,7 +11,7 @@ from lab.smtp import Lab
 from letters.models import Letter
 from letters.remediation import letters_remediate
 from outreach.models import Host
-from probes.services import hosts_verify
+from probes.verify import hosts_verify
 from tests.factories import HostFactory, LetterFactory
 
 pytestmark = pytest.mark.django_db

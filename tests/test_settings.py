@@ -113,6 +113,7 @@ def test_it_reads_booleans_and_integers_strictly():
         ("PROBE_RCPT_DOMAIN", "not a domain"),
         ("PROBE_MAIL_FROM", "relay probe@agency.example"),
         ("PROBE_ALLOWED_NETWORKS", "127.0.0.0/8,loopback"),
+        ("NEVER_CONTACT_NETWORKS", "192.0.2.0/24,not-a-network"),
     ],
 )
 def test_it_refuses_a_probe_identity_that_is_not_plain(tmp_path, name, value):

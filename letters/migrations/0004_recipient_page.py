@@ -41,7 +41,6 @@ class Migration(migrations.Migration):
                 ('user_agent', models.CharField(blank=True, max_length=255)),
                 ('detail', models.JSONField(blank=True, default=dict)),
                 ('letter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='recipient_actions', to='letters.letter')),
-                ('response', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='outreach.response')),
                 ('token', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='actions', to='letters.recipienttoken')),
             ],
             options={

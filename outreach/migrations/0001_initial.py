@@ -13,7 +13,6 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('letters', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -126,25 +125,6 @@ class Migration(migrations.Migration):
             model_name='host',
             name='network',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='hosts', to='outreach.network'),
-        ),
-        migrations.CreateModel(
-            name='Response',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('phone', 'Phone'), ('post', 'Post'), ('web', 'Web')], default='email', max_length=8)),
-                ('kind', models.CharField(choices=[('reply', 'Reply'), ('bounce', 'Bounce'), ('auto_reply', 'Auto-reply'), ('fixed_claim', 'Claims fixed'), ('dispute', 'Dispute'), ('opt_out', 'Opt-out'), ('question', 'Question')], db_index=True, default='reply', max_length=12)),
-                ('sender', models.CharField(blank=True, max_length=254)),
-                ('subject', models.CharField(blank=True, max_length=998)),
-                ('message_id', models.CharField(blank=True, db_index=True, max_length=998)),
-                ('body', models.TextField(blank=True)),
-                ('outcome', models.CharField(blank=True, max_length=255)),
-                ('handled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('letter', models.ForeignKey(blank=True, help_text='Empty while the message waits in the unmatched queue.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='responses', to='letters.letter')),
-            ],
-            options={
-                'ordering': ['-received_at'],
-            },
         ),
         migrations.AddIndex(
             model_name='contact',

@@ -8,7 +8,7 @@ import pytest
 from django.db import connections
 
 from letters import recipient
-from outreach.models import Response
+from letters.models import Response
 from tests.browser.conftest import shot
 from tests.factories import AgencyFactory, CampaignFactory, HostFactory, LetterFactory, ProbeFactory
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from letters.services import letters_build
+from letters.build import letters_build
 from outreach.models import Campaign
 
 

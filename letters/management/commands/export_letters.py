@@ -11,9 +11,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from letters.exports import EXPORTABLE, letters_export
 from letters.languages import supported_languages
 from letters.models import Letter
-from letters.services import EXPORTABLE, letters_export
 from outreach.models import Campaign
 
 

@@ -23,7 +23,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         self.stdout.write(
             self.style.SUCCESS(
-                f"stored {report.stored} ({report.matched} matched to a letter), "
-                f"{report.duplicates} already stored"
+                f"stored {report.stored} ({report.matched} matched to a letter, "
+                f"{report.unparsable} unparsable, kept raw), {report.duplicates} already stored"
             )
         )

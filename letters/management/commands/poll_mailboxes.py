@@ -28,4 +28,7 @@ class Command(BaseCommand):
                 # One unreachable mailbox must not stop the others.
                 self.stderr.write(f"{box}: {type(error).__name__}: {error}")
                 continue
-            self.stdout.write(f"{box}: stored {report.stored} ({report.matched} matched)")
+            line = f"{box}: stored {report.stored} ({report.matched} matched)"
+            if report.unparsable or report.poisoned:
+                line += f", {report.unparsable} unparsable, {report.poisoned} set aside"
+            self.stdout.write(line)

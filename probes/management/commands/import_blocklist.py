@@ -14,9 +14,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from outreach.models import Campaign
+from probes.feed_import import ImportSummary, feed_import_source
 from probes.feeds import FORMATS, FeedError
 from probes.models import Feed
-from probes.services import ImportSummary, feed_import_source
 
 
 class Command(BaseCommand):

@@ -14,8 +14,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from outreach.models import Host
 from probes import selectors
-from probes.services import hosts_verify, hosts_verify_enqueue, targets_probe
 from probes.targets import TargetError, target_parse
+from probes.tasks import hosts_verify_enqueue
+from probes.verify import hosts_verify, targets_probe
 
 
 class Command(BaseCommand):
