@@ -362,7 +362,7 @@ def test_the_crawler_fails_when_raw_id_labels_are_unscoped(client, crawl_world, 
     monkeypatch.setattr(
         ScopedRawIdWidget, "label_and_url_for_value", ForeignKeyRawIdWidget.label_and_url_for_value
     )
-    from outreach.models import Response
+    from letters.models import Response
 
     result = crawl(client, crawl_world, ["a_coordinator"], [Response])
     assert any("letter=" in p and "shows" in p for p in result.problems), result.problems
@@ -390,7 +390,7 @@ def test_the_crawler_fails_when_roles_are_merged_across_memberships(
     client, crawl_world, monkeypatch
 ):
     from outreach import scoping
-    from outreach.models import Response
+    from letters.models import Response
     from outreach.roles import role_permissions, user_memberships, user_roles
 
     def merged(user: Any, perm: str) -> list[int]:

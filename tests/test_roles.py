@@ -282,7 +282,7 @@ def test_a_coordinator_who_only_views_another_agency_cannot_act_on_its_letters(
     both = [theirs.pk, ours.pk]
     client.post("/admin/letters/letter/", {"action": "requeue_unknown", "_selected_action": both})
     client.post(
-        "/admin/outreach/response/",
+        "/admin/letters/response/",
         {"action": "mark_dispute", "_selected_action": [response.pk]},
     )
     assert Letter.objects.get(pk=theirs.pk).status == Letter.Status.FAILED
@@ -374,11 +374,11 @@ def test_a_raw_id_field_labels_only_rows_the_user_may_see(client, alpha, bravo):
     ours = f.LetterFactory(campaign__lead_agency=alpha, contact__email="abuse@ours.example")
     theirs = f.LetterFactory(campaign__lead_agency=bravo, contact__email="abuse@theirs.example")
     client.force_login(member(alpha, Membership.Role.COORDINATOR, "alpha-coord"))
-    page = client.get(f"/admin/outreach/response/add/?letter={theirs.pk}")
+    page = client.get(f"/admin/letters/response/add/?letter={theirs.pk}")
     assert page.status_code == 200 and b"abuse@theirs.example" not in page.content
-    page = client.post("/admin/outreach/response/add/", {"letter": theirs.pk, "kind": "reply"})
+    page = client.post("/admin/letters/response/add/", {"letter": theirs.pk, "kind": "reply"})
     assert b"abuse@theirs.example" not in page.content
-    page = client.get(f"/admin/outreach/response/add/?letter={ours.pk}")
+    page = client.get(f"/admin/letters/response/add/?letter={ours.pk}")
     assert b"abuse@ours.example" in page.content
 
 
