@@ -389,8 +389,8 @@ def test_the_crawler_fails_when_the_audit_log_follows_the_actor(client, crawl_wo
 def test_the_crawler_fails_when_roles_are_merged_across_memberships(
     client, crawl_world, monkeypatch
 ):
-    from outreach import scoping
     from letters.models import Response
+    from outreach import scoping
     from outreach.roles import role_permissions, user_memberships, user_roles
 
     def merged(user: Any, perm: str) -> list[int]:
