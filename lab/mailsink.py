@@ -1,8 +1,9 @@
 """A mail sink on loopback for tests, the demo and the send benchmark.
 
-It accepts everything (or answers what ``replies`` scripts for a recipient),
-keeps what it received, and can wait ``delay`` seconds on MAIL, RCPT and DATA
-to behave like a real smarthost across a network. It only ever binds to
+It accepts everything (or answers what ``replies`` scripts for a recipient at
+RCPT, and ``data_replies`` after the end of DATA), keeps what it received,
+and can wait ``delay`` seconds on MAIL, RCPT and DATA to behave like a real
+smarthost across a network. It only ever binds to
 127.0.0.0/8. Run it alone: ``python -m lab.mailsink PORT [DELAY_MS] [JSONL]``.
 """
 
@@ -48,14 +49,19 @@ class Received:
         return match.group(1).decode("ascii", "replace") if match else ""
 
 
-# A scripted reply that closes the connection instead of answering.
+# A scripted reply that closes the connection instead of answering. After
+# DATA it keeps the message first: the server took it and the reply was lost.
 DROP = "DROP"
+# After DATA only: keep the message, then say nothing until the client gives up.
+HANG = "HANG"
+HANG_SECONDS = 3.0
 
 
 @dataclass
 class SinkHandler:
     delay: float = 0.0
     replies: dict[str, str] = field(default_factory=dict)
+    data_replies: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     journal: Path | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -91,11 +97,26 @@ class SinkHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         await asyncio.sleep(self.delay)
+        reply = next(
+            (
+                self.data_replies[r.lower()]
+                for r in envelope.rcpt_tos
+                if r.lower() in self.data_replies
+            ),
+            "",
+        )
+        if reply and reply not in (DROP, HANG):
+            return reply  # refused after the data: nothing kept
         item = Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
         with self.lock:
             self.received.append(item)
             if self.journal is not None:
                 self._journal_file().write(json.dumps({"message_id": item.message_id}) + "\n")
+        if reply == HANG:
+            await asyncio.sleep(HANG_SECONDS)
+        if reply in (DROP, HANG):
+            server.transport.close()
+            return "421 4.4.2 connection dropped"  # never reaches the client
         return "250 Message accepted for delivery"
 
 

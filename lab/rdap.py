@@ -89,6 +89,9 @@ class RdapSimulator:
         faults: dict[str, str] | None = None,
         redirect: bool = False,
         port: int = 0,
+        limits: dict[str, tuple[int, float]] | None = None,
+        block_after: int = 3,
+        block_seconds: float = 300.0,
     ) -> None:
         self.answers = answers or {}
         self.generate = generate
@@ -96,6 +99,16 @@ class RdapSimulator:
         self.fail_every = fail_every
         self.faults = faults or {}
         self.redirect = redirect
+        # Each registry's published limit, enforced as the registry does:
+        # {"lacnic": (10, 60.0)} is 10 requests per 60 s; an excess gets a
+        # 429 with Retry-After, and ``block_after`` excesses block the
+        # client for ``block_seconds`` (LACNIC: about 5 minutes).
+        self.limits = limits or {}
+        self.block_after = block_after
+        self.block_seconds = block_seconds
+        self.over_limit: dict[str, int] = {}
+        self.blocked_until: dict[str, float] = {}
+        self._recent: dict[str, list[float]] = {}
         self.requests = 0
         self.rate_limited = 0
         self.paths: list[str] = []
@@ -119,6 +132,30 @@ class RdapSimulator:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def limit_check(self, ip: str) -> float:
+        """0 when the request is within its registry's limit, else seconds to wait."""
+        from probes.bootstrap import registry_for
+
+        registry = registry_for(ip) if self.limits else ""
+        if registry not in self.limits:
+            return 0.0
+        count, window = self.limits[registry]
+        now = time.monotonic()
+        with self._lock:
+            if self.blocked_until.get(registry, 0) > now:
+                self.over_limit[registry] = self.over_limit.get(registry, 0) + 1
+                return self.blocked_until[registry] - now
+            recent = [t for t in self._recent.get(registry, []) if t > now - window]
+            if len(recent) < count:
+                self._recent[registry] = [*recent, now]
+                return 0.0
+            self._recent[registry] = recent
+            self.over_limit[registry] = self.over_limit.get(registry, 0) + 1
+            if self.over_limit[registry] % self.block_after == 0:
+                self.blocked_until[registry] = now + self.block_seconds
+                return self.block_seconds
+            return recent[0] + window - now
 
     def duplicate_in_flight(self) -> int:
         """Networks that were asked for by two requests at the same time."""
@@ -170,6 +207,12 @@ def _handler_for(sim: RdapSimulator) -> type[BaseHTTPRequestHandler]:
                 with sim._lock:
                     sim.rate_limited += 1
                 return self._send(429, {"errorCode": 429}, {"Retry-After": "1"})
+            wait = sim.limit_check(ip)
+            if wait > 0:
+                with sim._lock:
+                    sim.rate_limited += 1
+                headers = {"Retry-After": str(max(1, round(wait + 0.5)))}
+                return self._send(429, {"errorCode": 429, "title": "Too Many Requests"}, headers)
             answer = sim.answer_for(ip)
             key = str(answer.get("handle") or ip) if answer else ip
             sim.enter(key)

@@ -14,12 +14,16 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
 from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
+from letters.archive import sent_message_bytes
+from letters.blobs import BlobMissing
 from letters.build import letter_approve, letter_language_set
 from letters.compose import letter_compose, letter_pdf
+from letters.delivery import letters_mark_sent
 from letters.exports import (
     EXPORTABLE,
     export_job_create,
@@ -31,6 +35,7 @@ from letters.languages import supported_languages
 from letters.models import Letter, Mailbox, Response, Smarthost
 from letters.outbox import letters_requeue_unknown
 from outreach.admin_base import ScopedAdmin, ScopedInline
+from outreach.audit import audit_event
 
 
 class ResponseInline(ScopedInline):
@@ -54,6 +59,7 @@ class LetterAdmin(ScopedAdmin):
     list_select_related = ["campaign", "agency", "contact"]
     readonly_fields = [
         "preview_links",
+        "sent_message_links",
         "language_reason",
         "status",
         "message_id",
@@ -70,13 +76,24 @@ class LetterAdmin(ScopedAdmin):
     inlines = [ResponseInline]
     # "export" actions need letters.send_letter in the letter's agency.
     permission_codenames = {"export": "send_letter"}
-    actions = ["approve_selected", "export_selected", "export_selected_merged", "requeue_unknown"]
+    actions = [
+        "approve_selected",
+        "export_selected",
+        "export_selected_merged",
+        "requeue_unknown",
+        "mark_sent",
+    ]
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
         return [
             path("<int:pk>/preview/", view(self.preview_view), name="letters_letter_preview"),
             path("<int:pk>/preview.pdf", view(self.pdf_view), name="letters_letter_pdf"),
+            path(
+                "<int:pk>/sent/<int:sent_pk>.eml",
+                view(self.sent_message_view),
+                name="letters_letter_sent_message",
+            ),
             path("export/<str:export_id>/", view(self.export_view), name="letters_letter_export"),
             path(
                 "export/<str:export_id>/download/",
@@ -95,6 +112,36 @@ class LetterAdmin(ScopedAdmin):
             reverse("admin:letters_letter_preview", args=[obj.pk]),
             reverse("admin:letters_letter_pdf", args=[obj.pk]),
         )
+
+    @admin.display(description="Archive")
+    def sent_message_links(self, obj: Letter) -> str:
+        if not obj.pk:
+            return "-"
+        rows = [
+            format_html(
+                '<a href="{}">Download the message as sent</a> · {} · SHA-256 {} · {}',
+                reverse("admin:letters_letter_sent_message", args=[obj.pk, sent.pk]),
+                sent.message_id,
+                sent.sha256,
+                f"accepted {sent.accepted_at:%Y-%m-%d %H:%M:%S} UTC"
+                if sent.accepted_at
+                else "acceptance unknown",
+            )
+            for sent in obj.sent_messages.order_by("-recorded_at")
+        ]
+        return format_html_join(mark_safe("<br>"), "{}", ((row,) for row in rows)) or "-"
+
+    def sent_message_view(self, request: HttpRequest, pk: int, sent_pk: int) -> HttpResponse:
+        letter = self._letter(request, pk)
+        sent = get_object_or_404(letter.sent_messages, pk=sent_pk)
+        try:
+            data = sent_message_bytes(sent)
+        except BlobMissing as error:
+            raise Http404("The archived message is missing") from error
+        audit_event(actor=request.user, obj=letter, event="download sent message", note=sent.sha256)
+        response = HttpResponse(data, content_type="message/rfc822")
+        response["Content-Disposition"] = f'attachment; filename="letter-{letter.pk}-{sent.pk}.eml"'
+        return response
 
     def save_model(self, request: HttpRequest, obj: Letter, form: Any, change: bool) -> None:
         # The language goes through the service, which checks the letter's
@@ -229,12 +276,22 @@ class LetterAdmin(ScopedAdmin):
         return FileResponse(zip_path.open("rb"), as_attachment=True, filename=zip_path.name)
 
     @admin.action(
-        description="Send again: delivery unknown, checked in the smarthost log",
+        description="Delivery unknown: resend as a new message (not in the smarthost log)",
         permissions=["export"],  # letters.send_letter: "Can send or export letters"
     )
     def requeue_unknown(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
-        count = letters_requeue_unknown(letter_ids=list(queryset.values_list("id", flat=True)))
-        self.message_user(request, f"{count} letter(s) will be sent again.")
+        ids = list(queryset.values_list("id", flat=True))
+        count = letters_requeue_unknown(letter_ids=ids, actor=request.user)
+        self.message_user(request, f"{count} letter(s) will be sent again as new messages.")
+
+    @admin.action(
+        description="Delivery unknown: mark as sent (delivered per the smarthost log)",
+        permissions=["export"],
+    )
+    def mark_sent(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
+        ids = list(queryset.values_list("id", flat=True))
+        count = letters_mark_sent(letter_ids=ids, actor=request.user)
+        self.message_user(request, f"{count} letter(s) marked as sent.")
 
 
 @admin.register(Smarthost)

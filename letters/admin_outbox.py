@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from letters.delivery import letters_delivery_unknown
 from letters.models import Letter
 from letters.outbox import OutboxError, outbox_send
 from letters.tasks import letters_send_task
@@ -100,6 +101,7 @@ class CampaignOutboxMixin:
             "campaign": campaign,
             "counts": [(label, counts.get(value, 0)) for value, label in Letter.Status.choices],
             "sending": counts.get(Letter.Status.SENDING, 0),
+            "delivery_unknown": letters_delivery_unknown().filter(pk__in=letters).count(),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/letters/outbox_progress.html", context)

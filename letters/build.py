@@ -13,7 +13,8 @@ from django.utils import timezone
 from letters.agency_texts import agency_words_for
 from letters.languages import language_choose, supported_languages
 from letters.models import Letter
-from outreach.models import Agency, Campaign, Contact, Host
+from letters.rendered import letter_rendering_discard, letters_render_enqueue
+from outreach.models import Agency, Campaign, Contact, Host, Network
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -32,6 +33,9 @@ class BuildSummary:
     unchanged: int = 0
     skipped_do_not_contact: int = 0
     hosts_without_contact: int = 0
+    # Open relays whose network's abuse contact asked not to be written to:
+    # the contacts stage leaves them without a contact, on purpose.
+    hosts_opted_out: int = 0
 
     def as_dict(self) -> dict[str, int | str]:
         return asdict(self)
@@ -88,12 +92,35 @@ def letters_build(*, campaign_id: int) -> BuildSummary:
 def _open_relays_by_contact(campaign: Campaign, summary: BuildSummary) -> dict[int, list[Host]]:
     hosts = campaign.hosts.filter(status=Host.Status.OPEN_RELAY).select_related("network")
     by_contact: dict[int, list[Host]] = defaultdict(list)
+    uncontacted: Counter[int | None] = Counter()
     for host in hosts.only("id", "ip", "country", "contact_id", "network__country"):
         if host.contact_id is None:
-            summary.hosts_without_contact += 1
+            uncontacted[host.network_id] += 1
         else:
             by_contact[host.contact_id].append(host)
+    opted_out = _networks_opted_out([n for n in uncontacted if n is not None])
+    for network_id, count in uncontacted.items():
+        if network_id in opted_out:
+            summary.hosts_opted_out += count
+        else:
+            summary.hosts_without_contact += count
     return by_contact
+
+
+def _networks_opted_out(network_ids: list[int]) -> set[int]:
+    """The networks one of whose abuse addresses opted out (so they have no contact)."""
+    emails: dict[int, set[str]] = {}
+    rows = Network.objects.filter(pk__in=network_ids).values_list(
+        "pk", "abuse_emails", "contact_candidates"
+    )
+    for pk, abuse, candidates in rows:
+        named = {c.get("email", "") for c in candidates or [] if isinstance(c, dict)}
+        emails[pk] = {e.lower() for e in [*(abuse or []), *named] if isinstance(e, str) and e}
+    every = set().union(*emails.values()) if emails else set()
+    blocked = set(
+        Contact.objects.filter(email__in=every, do_not_contact=True).values_list("email", flat=True)
+    )
+    return {pk for pk, named in emails.items() if named & blocked}
 
 
 def _letter_host_ids(letter_ids: list[int]) -> dict[int, set[int]]:
@@ -196,6 +223,8 @@ def letter_approve(*, letter_id: int, user: AbstractBaseUser) -> Letter:
     letter.approved_by = user
     letter.approved_at = timezone.now()
     letter.save(update_fields=["status", "approved_by", "approved_at"])
+    # Rendered once, now, on the render queue (letters.rendered).
+    transaction.on_commit(lambda: letters_render_enqueue(letter_ids=[letter.pk]))
     return letter
 
 
@@ -212,4 +241,8 @@ def letter_language_set(*, letter_id: int, language: str, user: AbstractBaseUser
     letter.language, letter.language_reason = language, INVESTIGATOR_REASON
     letter.text_fallbacks = _texts_fallbacks(letter.campaign, letter.agency, language)
     letter.save(update_fields=["language", "language_reason", "text_fallbacks"])
+    if letter.status == Letter.Status.APPROVED:
+        # The stored rendering is in the old language: render it again.
+        letter_rendering_discard(letter_id=letter.pk)
+        transaction.on_commit(lambda: letters_render_enqueue(letter_ids=[letter.pk]))
     return letter

@@ -8,6 +8,8 @@ dashboard and CSV export only ever count that agency's letters.
 * answered: a person answered (reply, fixed-claim, dispute, opt-out, question;
   not auto-replies or bounces);
 * fixed: the re-probe found every relay of the letter fixed;
+* delivery unknown: the server may or may not have taken the letter (its
+  reply after the data was lost, or the sending worker died); not resent;
 * response and fix rates are out of the letters sent; days to fix runs from
   the letter's send time to each host's fixed time, as a median.
 """
@@ -21,6 +23,7 @@ from dataclasses import asdict, dataclass, fields
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
+from letters.delivery import DELIVERY_UNKNOWN
 from letters.models import Letter, Response
 from letters.responses import HUMAN
 from outreach.lib.csvsafe import SafeWriter
@@ -42,6 +45,7 @@ class Figures:
     answered: int = 0
     fixed: int = 0
     median_days_to_fix: float | None = None
+    delivery_unknown: int = 0
 
     @property
     def response_rate(self) -> float | None:
@@ -52,7 +56,7 @@ class Figures:
         return self.fixed / self.sent if self.sent else None
 
 
-COUNTS = ["built", "approved", "sent", "bounced", "answered", "fixed"]
+COUNTS = ["built", "approved", "sent", "bounced", "answered", "fixed", "delivery_unknown"]
 
 
 def campaign_letters(*, user: object, campaign_id: int) -> QuerySet[Letter]:
@@ -86,6 +90,9 @@ def _counted(letters: QuerySet[Letter], field: str) -> QuerySet:
         bounced=Count("id", filter=Q(has_bounce=True) | Q(status=Letter.Status.BOUNCED)),
         answered=Count("id", filter=Q(has_answer=True)),
         fixed=Count("id", filter=Q(outcome="fixed")),
+        delivery_unknown=Count(
+            "id", filter=Q(status=Letter.Status.FAILED, outcome=DELIVERY_UNKNOWN)
+        ),
     )
 
 

@@ -10,7 +10,6 @@ with and without a result backend (embedded mode runs the task inline).
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
@@ -25,7 +24,8 @@ from django.contrib.auth import get_user_model
 
 from letters.compose import letter_compose
 from letters.models import Letter
-from letters.pdf import html_to_pdf, merged_pdf
+from letters.pdf import merged_pdf
+from letters.rendered import letter_rendering_store
 from outreach.lib.csvsafe import cell_safe
 
 EXPORTABLE = (Letter.Status.APPROVED, Letter.Status.EXPORTED, Letter.Status.SENT)
@@ -48,6 +48,7 @@ MANIFEST_FIELDS = [
     "first_page",
     "last_page",
     "sha256",
+    "message_sha256",
 ]
 
 
@@ -96,15 +97,15 @@ def _zip_write(
     rows, htmls = [], []
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for done, letter in enumerate(letters, start=1):
-            html = letter_compose(letter).print_html
             row = manifest_row(letter)
             if merged:
-                htmls.append(html)
+                htmls.append(letter_compose(letter).print_html)
             else:
-                pdf = html_to_pdf(html)
+                # The PDF rendered once: the same bytes as the one sent by email.
+                stored = letter_rendering_store(letter=letter)
                 row["file"] = letter_filename(letter)
-                row["sha256"] = hashlib.sha256(pdf).hexdigest()
-                archive.writestr(row["file"], pdf)
+                row["sha256"] = stored.pdf_sha256
+                archive.writestr(row["file"], stored.pdf)
             rows.append(row)
             if progress:
                 progress(done, len(letters))
@@ -142,6 +143,11 @@ def manifest_row(letter: Letter) -> dict:
         "first_page": "",
         "last_page": "",
         "sha256": "",
+        # The archived message as the mail server took it (letters.archive).
+        "message_sha256": next(
+            iter(letter.sent_messages.order_by("-recorded_at").values_list("sha256", flat=True)),
+            "",
+        ),
     }
 
 

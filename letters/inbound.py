@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
+from letters.delivery import letter_delivery_confirm
 from letters.mailparse import ParsedMail, db_text, mail_parse, message_identity
 from letters.models import Letter, Mailbox, Response
 from letters.responses import bounce_record, contact_opt_out, response_record
@@ -101,6 +102,10 @@ def mail_ingest(
     match = letter_match(parsed)
     try:
         with transaction.atomic():
+            if match.letter is not None:
+                # Whatever came back about the letter proves it went out.
+                evidence = f"{parsed.kind} by email"
+                letter_delivery_confirm(letter_id=match.letter.id, evidence=evidence)
             response = response_record(
                 letter_id=match.letter.id if match.letter is not None else None,
                 kind=KIND[parsed.kind],

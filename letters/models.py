@@ -74,6 +74,11 @@ class Letter(models.Model):
     send_attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    # Rendered once (letters.rendered): the email bodies and the PDF, stored
+    # content-addressed by SHA-256 (letters.blobs); empty until rendered.
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
 
     objects = LetterQuerySet.as_manager()
 
@@ -181,6 +186,34 @@ class Response(models.Model):
     def clean(self) -> None:
         if self.kind == self.Kind.BOUNCE and self.channel != self.Channel.EMAIL:
             raise ValidationError({"kind": _("Only email can bounce.")})
+
+
+class SentMessageQuerySet(ScopedQuerySet):
+    agency_lookups = ("letter__agency",)
+
+
+class SentMessage(models.Model):
+    """The exact bytes of a message handed to the mail server: evidence.
+
+    Written once, never changed. ``accepted_at`` is when the server answered
+    250 to the end of DATA; it is empty when that answer was lost (delivery
+    unknown). The bytes live in the blob store under ``sha256``.
+    """
+
+    letter = models.ForeignKey(Letter, on_delete=models.PROTECT, related_name="sent_messages")
+    message_id = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveIntegerField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    objects = SentMessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} ({self.sha256[:12]})"
 
 
 class RecipientTokenQuerySet(ScopedQuerySet):

@@ -14,8 +14,11 @@ APPROVED-again (retry later), and no row lock is held while SMTP talks:
 
 A batch whose worker died stays SENDING. ``outbox_recover`` never resends it
 blindly: past ``OUTBOX_CLAIM_TIMEOUT`` it becomes FAILED with
-outcome ``delivery_unknown``, for a person to check the smarthost's log and
-requeue (admin action) if it really did not go.
+outcome ``delivery_unknown``. A message whose end of DATA went out but whose
+reply never came (connection lost, timeout, reset) gets the same state at
+once: the server may have taken it. Neither is retried automatically; a
+bounce, reply or page visit settles it (``letters.delivery``), or a person
+resends it as a new message or marks it sent (admin actions).
 """
 
 from __future__ import annotations
@@ -29,14 +32,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from letters.compose import letter_compose, letter_pdf
+from letters.blobs import blob_put
+from letters.delivery import DELIVERY_UNKNOWN
 from letters.message import (
     OutgoingLetter,
     UnsafeHeaderError,
@@ -44,13 +48,14 @@ from letters.message import (
     message_build,
     message_id_new,
 )
-from letters.models import Letter, Smarthost
+from letters.models import Letter, SentMessage, Smarthost
+from letters.routable import AddressProblem, sender_problems
 from letters.transport import DjangoTransport, Envelope, Result, SmtpPool, SmtpSettings
+from outreach.audit import audit_update
 from outreach.lib.bucket import bucket_take
+from outreach.models import Agency
 
 logger = logging.getLogger(__name__)
-
-DELIVERY_UNKNOWN = "delivery_unknown"
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class SendReport:
     sent: int = 0
     retry: int = 0
     failed: int = 0
+    unknown: int = 0
     deferred: int = 0
     preview: str = ""
     errors: list[str] = field(default_factory=list)
@@ -85,12 +91,15 @@ class SendReport:
 
 
 def rendered_content(letter: Letter) -> LetterContent:
-    """The letter as the letters stage renders it (letters/render.py, pdf.py)."""
-    rendered = letter_compose(letter)
-    pdf = None
-    if settings.OUTBOX_ATTACH_PDF:
-        pdf = letter_pdf(letter, language=rendered.language)
-    return LetterContent(rendered.subject, rendered.text, rendered.html, rendered.language, pdf)
+    """The letter as it was rendered once and stored (letters.rendered); a
+    letter not rendered yet is rendered and stored now, never twice."""
+    try:
+        from letters.rendered import letter_rendering
+    except ImportError as error:
+        raise OutboxError("letters.render is not installed: cannot render letters") from error
+    stored = letter_rendering(letter)
+    pdf = stored.pdf if settings.OUTBOX_ATTACH_PDF else None
+    return LetterContent(stored.subject, stored.text, stored.html, stored.language, pdf)
 
 
 # --- claiming -------------------------------------------------------------
@@ -151,11 +160,19 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(base, 12 * 3600) * random.uniform(0.8, 1.2))
 
 
-def letters_record(*, token: str, results: list[Result]) -> None:
-    """Write each result, only onto rows this claim still holds."""
+def letters_record(
+    *, token: str, results: list[Result], messages: dict[int, bytes] | None = None
+) -> None:
+    """Write each result, only onto rows this claim still holds.
+
+    ``messages`` are the bytes handed to the server, by letter id: those the
+    server took, or may have taken, are archived (``SentMessage``).
+    """
     now = timezone.now()
     mine = Letter.objects.filter(claim_token=token, status=Letter.Status.SENDING)
+    hashes = _archive_blobs(results, messages or {})
     with transaction.atomic():
+        _archive_rows(mine, results, messages or {}, hashes)
         sent = [r.key for r in results if r.state == "sent"]
         mine.filter(id__in=sent).update(
             status=Letter.Status.SENT, sent_at=now, last_error="", claim_token=""
@@ -165,9 +182,59 @@ def letters_record(*, token: str, results: list[Result]) -> None:
                 _record_one(mine.filter(id=result.key), result, now)
 
 
+ARCHIVED = ("sent", "unknown")
+
+
+def _archive_blobs(results: list[Result], messages: dict[int, bytes]) -> dict[int, str]:
+    # Before the transaction: files are content-addressed, so a blob whose row
+    # never commits is harmless and a retry stores nothing twice.
+    return {
+        r.key: blob_put(messages[r.key])
+        for r in results
+        if r.state in ARCHIVED and r.key in messages
+    }
+
+
+def _archive_rows(
+    mine: QuerySet[Letter],
+    results: list[Result],
+    messages: dict[int, bytes],
+    hashes: dict[int, str],
+) -> None:
+    held = dict(mine.filter(id__in=list(hashes)).values_list("id", "message_id"))
+    SentMessage.objects.bulk_create(
+        [
+            SentMessage(
+                letter_id=r.key,
+                message_id=held[r.key] or "",
+                sha256=hashes[r.key],
+                size=len(messages[r.key]),
+                accepted_at=_accepted(r),
+            )
+            for r in results
+            if r.key in hashes and r.key in held
+        ]
+    )
+
+
+def _accepted(result: Result) -> datetime | None:
+    if result.state != "sent" or not result.accepted_at:
+        return None
+    return datetime.fromtimestamp(result.accepted_at, tz=UTC)
+
+
 def _record_one(row: QuerySet[Letter], result: Result, now: datetime) -> None:
     if result.state == "failed":
         row.update(status=Letter.Status.FAILED, last_error=result.detail, claim_token="")
+        return
+    if result.state == "unknown":
+        # Maybe delivered: a retry could deliver it twice (RFC 1047).
+        row.update(
+            status=Letter.Status.FAILED,
+            outcome=DELIVERY_UNKNOWN,
+            last_error=result.detail[:500],
+            claim_token="",
+        )
         return
     attempts = row.values_list("send_attempts", flat=True).first() or 0
     if result.state == "deferred":
@@ -212,11 +279,25 @@ def outbox_recover(*, older_than: timedelta | None = None) -> int:
     )
 
 
-def letters_requeue_unknown(*, letter_ids: list[int]) -> int:
-    """A person checked the smarthost log: send these again."""
-    return Letter.objects.filter(
+def letters_requeue_unknown(*, letter_ids: list[int], actor: object = None) -> int:
+    """A person checked the smarthost log: send these again, as new messages.
+
+    The resend gets a new Message-ID (assigned when it is claimed), so a
+    first copy that did arrive and the resend are two distinct messages; the
+    audit entry keeps the old id.
+    """
+    unknown = Letter.objects.filter(
         id__in=letter_ids, status=Letter.Status.FAILED, outcome=DELIVERY_UNKNOWN
-    ).update(status=Letter.Status.APPROVED, outcome="", next_attempt_at=None)
+    )
+    return audit_update(
+        actor=actor,
+        queryset=unknown,
+        event="resend as a new message",
+        status=Letter.Status.APPROVED,
+        outcome="",
+        next_attempt_at=None,
+        message_id=None,
+    )
 
 
 # --- building -------------------------------------------------------------
@@ -359,6 +440,7 @@ def outbox_send(
     if dry_run or test_recipient:
         return _send_unclaimed(campaign_id, agency_id, limit, dry_run, content, test_recipient)
     agency_ids = _agency_ids(campaign_id, agency_id)
+    senders_check(agency_ids=agency_ids)
     for current in agency_ids:
         remaining = None if limit is None else limit - report.claimed
         if remaining is not None and remaining <= 0:
@@ -366,6 +448,25 @@ def outbox_send(
         with agency_transport(current) as transport:
             _send_agency(campaign_id, current, remaining, transport, content, report, progress)
     return report
+
+
+def agency_sender_problems(agency: Agency) -> list[AddressProblem]:
+    return sender_problems(
+        contact_email=agency.contact_email,
+        reply_domain=agency.reply_domain,
+        default_from=settings.DEFAULT_FROM_EMAIL,
+        lab=settings.LAB_MODE,
+    )
+
+
+def senders_check(*, agency_ids: list[int]) -> None:
+    """Stop, before any connection, if an agency's answers could never come back."""
+    refusals = []
+    for agency in Agency.objects.filter(id__in=agency_ids).order_by("code"):
+        for problem in agency_sender_problems(agency):
+            refusals.append(f"agency {agency.name} ({agency.code}): {problem}")
+    if refusals:
+        raise OutboxError("cannot send: " + "; ".join(refusals))
 
 
 def _agency_ids(campaign_id: int, agency_id: int | None) -> list[int]:
@@ -384,6 +485,7 @@ class _InFlight:
     token: str
     future: Future[list[Result]]
     refused: list[Result]
+    messages: dict[int, bytes]
 
 
 def _send_agency(
@@ -434,7 +536,8 @@ def _batch_start(
     except BaseException:
         letters_release(token=token)  # nothing of this batch has left yet
         raise
-    return _InFlight(token, transport.submit(envelopes), refused + deferred)
+    messages = {envelope.key: envelope.data for envelope in envelopes}
+    return _InFlight(token, transport.submit(envelopes), refused + deferred, messages)
 
 
 def _rate_split(envelopes: list[Envelope]) -> tuple[list[Envelope], list[Result]]:
@@ -461,7 +564,7 @@ def _batch_finish(
     batch: _InFlight, report: SendReport, progress: Callable[[SendReport], None] | None
 ) -> None:
     results = batch.refused + batch.future.result()
-    letters_record(token=batch.token, results=results)
+    letters_record(token=batch.token, results=results, messages=batch.messages)
     report.add(results)
     if progress:
         progress(report)
@@ -484,6 +587,7 @@ def _send_unclaimed(
         "agency", "contact", "campaign"
     )
     letters = list(queryset[: limit or settings.OUTBOX_BATCH_SIZE])
+    senders_check(agency_ids=sorted({letter.agency_id for letter in letters}))
     envelopes, refused = _envelopes(letters, content, test_recipient)
     report.add(refused)
     report.errors = [r.detail for r in refused]

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from letters import shortcode
+from letters.delivery import letter_delivery_confirm
 from letters.evidence import NOT_TESTED, transcript_excerpt, verdict_label
 from letters.models import Letter, RecipientAction, RecipientToken, Response
 from letters.responses import response_record
@@ -143,6 +144,8 @@ def recipient_token_viewed(*, token: RecipientToken) -> None:
     RecipientToken.objects.filter(pk=token.pk, first_viewed_at__isnull=True).update(
         first_viewed_at=now
     )
+    # Only the letter carries this link: a visit proves it arrived.
+    letter_delivery_confirm(letter_id=token.letter_id, evidence="a visit to the recipient page")
 
 
 # --- Clients and limits -----------------------------------------------------

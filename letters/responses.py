@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from letters.delivery import letter_delivery_confirm
 from letters.models import Letter, Response
 from letters.tasks_remediation import fixed_claim_remediate
 from outreach.audit import audit_update
@@ -119,6 +120,7 @@ def response_assign(*, response_id: int, letter_id: int, user_id: int | None) ->
     response = Response.objects.get(id=response_id)
     letter = Letter.objects.get(id=letter_id)
     Response.objects.filter(id=response_id).update(letter=letter, handled_by_id=user_id)
+    letter_delivery_confirm(letter_id=letter.id, evidence=f"{response.kind} matched by hand")
     if response.kind == Response.Kind.BOUNCE:
         # The stored field decides, never the free-text note.
         bounce_record(letter=letter, severity=response.severity or Response.Severity.UNKNOWN)

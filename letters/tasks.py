@@ -28,6 +28,21 @@ def letters_export_task(
 
 
 @shared_task(
+    name="letters.render",
+    autoretry_for=(DatabaseError, OSError),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+)
+def letters_render_task(letter_ids: list[int]) -> int:
+    """Render and store a batch of approved letters (queue ``render`` or
+    ``render-cjk``); letters already stored, or gone, are skipped."""
+    from letters.rendered import letters_rendering_store
+
+    return letters_rendering_store(letter_ids=letter_ids)
+
+
+@shared_task(
     name="letters.tasks.letters_send_task",
     autoretry_for=(DatabaseError,),
     retry_backoff=True,

@@ -7,22 +7,28 @@ connections. ``DjangoTransport`` is the same interface over Django's mail
 backend, for the embedded mode (mail written to files) and as the baseline.
 
 Each envelope gets one ``Result``: sent, retry (4xx or a connection problem),
-failed (5xx, with the server's reason) or deferred (set by the outbox when
-the recipient domain's rate limit is used up; not an attempt).
+failed (5xx, with the server's reason), unknown (the whole message was written
+but no reply came: the server may have taken it, RFC 1047) or deferred (set
+by the outbox when the recipient domain's rate limit is used up; not an
+attempt).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal
 
 import aiosmtplib
+from aiosmtplib.protocol import normalize_message_line_endings
 
-State = Literal["sent", "retry", "failed", "deferred"]
+State = Literal["sent", "retry", "failed", "unknown", "deferred"]
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class Result:
     state: State
     detail: str = ""
     retry_after: float = 0.0
+    accepted_at: float = 0.0  # epoch seconds of the server's 250 after DATA
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,58 @@ def result_from_error(key: int, error: BaseException) -> Result:
     if isinstance(code, int) and code >= 400:
         return Result(key, "retry", f"{code} {message}")
     return Result(key, "retry", f"{type(error).__name__}: {message}")
+
+
+class DeliveryUnknown(Exception):
+    """The end of DATA went out and no reply came back: maybe delivered."""
+
+
+async def smtp_transaction(client: aiosmtplib.SMTP, envelope: Envelope, timeout: float) -> None:
+    """MAIL, RCPT and DATA, telling a lost reply after the data apart.
+
+    ``sendmail`` raises the same ``SMTPServerDisconnected`` whether the line
+    dropped before DATA (nothing delivered, safe to retry) or after the final
+    "." (perhaps delivered: retrying may deliver twice). So the DATA step is
+    done here and the second case raises ``DeliveryUnknown``.
+    """
+    try:
+        await client.mail(envelope.sender)
+        await client.rcpt(envelope.recipient)
+        start = await client.execute_command(b"DATA")
+        if start.code != 354:
+            raise aiosmtplib.SMTPDataError(start.code, start.message)
+    except aiosmtplib.SMTPResponseException as error:
+        await _reset(client, error)
+        raise
+    await _data_end(client, envelope.data, timeout)
+
+
+async def _reset(client: aiosmtplib.SMTP, error: aiosmtplib.SMTPResponseException) -> None:
+    # The server answered and the connection stays in use: clear the envelope.
+    if client.is_connected and error.code != 421:
+        try:
+            await client.rset()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
+
+
+async def _data_end(client: aiosmtplib.SMTP, data: bytes, timeout: float) -> None:
+    protocol = client.protocol
+    if protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("connection lost before the message")
+    payload = _LEADING_DOT.sub(b"..", normalize_message_line_endings(data)) + b".\r\n"
+    protocol.write(payload)  # raises, with nothing written, if the line is already down
+    try:
+        reply = await protocol.read_response(timeout=timeout)
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as error:
+        client.close()  # a late reply would pair with the next command
+        raise DeliveryUnknown(
+            f"no reply after the end of DATA: {type(error).__name__}: {error}"
+        ) from error
+    if reply.code != 250:
+        if reply.code == 421:
+            client.close()
+        raise aiosmtplib.SMTPDataError(reply.code, reply.message)
 
 
 class _Batch:
@@ -147,11 +206,14 @@ class SmtpPool:
     async def _send_one(self, slot: int, envelope: Envelope) -> Result:
         try:
             client = await self._client(slot)
-            await client.sendmail(envelope.sender, [envelope.recipient], envelope.data)
+            await smtp_transaction(client, envelope, self.config.timeout)
+        except DeliveryUnknown as error:
+            await self._drop_if_broken(slot, error)
+            return Result(envelope.key, "unknown", str(error)[:500])
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
             await self._drop_if_broken(slot, error)
             return result_from_error(envelope.key, error)
-        return Result(envelope.key, "sent")
+        return Result(envelope.key, "sent", accepted_at=time.time())
 
     async def _client(self, slot: int) -> aiosmtplib.SMTP:
         client = self._clients[slot]
@@ -238,7 +300,7 @@ class DjangoTransport:
             except Exception as error:
                 results.append(result_from_error(envelope.key, error))
             else:
-                results.append(Result(envelope.key, "sent"))
+                results.append(Result(envelope.key, "sent", accepted_at=time.time()))
         return results
 
 

@@ -12,5 +12,6 @@ urlpatterns = [
     # Before the token pattern: "code" is never a token (tokens are 32 characters).
     path("code/", views.code_entry, name="code"),
     path("<str:token>/", views.page, name="page"),
+    path("<str:token>/letter/", views.sent_letter, name="letter"),
     re_path(r"^(?P<token>[^/]+)/(?P<action>answer|fixed|dispute|optout)/$", views.act, name="act"),
 ]

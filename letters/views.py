@@ -25,6 +25,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from letters import recipient, shortcode
+from letters.archive import sent_message_latest, sent_message_text
+from letters.blobs import BlobMissing
 from letters.forms import AnswerForm, DisputeForm, FixedForm, OptOutForm
 from letters.models import RecipientToken
 
@@ -141,6 +143,31 @@ def page(request: HttpRequest, token: RecipientToken, language: str, ip: str) ->
     return _render_page(request, token, language, {})
 
 
+@require_safe
+@recipient_view
+def sent_letter(
+    request: HttpRequest, token: RecipientToken, language: str, ip: str
+) -> HttpResponse:
+    """The letter we sent, from the archive: the bytes the server took."""
+    sent = sent_message_latest(letter_id=token.letter_id)
+    try:
+        subject, text = sent_message_text(sent) if sent else ("", "")
+    except BlobMissing:
+        sent = None
+    if sent is None:
+        return _plain(request, "recipient/not_found.html", 404)
+    context = {
+        "css": page_css()[0],
+        "subject": subject,
+        "text": text,
+        "sent": sent,
+        "language": language,
+        "bidi": translation.get_language_info(language)["bidi"],
+        "path": reverse("recipient:page", kwargs={"token": request.resolver_match.kwargs["token"]}),
+    }
+    return render(request, "recipient/letter.html", context)
+
+
 def _render_page(
     request: HttpRequest,
     token: RecipientToken,
@@ -169,6 +196,7 @@ def _render_page(
         "bidi": translation.get_language_info(language)["bidi"],
         "languages": settings.LANGUAGES,
         "path": reverse("recipient:page", kwargs={"token": request.resolver_match.kwargs["token"]}),
+        "letter_sent": sent_message_latest(letter_id=letter.pk) is not None,
     }
     return render(request, "recipient/page.html", context, status=status)
 

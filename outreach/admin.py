@@ -18,6 +18,7 @@ from letters.build import letters_build
 from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.admin_security import MembershipRules
+from outreach.forms import AgencyAdminForm
 from outreach.models import (
     Agency,
     AgencyText,
@@ -60,6 +61,7 @@ class AgencyTextInline(ScopedInline):
 
 @admin.register(Agency)
 class AgencyAdmin(ScopedAdmin):
+    form = AgencyAdminForm
     list_display = [
         "name",
         "code",

@@ -11,10 +11,13 @@ class OutreachConfig(AppConfig):
 
     def ready(self) -> None:
         from auditlog.signals import post_log
+        from django.core import checks
 
         from outreach.audit import log_entry_tag_agency
+        from outreach.checks import senders_routable_check
 
         post_log.connect(log_entry_tag_agency, dispatch_uid="outreach_audit_agency")
+        checks.register(senders_routable_check)
 
 
 class OutreachAdminConfig(admin_apps.AdminConfig):

@@ -26,6 +26,10 @@ def agencies_seed() -> tuple[int, int]:
     for row in SEED_AGENCIES:
         defaults = {key: value for key, value in row.items() if key != "code"}
         defaults.setdefault("default_language", "en")
+        # Every seed agency can send in the demo: a complete set of addresses
+        # in a documentation domain (allowed in lab mode only).
+        defaults.setdefault("contact_email", f"relay@{row['code']}.example")
+        defaults.setdefault("reply_domain", f"{row['code']}.example")
         _agency, was_created = Agency.objects.update_or_create(code=row["code"], defaults=defaults)
         created += was_created
         updated += not was_created

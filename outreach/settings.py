@@ -199,6 +199,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Periodic work (feeds, re-verification, mailbox polling) is added per stage.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# PDF rendering has its own queues, so its workers scale apart from senders:
+# "render" for most letters, "render-cjk" (chosen per letter by
+# letters.rendered.render_queue) for workers that load the CJK fonts.
+CELERY_TASK_ROUTES = {"letters.render": {"queue": "render"}}
 
 # --- Mail out -------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")
@@ -342,6 +346,9 @@ CONTENT_SECURITY_POLICY = {
 LETTERS_PDF_TIMEOUT = env_int("LETTERS_PDF_TIMEOUT", 30, minimum=0)
 # Where export_letters writes ZIPs when the admin action runs it.
 LETTERS_EXPORT_DIR = Path(env_str("LETTERS_EXPORT_DIR", str(VAR_DIR / "exports")))
+# Rendered letters and the archive of sent messages, content-addressed by
+# SHA-256 (letters/blobs.py). Shared by every web, render and send process.
+LETTERS_BLOB_DIR = Path(env_str("LETTERS_BLOB_DIR", str(VAR_DIR / "blobs")))
 # WeasyPrint logs every rendering step at INFO; keep its warnings only.
 LOGGING.setdefault("loggers", {})["weasyprint"] = {"level": "WARNING"}
 
@@ -513,12 +520,22 @@ def _rdap_rates(name: str, default: str) -> dict[str, tuple[float, float]]:
     return rates
 
 
-# Requests per registry as "registry=count/seconds", shared by all workers
-# through Redis. Well under the published limits (LACNIC 10/min, RIPE 1,000
-# personal-data objects a day, AFRINIC 5,000 a day).
+# Requests per bucket as "bucket=count/seconds", shared by all workers
+# through Redis, each from the registry's published terms (README, "Registry
+# limits"):
+# - lacnic: its RDAP notice says 10/min and blocks for ~5 min; clients were
+#   blocked at 6/min already, so 6/min.
+# - ripe: queries are unlimited (reasonable use, 3 connections); only
+#   personal data sets count, 1,000 a day, so only entity fetches
+#   ("ripe-entity") are capped, at 900 a day; network lookups at 10/s.
+# - afrinic: 5,000 person objects a day per IP: "afrinic-entity" 4,500 a
+#   day; network lookups 5/s.
+# - arin, apnic: no published figure; 5/s.
+# - bootstrap: only for addresses the shipped RFC 7484 files do not place.
 RDAP_RATE_LIMITS = _rdap_rates(
     "RDAP_RATE_LIMITS",
-    "bootstrap=5/1,arin=5/1,apnic=5/1,ripe=700/86400,lacnic=6/60,afrinic=3000/86400",
+    "bootstrap=5/1,arin=5/1,apnic=5/1,ripe=10/1,ripe-entity=900/86400,lacnic=6/60,"
+    "afrinic=5/1,afrinic-entity=4500/86400",
 )
 # Two workers never look up inside the same block at once (an RDAP network is
 # rarely larger): misses inside one /16 or /32 wait for each other.
@@ -538,6 +555,19 @@ RDAP_NATIONAL_CONTACTS = {k.upper(): v for k, v in _rdap_pairs("RDAP_NATIONAL_CO
 RDAP_ASN_DNS = env_str("RDAP_ASN_DNS")
 if RDAP_ASN_DNS not in {"", "system"} and not RDAP_ASN_DNS.rpartition(":")[2].isdigit():
     raise ImproperlyConfigured(f"RDAP_ASN_DNS={RDAP_ASN_DNS!r}: use system or host:port.")
+# A second contact source: an Abusix-format abuse-contact DNS zone. "" (off),
+# "system" (the host's resolver) or "host:port" (the lab's zone).
+CONTACT_DNS_RESOLVER = env_str("CONTACT_DNS_RESOLVER")
+if (
+    CONTACT_DNS_RESOLVER not in {"", "system"}
+    and not CONTACT_DNS_RESOLVER.rpartition(":")[2].isdigit()
+):
+    raise ImproperlyConfigured(
+        f"CONTACT_DNS_RESOLVER={CONTACT_DNS_RESOLVER!r}: use system or host:port."
+    )
+CONTACT_DNS_ZONE = env_str("CONTACT_DNS_ZONE", "abuse-contacts.abusix.zone")
+CONTACT_DNS_TIMEOUT = env_int("CONTACT_DNS_TIMEOUT", 2, minimum=1)
+CONTACT_DNS_MAX_IN_FLIGHT = env_int("CONTACT_DNS_MAX_IN_FLIGHT", 50, minimum=1)
 # Routing overrides "CC=agency-code,..."; otherwise Agency.jurisdiction decides.
 RDAP_AGENCY_ROUTES = {k.upper(): v for k, v in _rdap_pairs("RDAP_AGENCY_ROUTES").items()}
 

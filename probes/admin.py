@@ -22,8 +22,9 @@ from django.utils.translation import gettext_lazy as _
 from outreach.admin_base import ScopedAdmin, ScopedInline
 from outreach.models import Campaign
 from probes import tasks, uploads
+from probes.disputes import DisputeError, contact_dispute_resolve
 from probes.feeds import FORMATS, FeedError
-from probes.models import Feed, Listing, Probe
+from probes.models import ContactDispute, Feed, Listing, Probe
 
 ADDITIONS, SNAPSHOT = "additions", "snapshot"
 
@@ -188,3 +189,58 @@ class ProbeInline(ScopedInline):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ContactDisputeForm(forms.ModelForm):
+    """The investigator's choice among the candidates the sources named."""
+
+    choose = forms.ChoiceField(
+        label=_("Write to"),
+        required=False,
+        help_text=_("Moves every host of the network to this address (audited)."),
+    )
+
+    class Meta:
+        model = ContactDispute
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        candidates = self.instance.candidates if self.instance.pk else []
+        self.fields["choose"].choices = [("", "---")] + [
+            (c["email"], f"{c['email']} ({c.get('source', '?')}, {c.get('rule', '')})")
+            for c in candidates
+            if isinstance(c, dict) and c.get("email")
+        ]
+
+
+@admin.register(ContactDispute)
+class ContactDisputeAdmin(ScopedAdmin):
+    """ "Contacts in dispute": networks whose sources name different contacts."""
+
+    form = ContactDisputeForm
+    list_display = ["network", "ip", "status", "best_candidate", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["=ip", "network__cidr"]
+    readonly_fields = ["network", "ip", "candidates", "status", "chosen_email", "resolved_at"]
+    list_select_related = ["network"]
+
+    @admin.display(description=_("best candidate"))
+    def best_candidate(self, obj: ContactDispute) -> str:
+        return obj.candidates[0].get("email", "") if obj.candidates else ""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        email = form.cleaned_data.get("choose")
+        if not email:
+            return
+        try:
+            moved = contact_dispute_resolve(dispute_id=obj.id, email=email, actor=request.user)
+        except DisputeError as exc:
+            messages.error(request, str(exc))
+            return
+        messages.success(
+            request, _("%(n)d hosts now go to %(email)s.") % {"n": moved, "email": email}
+        )

@@ -15,7 +15,7 @@ import datetime as dt
 import ipaddress
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -25,8 +25,11 @@ from django.utils import timezone
 from outreach.lib.bucket import bucket_take
 from outreach.lib.iputil import ip_key
 from outreach.models import Agency, Campaign, Contact, Host, Network
-from probes import rdap
+from probes import provenance, rdap, registry_dump
+from probes.abusix import AbusixSource
 from probes.flight import FlightBusy, single_flight
+from probes.models import ContactDispute
+from probes.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +45,36 @@ def network_cached(*, ip: str) -> Network | None:
     return networks.defer("raw_rdap").first()
 
 
-def network_resolve(*, ip: str, wait: bool = True) -> Network:
+def network_resolve_paced(
+    *, ip: str, wait: bool, pacer: Pacer | None, confirm: bool = False
+) -> Network:
+    """``network_resolve``, sleeping through rate limits when a pacer is given."""
+    remote_waits = 0
+    while True:
+        try:
+            return network_resolve(ip=ip, wait=wait, pacer=pacer, confirm=confirm)
+        except rdap.RdapRateLimited as exc:
+            if pacer is None or not pacer.wait_for(exc, remote_waits=remote_waits):
+                raise
+            remote_waits += not exc.local
+
+
+def network_resolve(
+    *, ip: str, wait: bool = True, pacer: Pacer | None = None, confirm: bool = False
+) -> Network:
     """The network holding ``ip``: from the cache, or one RDAP lookup.
 
     Misses are single-flight per block (``RDAP_LOCK_PREFIX_V4/V6``): a
     second worker waits for the first, then finds the network cached; with
     ``wait=False`` it raises ``FlightBusy`` instead. Raises ``rdap.RdapError``
-    (``retry`` tells whether to try again later).
+    (``retry`` tells whether to try again later). ``confirm`` asks RDAP
+    whatever the cache and the bulk data say (to settle a disagreement).
     """
-    cached = network_cached(ip=ip)
+    cached = None if confirm else network_cached(ip=ip) or network_from_dump(ip=ip)
     if cached is not None:
         return cached
     with single_flight(_block(ip), timeout=settings.RDAP_TIMEOUT * 3 + 5, wait=wait):
-        cached = network_cached(ip=ip)
+        cached = None if confirm else network_cached(ip=ip)
         if cached is not None:
             return cached
         raw = rdap.rdap_fetch(
@@ -63,19 +83,58 @@ def network_resolve(*, ip: str, wait: bool = True) -> Network:
             timeout=settings.RDAP_TIMEOUT,
             max_bytes=settings.RDAP_MAX_BYTES,
             allowed=settings.RDAP_ALLOWED_NETWORKS,
-            before_send=registry_token_take,
+            before_send=registry_token_take if pacer is None else pacer_counted(pacer),
         )
-        asn, as_name = (
-            rdap.asn_lookup(
-                ip,
-                nameserver=settings.RDAP_ASN_DNS,
-                timeout=settings.RDAP_TIMEOUT,
-                allowed=settings.RDAP_ALLOWED_NETWORKS,
-            )
-            if settings.RDAP_ASN_DNS
-            else (None, "")
-        )
+        asn, as_name = _asn_of(ip)
         return network_record(ip=ip, raw=raw, asn=asn, as_name=as_name)
+
+
+def _asn_of(ip: str) -> tuple[int | None, str]:
+    if not settings.RDAP_ASN_DNS:
+        return None, ""
+    return rdap.asn_lookup(
+        ip,
+        nameserver=settings.RDAP_ASN_DNS,
+        timeout=settings.RDAP_TIMEOUT,
+        allowed=settings.RDAP_ALLOWED_NETWORKS,
+    )
+
+
+def network_from_dump(*, ip: str) -> Network | None:
+    """The network as the registry's imported bulk data describes it, or None.
+
+    Only an answer that names a contact is taken: without one, RDAP is asked
+    (the dump may lack what the live registry has, as LACNIC's does).
+    """
+    answer = registry_dump.registry_contact(ip=ip)
+    if answer is None or not answer.email:
+        return None
+    candidate = {
+        "email": answer.email,
+        "rule": rdap.RULE_DUMP,
+        "confidence": rdap.CONFIDENCE[rdap.RULE_DUMP],
+        "source": f"dump:{answer.registry}",
+        "data_date": answer.serial,
+        "detail": f"{answer.rule} of {answer.answered_by}"[:200],
+    }
+    cidr = registry_dump.block_without_inner(ip=ip, cidr=answer.cidr)
+    # Dumps name no origin AS: Team Cymru's DNS does, when configured.
+    asn, as_name = _asn_of(ip)
+    network, _created = Network.objects.update_or_create(
+        cidr=cidr,
+        defaults={
+            **({"asn": asn, "as_name": as_name} if asn is not None else {}),
+            "registry": answer.registry,
+            "handle": answer.handle,
+            "name": answer.netname,
+            "country": answer.country,
+            "abuse_emails": [answer.email],
+            "contact_candidates": [candidate],
+            "raw_rdap": None,
+            "fetched_at": timezone.now(),
+        },
+    )
+    return network
 
 
 def registry_token_take(registry: str) -> None:
@@ -84,8 +143,18 @@ def registry_token_take(registry: str) -> None:
     wait = bucket_take(registry, capacity=capacity, per_second=per_second)
     if wait > 0:
         raise rdap.RdapRateLimited(
-            f"local limit for {registry} reached", wait=wait, registry=registry
+            f"local limit for {registry} reached", wait=wait, registry=registry, local=True
         )
+
+
+def pacer_counted(pacer: Pacer) -> Callable[[str], None]:
+    """The token hook, counting each granted request on the pacer."""
+
+    def take(registry: str) -> None:
+        registry_token_take(registry)
+        pacer.sent_one(registry)
+
+    return take
 
 
 def placeholder_domains() -> tuple[str, ...]:
@@ -100,6 +169,7 @@ def network_record(*, ip: str, raw: dict, asn: int | None = None, as_name: str =
     origin AS (ARIN) wins when it names one.
     """
     info = rdap.network_extract(raw, ip=ip, placeholder_domains=placeholder_domains())
+    today = timezone.now().date().isoformat()
     info.asn, info.as_name = info.asn or asn, info.as_name or as_name
     for email, reason in info.rejected:
         log.info("RDAP %s: refused contact %r: %s", info.cidr, email, reason)
@@ -110,7 +180,10 @@ def network_record(*, ip: str, raw: dict, asn: int | None = None, as_name: str =
         "country": info.country,
         "postal_address": info.postal_address,
         "abuse_emails": info.abuse_emails,
-        "contact_candidates": [c.as_dict() for c in info.candidates],
+        "contact_candidates": [
+            c.as_dict() | {"source": f"rdap:{info.registry or 'unknown'}", "data_date": today}
+            for c in info.candidates
+        ],
         "raw_rdap": raw,
         "fetched_at": timezone.now(),
     }
@@ -357,13 +430,16 @@ def _row(
     }
 
 
-def contacts_lookup(*, host_ids: list[int], campaign_id: int | None = None) -> list[dict]:
+def contacts_lookup(
+    *, host_ids: list[int], campaign_id: int | None = None, pacer: Pacer | None = None
+) -> list[dict]:
     """Find network, contact and agency for each host; one row per host.
 
     Registry trouble never raises: a host whose lookup must wait gets an
     ``error`` and ``"retry": True`` in its row, and keeps what it had. Hosts
     are walked in address order so a run of hosts inside one network costs
-    one cache read.
+    one cache read. With a ``pacer`` (the in-process command), rate limits
+    are waited out instead: only a registry that is down defers a host.
     """
     hosts = sorted(Host.objects.filter(id__in=host_ids), key=lambda h: ip_key(h.ip))
     campaign = (
@@ -374,13 +450,15 @@ def contacts_lookup(*, host_ids: list[int], campaign_id: int | None = None) -> l
     router = Router.for_campaign(campaign)
     # First every network (RDAP waits happen here, outside any transaction),
     # then one read of the known contacts, then the hosts in one bulk write.
-    groups = list(_hosts_by_network(hosts))
+    groups = list(_hosts_by_network(hosts, pacer=pacer))
     chains = {
         host.id: host_chain(host=host, network=network)
         for network, members, _error in groups
         if network is not None
         for host in members
     }
+    disputes, confirmed = _dns_merge(groups, chains, pacer=pacer)
+    groups = _regrouped(groups, confirmed)
     router.prefetch({item["email"] for chain in chains.values() for item in chain})
     rows: list[dict] = []
     for network, members, error in groups:
@@ -389,7 +467,108 @@ def contacts_lookup(*, host_ids: list[int], campaign_id: int | None = None) -> l
         else:
             rows += hosts_assign(hosts=members, network=network, router=router, chains=chains)
     hosts_save(hosts=[h for n, members, _e in groups if n is not None for h in members])
+    contact_disputes_open(disputes=disputes)
     return rows
+
+
+# --- A second source: DNS, and the disputes it raises ------------------------
+
+
+_DNS_SOURCES: dict[tuple, AbusixSource] = {}
+
+
+def dns_source() -> AbusixSource | None:
+    """The process's Abusix-format source (cache included), or None when off."""
+    if not settings.CONTACT_DNS_RESOLVER:
+        return None
+    key = (
+        settings.CONTACT_DNS_RESOLVER,
+        settings.CONTACT_DNS_ZONE,
+        settings.CONTACT_DNS_TIMEOUT,
+        settings.CONTACT_DNS_MAX_IN_FLIGHT,
+    )
+    if key not in _DNS_SOURCES:
+        _DNS_SOURCES[key] = AbusixSource(
+            resolver=key[0], zone=key[1], timeout=key[2], max_in_flight=key[3]
+        )
+    return _DNS_SOURCES[key]
+
+
+def _dns_merge(
+    groups: list, chains: dict[int, list], *, pacer: Pacer | None
+) -> tuple[list[tuple[Network, Host, list]], dict[int, Network]]:
+    """Merge the DNS source into each host's chain.
+
+    Returns the hosts whose sources still disagree, and the hosts moved to
+    a network RDAP confirmed: when DNS disputes the bulk data, the live
+    registry is asked (a dump is up to a day old; an assignment made since
+    is the usual cause).
+    """
+    source = dns_source()
+    hosts = [(n, h) for n, members, _e in groups if n is not None for h in members]
+    hosts = [(n, h) for n, h in hosts if chains.get(h.id)]
+    if source is None or not hosts:
+        return [], {}
+    # Abusix's data is kept per allocation (ISP level): one address of each
+    # network run stands for its hosts, so queries grow with networks.
+    asked_for = {n.id: h.ip for n, h in reversed(hosts)}
+    by_network = source.lookup_many(list(asked_for.values()))
+    answers = {h.ip: by_network[asked_for[n.id]] for n, h in hosts}
+    today = timezone.now().date()
+    disputed, confirmed = [], {}
+    asked: dict[int, Network | None] = {}  # one confirmation per network
+    for network, host in hosts:
+        emails = answers[host.ip].emails
+        merged, dispute = provenance.chain_merge(chains[host.id], dns_emails=emails, today=today)
+        if dispute and str(chains[host.id][0].get("source", "")).startswith("dump:"):
+            if network.id not in asked:
+                asked[network.id] = _rdap_confirm(host.ip, pacer=pacer)
+            checked = asked[network.id]
+            if checked is not None and _holds(checked, host.ip):
+                confirmed[host.id] = network = checked
+                chain = host_chain(host=host, network=checked)
+                merged, dispute = provenance.chain_merge(chain, dns_emails=emails, today=today)
+        chains[host.id] = merged
+        if dispute:
+            disputed.append((network, host, merged))
+    return disputed, confirmed
+
+
+def _holds(network: Network, ip: str) -> bool:
+    return ipaddress.ip_address(ip) in ipaddress.ip_network(network.cidr)
+
+
+def _rdap_confirm(ip: str, *, pacer: Pacer | None) -> Network | None:
+    try:
+        return network_resolve_paced(ip=ip, wait=True, pacer=pacer, confirm=True)
+    except (rdap.RdapError, FlightBusy) as exc:
+        log.info("RDAP could not confirm %s: %s", ip, exc)
+        return None
+
+
+def _regrouped(groups: list, confirmed: dict[int, Network]) -> list:
+    if not confirmed:
+        return groups
+    kept = [(n, [h for h in m if h.id not in confirmed], e) for n, m, e in groups]
+    moved = [(confirmed[h.id], [h], None) for _n, m, _e in groups for h in m if h.id in confirmed]
+    return [group for group in kept if group[1]] + moved
+
+
+def contact_disputes_open(*, disputes: list[tuple[Network, Host, list]]) -> int:
+    """One open review item per network whose sources disagree; returns how many new."""
+    by_network = {network.id: (network, host, chain) for network, host, chain in disputes}
+    already = set(
+        ContactDispute.objects.open()
+        .filter(network_id__in=list(by_network))
+        .values_list("network_id", flat=True)
+    )
+    new = [
+        ContactDispute(network=network, ip=host.ip, candidates=chain)
+        for network_id, (network, host, chain) in by_network.items()
+        if network_id not in already
+    ]
+    ContactDispute.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
 
 
 def hosts_save(*, hosts: list[Host]) -> None:
@@ -421,7 +600,7 @@ def _row_deferred(host: Host, error: rdap.RdapError) -> dict:
 
 
 def _hosts_by_network(
-    hosts: list[Host],
+    hosts: list[Host], *, pacer: Pacer | None = None
 ) -> Iterator[tuple[Network | None, list[Host], rdap.RdapError | None]]:
     """Group address-sorted hosts into runs that share one network.
 
@@ -431,12 +610,12 @@ def _hosts_by_network(
     """
     busy: list[Host] = []
     index = NetworkIndex.for_hosts(hosts)
-    yield from _runs(hosts, index=index, busy=busy)
-    yield from _runs(busy, index=index, busy=None)
+    yield from _runs(hosts, index=index, busy=busy, pacer=pacer)
+    yield from _runs(busy, index=index, busy=None, pacer=pacer)
 
 
 def _runs(
-    hosts: list[Host], *, index: NetworkIndex, busy: list[Host] | None
+    hosts: list[Host], *, index: NetworkIndex, busy: list[Host] | None, pacer: Pacer | None
 ) -> Iterator[tuple[Network | None, list[Host], rdap.RdapError | None]]:
     # After a failed lookup, the other hosts of the same block wait too:
     # asking again at once would only meet the same 429 or dead registry.
@@ -456,7 +635,8 @@ def _runs(
             yield None, [host], failed[1]
             continue
         try:
-            current, run = known or network_resolve(ip=host.ip, wait=busy is None), [host]
+            current = known or network_resolve_paced(ip=host.ip, wait=busy is None, pacer=pacer)
+            run = [host]
             index.add(current)
         except FlightBusy:
             if busy is None:  # waited the whole lock timeout: try again later

@@ -141,3 +141,120 @@ class Probe(models.Model):
         return (
             transcript_of_test(self.transcript, self.tests_passed[0]) if self.tests_passed else ""
         )
+
+
+# --- Registry bulk data (probes.registry_dump) ---------------------------------
+
+
+class CidrField(models.CharField):
+    """PostgreSQL ``cidr`` (GiST ``inet_ops`` indexed); text elsewhere."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max_length", 49)
+        super().__init__(*args, **kwargs)
+
+    def db_type(self, connection: object) -> str:
+        if connection.vendor == "postgresql":  # type: ignore[attr-defined]
+            return "cidr"
+        return super().db_type(connection)
+
+    def from_db_value(self, value: object, expression: object, connection: object) -> object:
+        # psycopg returns an ipaddress network for cidr: keep the text form.
+        return None if value is None else str(value)
+
+
+class RegistryDataset(models.Model):
+    """One import of one registry's dump: a version, swapped in atomically."""
+
+    class Status(models.TextChoices):
+        LOADING = "loading", _("loading")
+        ACTIVE = "active", _("active")
+        SUPERSEDED = "superseded", _("superseded")
+
+    registry = models.CharField(max_length=16)
+    serial = models.CharField(max_length=64, help_text=_("Dump date or serial."))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.LOADING)
+    files = models.JSONField(default=list)
+    figures = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registry"],
+                condition=models.Q(status="active"),
+                name="registry_dataset_one_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.registry} {self.serial} ({self.status})"
+
+
+class RegistryPrefix(models.Model):
+    """One CIDR of a network object of a dump, with its own abuse contact."""
+
+    dataset = models.ForeignKey(RegistryDataset, on_delete=models.CASCADE, related_name="+")
+    prefix = CidrField()
+    range_start = models.CharField(max_length=32)
+    range_end = models.CharField(max_length=32)
+    handle = models.CharField(max_length=100)
+    netname = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    abuse_email = models.CharField(max_length=254, blank=True)
+    rule = models.CharField(max_length=32, blank=True)
+    refused = models.CharField(max_length=255, blank=True)
+    registry_block = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["dataset", "range_start"], name="registry_prefix_range_idx")
+        ]
+
+    def __str__(self) -> str:
+        return self.prefix
+
+
+class ContactDisputeQuerySet(ScopedQuerySet):
+    agency_lookups = ("network__agency",)
+
+    def open(self) -> ContactDisputeQuerySet:
+        return self.filter(status=ContactDispute.Status.OPEN)
+
+
+class ContactDispute(models.Model):
+    """Sources disagree on a network's contact: a review item for investigators.
+
+    The letter goes to the best candidate meanwhile; an investigator may
+    choose another (``probes.disputes.contact_dispute_resolve``, audited).
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        RESOLVED = "resolved", _("resolved")
+
+    network = models.ForeignKey("outreach.Network", on_delete=models.CASCADE, related_name="+")
+    ip = models.GenericIPAddressField(help_text=_("The host whose sources disagreed."))
+    # [{"email", "source", "rule", "data_date"}], the best candidate first.
+    candidates = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    chosen_email = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ContactDisputeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact in dispute")
+        verbose_name_plural = _("contacts in dispute")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network"],
+                condition=models.Q(status="open"),
+                name="contact_dispute_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.network} ({self.status})"

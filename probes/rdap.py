@@ -35,8 +35,10 @@ from ipwhois.exceptions import (
     HTTPRateLimitError,
     IPDefinedError,
 )
+from ipwhois.rdap import RDAP
 
 from outreach.validators import normalise_email
+from probes import bootstrap
 
 # Rule name → confidence. The order is the order of preference.
 RULE_ABUSE_ROLE = "abuse_role"
@@ -44,8 +46,11 @@ RULE_REMARK = "remark"
 RULE_REGISTRANT = "registrant"
 RULE_PTR = "ptr_rfc2142"
 RULE_NATIONAL = "national"
+# The registry's own bulk data, resolved by its own rule (probes.registry_dump).
+RULE_DUMP = "registry_dump"
 CONFIDENCE = {
     RULE_ABUSE_ROLE: 0.95,
+    RULE_DUMP: 0.9,
     RULE_REMARK: 0.8,
     RULE_REGISTRANT: 0.5,
     RULE_PTR: 0.3,
@@ -60,6 +65,14 @@ REGISTRY_HOSTS = {
     "rdap.apnic.net": "apnic",
     "rdap.lacnic.net": "lacnic",
     "rdap.afrinic.net": "afrinic",
+}
+# Our registry names → ipwhois's.
+IPWHOIS_REGISTRY = {
+    "arin": "arin",
+    "ripe": "ripencc",
+    "apnic": "apnic",
+    "lacnic": "lacnic",
+    "afrinic": "afrinic",
 }
 PORT43_REGISTRY = {
     "whois.arin.net": "arin",
@@ -121,10 +134,14 @@ class RdapRateLimited(RdapError):
 
     retry = True
 
-    def __init__(self, reason: str, *, wait: float = 60.0, registry: str = "") -> None:
+    def __init__(
+        self, reason: str, *, wait: float = 60.0, registry: str = "", local: bool = False
+    ) -> None:
         super().__init__(reason)
         self.wait = wait
         self.registry = registry
+        # True: our own bucket refused (nothing was sent); False: the registry.
+        self.local = local
 
 
 class RdapUnavailable(RdapError):
@@ -200,7 +217,7 @@ class RdapHandler(urllib.request.BaseHandler):
             raise self.failure
         if self.before_send is not None:
             try:
-                self.before_send(REGISTRY_HOSTS.get(parts.hostname or "", parts.hostname or ""))
+                self.before_send(bucket_of(parts.hostname or "", parts.path))
             except RdapError as exc:
                 self.failure = exc
                 raise
@@ -229,6 +246,16 @@ class RdapHandler(urllib.request.BaseHandler):
 
     http_request = https_request = _request
     http_response = https_response = _response
+
+
+def bucket_of(hostname: str, path: str) -> str:
+    """The bucket a request draws from: "<registry>-entity" for entity fetches.
+
+    RIPE and AFRINIC count the personal data an entity fetch returns, never
+    the network lookups, so those are paced apart (see settings).
+    """
+    registry = REGISTRY_HOSTS.get(hostname, hostname)
+    return f"{registry}-entity" if "/entity/" in path else registry
 
 
 def _is_json(body: bytes) -> bool:
@@ -297,24 +324,36 @@ def rdap_fetch(
     opener, handler = opener_build(base_url=base_url, max_bytes=max_bytes, before_send=before_send)
     whois = _ipwhois_for(ip, timeout=timeout, opener=opener, allowed=allowed)
     try:
-        result = whois.lookup_rdap(
-            inc_raw=True,
-            retry_count=0,
-            depth=0,
-            bootstrap=True,
-            inc_nir=False,
-            root_ent_check=False,
-        )
+        result = _lookup(whois, bootstrap.registry_for(ip))
     except HTTPRateLimitError:
         raise RdapRateLimited(
             "the registry rate-limited us (429 or Rate Limit Notice)",
             wait=handler.retry_after or 60.0,
+            registry=bootstrap.registry_for(ip),
         ) from None
     except HTTPLookupError as exc:
         raise handler.failure or _lookup_error(str(exc)) from None
     except (BaseIpwhoisException, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RdapBadAnswer(f"unreadable RDAP answer: {type(exc).__name__}") from None
     return _raw_checked(result.get("raw"))
+
+
+def _lookup(whois: IPWhois, registry: str) -> dict:
+    # The registry from the shipped RFC 7484 files: no bootstrap request. An
+    # address they do not place goes through ARIN's bootstrap redirect.
+    # root_ent_check=False: never fetch each entity again (personal data).
+    if registry:
+        return RDAP(whois.net).lookup(
+            inc_raw=True,
+            retry_count=0,
+            asn_data={"asn_registry": IPWHOIS_REGISTRY[registry]},
+            depth=0,
+            bootstrap=False,
+            root_ent_check=False,
+        )
+    return whois.lookup_rdap(
+        inc_raw=True, retry_count=0, depth=0, bootstrap=True, inc_nir=False, root_ent_check=False
+    )
 
 
 def asn_lookup(
@@ -402,7 +441,7 @@ def network_extract(
 
 
 def _rule_emails(raw: dict, entities: list[tuple[dict, int]]) -> Iterator[tuple[str, list]]:
-    abuse = [vcard_emails(e) for e, _depth in entities if "abuse" in _roles(e)]
+    abuse = [vcard_emails(e) for e in abuse_entities_ranked(raw.get("entities"))]
     yield RULE_ABUSE_ROLE, [email for group in abuse for email in group]
     remark_sources = [raw, *(e for e, _depth in entities)]
     yield RULE_REMARK, [m for obj in remark_sources for m in remark_abuse_emails(obj)]
@@ -411,6 +450,34 @@ def _rule_emails(raw: dict, entities: list[tuple[dict, int]]) -> Iterator[tuple[
     # own contacts, the weakest of this rule.
     owners += [e for e, _d in entities if not _roles(e)]
     yield RULE_REGISTRANT, [email for e in owners for email in vcard_emails(e)]
+
+
+def abuse_entities_ranked(items: object) -> list[dict]:
+    """The abuse entities, the network's own before any organisation's.
+
+    ARIN's rule: a POC on the network overrides the one its organisation
+    (the registrant) carries, however deep ARIN nests the latter. Within
+    each side the shallowest comes first; the walk order breaks ties.
+    """
+    found = [
+        (org_level, depth, order, entity)
+        for order, (entity, depth, org_level) in enumerate(_entities_owned(items))
+        if "abuse" in _roles(entity)
+    ]
+    return [entity for *_key, entity in sorted(found, key=lambda item: item[:3])]
+
+
+def _entities_owned(
+    items: object, depth: int = 0, org_level: bool = False
+) -> Iterator[tuple[dict, int, bool]]:
+    """Every entity with its depth and whether a registrant holds it."""
+    if depth > MAX_DEPTH or not isinstance(items, list):
+        return
+    for entity in items[:MAX_ENTITIES]:
+        if isinstance(entity, dict):
+            yield entity, depth, org_level
+            below = org_level or "registrant" in _roles(entity)
+            yield from _entities_owned(entity.get("entities"), depth + 1, below)
 
 
 def _entities(items: object, depth: int = 0) -> Iterator[tuple[dict, int]]:

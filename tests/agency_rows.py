@@ -22,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from letters.models import Letter, Mailbox, RecipientAction, RecipientToken, Response, Smarthost
 from outreach.audit import audit_event
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network
-from probes.models import Feed, Listing, Probe
+from probes.models import ContactDispute, Feed, Listing, Probe
 from tests import factories as f
 
 Builder = Callable[[Agency], models.Model]
@@ -71,6 +71,11 @@ ROW_FOR: dict[type[models.Model], Builder] = {
     Listing: lambda agency: f.ListingFactory(host__agency=agency, reason=f"{agency.code}-reason"),
     Probe: lambda agency: f.ProbeFactory(host__agency=agency, banner=f"220 {agency.code}-mx"),
     Letter: _letter,
+    ContactDispute: lambda agency: ContactDispute.objects.create(
+        network=f.NetworkFactory(agency=agency, name=f"{agency.code.upper()}-DISPUTED"),
+        ip="192.0.2.9",
+        candidates=[{"email": f"abuse@{agency.code}-isp.example", "source": "rdap:ripe"}],
+    ),
     Smarthost: lambda agency: f.SmarthostFactory(agency=agency, host=f"smtp.{agency.code}.example"),
     Mailbox: lambda agency: f.MailboxFactory(agency=agency, username=f"{agency.code}-relay"),
     RecipientToken: lambda agency: f.RecipientTokenFactory(letter=_letter(agency)),

@@ -45,6 +45,7 @@ def _test_settings(settings, tmp_path):
     settings.SECURE_SSL_REDIRECT = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.LETTERS_BLOB_DIR = tmp_path / "blobs"
     # CI runs with DEBUG off, which would demand a TOTP code from every
     # investigator; the tests of the two-factor step switch it back on.
     settings.OUTREACH_OTP_REQUIRED = False
@@ -54,6 +55,9 @@ def _test_settings(settings, tmp_path):
     # Recipient-domain buckets live in Redis under CI and outlive a test: only
     # the tests about rate limits turn them on (and reset them).
     settings.OUTBOX_DOMAIN_RATE_PER_MINUTE = 0
+    # Test agencies send from documentation domains (.example), which only
+    # lab mode allows; the tests of the routable-address rules turn it off.
+    settings.LAB_MODE = True
     for engine in settings.TEMPLATES:
         engine.setdefault("OPTIONS", {})["string_if_invalid"] = "INVALID_TEMPLATE_VARIABLE<%s>"
 

@@ -16,8 +16,9 @@ from lab.rdap import RdapSimulator, generated_answer, recorded_answers
 from outreach.celery import app
 from outreach.lib import bucket
 from outreach.models import Contact, Host, Network
-from probes import contacts, flight
+from probes import contacts, flight, pacing
 from probes.contacts import contact_fallback, contacts_lookup, network_resolve
+from probes.pacing import Pacer
 from probes.tasks_rdap import LookupDeferred, campaign_contacts_lookup, contacts_lookup_batch
 from tests.factories import AgencyFactory, CampaignFactory, ContactFactory, HostFactory
 
@@ -99,6 +100,9 @@ def test_it_keeps_the_network_record_the_brief_asks_for(sim):
         "email": "zzdnsr@bt.com",
         "rule": "abuse_role",
         "confidence": 0.95,
+        # Provenance: which source said it, and when.
+        "source": "rdap:ripe",
+        "data_date": timezone.now().date().isoformat(),
     }
 
 
@@ -297,13 +301,16 @@ def test_it_defers_hosts_when_the_registry_answers_429_and_keeps_going(settings,
 
 
 def test_the_token_bucket_refuses_before_anything_is_sent(sim, settings, campaign):
-    settings.RDAP_RATE_LIMITS = {"bootstrap": (1.0, 0.001)}
+    # The shipped bootstrap files place both in RIPE: no bootstrap request,
+    # the registry's own bucket decides.
+    settings.RDAP_RATE_LIMITS = {"ripe": (1.0, 0.001)}
     bucket.buckets_reset()
-    hosts = [host(ip, campaign) for ip in ("62.239.237.1", "200.57.141.161")]
+    hosts = [host(ip, campaign) for ip in ("62.239.237.1", "2a00:2381:ffff::1")]
     rows = {r["ip"]: r for r in contacts_lookup(host_ids=[h.id for h in hosts])}
     assert rows["62.239.237.1"]["contact"] == "zzdnsr@bt.com"
-    assert rows["200.57.141.161"]["error"] == "local limit for bootstrap reached"
+    assert rows["2a00:2381:ffff::1"]["error"] == "local limit for ripe reached"
     assert sim.requests == 1
+    assert sim.paths == ["/ip/62.239.237.1"]
 
 
 def test_it_never_fails_the_caller_when_the_registry_is_down(settings, campaign):
@@ -386,7 +393,9 @@ def test_two_workers_never_ask_for_one_network_at_once(postgres_url, settings):
 
 def test_the_command_prints_one_json_object_per_host(sim, campaign, capsys):
     call_command("lookup_contacts", "--ip", "62.239.237.1", "210.107.73.73", "--json")
-    rows = json.loads(capsys.readouterr().out)
+    lines = capsys.readouterr().out.splitlines()
+    # JSON Lines, like verify_relays: one complete object per line.
+    rows = [json.loads(line) for line in lines]
     assert rows == [
         {
             "ip": "62.239.237.1",
@@ -414,7 +423,7 @@ def test_the_command_streams_valid_json_across_batches(sim, campaign, capsys, mo
     for ip in ("62.239.237.1", "62.239.237.2", "200.57.141.161"):
         host(ip, campaign, status=Host.Status.OPEN_RELAY)
     call_command("lookup_contacts", "--campaign", campaign.slug, "--json")
-    rows = json.loads(capsys.readouterr().out)
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     # Address order on PostgreSQL (inet), text order on SQLite.
     assert sorted((r["ip"], r["contact"]) for r in rows) == [
         ("200.57.141.161", "operacion.redes@triara.com"),
@@ -432,6 +441,93 @@ def test_the_command_looks_up_a_campaigns_verified_relays(sim, campaign, capsys)
     assert "62.239.237.1  62.239.237.0/24  zzdnsr@bt.com  abuse_role 0.95  ico" in out
     assert "200.57.141.161" not in out
     assert "1 hosts, 0 waiting for a registry." in out
+
+
+# --- Pacing (the in-process command waits; it does not give up) -------------
+
+LACNIC_IPS = ("177.1.1.1", "177.2.1.1", "177.3.1.1")
+
+
+def test_the_command_paces_through_a_local_limit_instead_of_reporting_hosts_waiting(
+    sim, settings, capsys
+):
+    # One token, refilled in a quarter second: the run must wait twice.
+    settings.RDAP_RATE_LIMITS = {"lacnic": (1.0, 4.0)}
+    bucket.buckets_reset()
+    call_command("lookup_contacts", "--ip", *LACNIC_IPS)
+    out = capsys.readouterr().out
+    assert "3 hosts, 0 waiting for a registry." in out
+    assert Host.objects.filter(ip__in=LACNIC_IPS, contact__isnull=False).count() == 3
+    assert sim.requests == 3
+
+
+def test_the_command_reports_hosts_waiting_with_no_wait(sim, settings, capsys):
+    settings.RDAP_RATE_LIMITS = {"lacnic": (1.0, 0.001)}
+    bucket.buckets_reset()
+    call_command("lookup_contacts", "--ip", *LACNIC_IPS, "--no-wait", "--json")
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r.get("error", "") for r in rows].count("local limit for lacnic reached") == 2
+    assert sim.requests == 1
+
+
+def test_the_command_reports_hosts_waiting_when_the_registry_is_down(settings, capsys):
+    with RdapSimulator() as sim:
+        settings.RDAP_BASE_URL = sim.base_url
+    settings.RDAP_TIMEOUT = 2
+    call_command("lookup_contacts", "--ip", "62.239.237.1")
+    assert "1 hosts, 1 waiting for a registry." in capsys.readouterr().out
+
+
+def test_a_pacer_waits_as_long_as_the_registrys_retry_after_and_asks_again(settings, campaign):
+    # Local buckets too large to matter: every sleep is the registry's.
+    settings.RDAP_RATE_LIMITS = {"ripe": (1e6, 1e6), "arin": (1e6, 1e6)}
+    sleeps: list[float] = []
+    with RdapSimulator(answers=ANSWERS, fail_every=2) as sim:
+        settings.RDAP_BASE_URL = sim.base_url
+        hosts = [host(ip, campaign) for ip in ("62.239.237.1", "74.125.225.229")]
+        pacer = Pacer(sleep=sleeps.append)
+        rows = contacts_lookup(host_ids=[h.id for h in hosts], pacer=pacer)
+    assert [r["contact"] for r in rows] == ["zzdnsr@bt.com", "arin-contact@google.com"]
+    assert sleeps == [1.0]  # the simulator's Retry-After
+    assert (sim.requests, sim.rate_limited) == (3, 1)
+    assert pacer.sent == {"ripe": 1, "arin": 2}
+
+
+def test_a_pacer_gives_up_on_a_registry_that_keeps_answering_429(settings, campaign):
+    settings.RDAP_RATE_LIMITS = {"ripe": (1e6, 1e6)}
+    sleeps: list[float] = []
+    with RdapSimulator(answers=ANSWERS, fail_every=1) as sim:
+        settings.RDAP_BASE_URL = sim.base_url
+        relay = host("62.239.237.1", campaign)
+        [row] = contacts_lookup(host_ids=[relay.id], pacer=Pacer(sleep=sleeps.append))
+    assert row["retry"] is True and "rate-limited" in row["error"]
+    assert sleeps == [1.0] * pacing.MAX_REMOTE_WAITS
+
+
+def test_the_progress_bar_shows_requests_left_per_registry_and_an_eta(settings):
+    import io
+
+    from probes.management.commands.lookup_contacts import Progress
+
+    settings.RDAP_RATE_LIMITS = {"lacnic": (6.0, 0.1), "ripe": (10.0, 10.0)}
+    hosts = [host(ip) for ip in (*LACNIC_IPS, "62.239.237.1")]
+    progress = Progress([h.id for h in hosts], stream=io.StringIO())
+    pacer = Pacer()
+    pacer.sent_one("lacnic")
+    progress.advance({"ip": "177.1.1.1"}, pacer)
+    # Two LACNIC hosts left at one request per host, 10 s apart; one RIPE host.
+    assert progress.summary(pacer) == "requests left: lacnic 2, ripe 1; ETA 0 min"
+    assert pacing.eta_seconds(
+        left=progress.left, sent=pacer.sent, done=progress.done, rates=settings.RDAP_RATE_LIMITS
+    ) == pytest.approx(20.0)
+
+
+def test_the_eta_follows_the_slowest_registry_and_the_requests_per_host():
+    left = {"lacnic": 60, "ripe": 1000}
+    sent, done = {"lacnic": 10, "ripe": 10}, {"lacnic": 20, "ripe": 100}
+    rates = {"lacnic": (6.0, 0.1), "ripe": (10.0, 10.0)}
+    assert pacing.requests_left(left=left, sent=sent, done=done) == {"lacnic": 30, "ripe": 100}
+    assert pacing.eta_seconds(left=left, sent=sent, done=done, rates=rates) == 300.0
 
 
 def test_the_command_refuses_a_bad_address_and_an_unknown_campaign(sim):

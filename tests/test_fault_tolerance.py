@@ -64,6 +64,9 @@ def worker(postgres_url, redis_url):
         "PROBE_ALLOWED_NETWORKS": "127.0.0.0/8",
         "OUTBOX_DOMAIN_RATE_PER_MINUTE": "0",
         "OUTBOX_BATCH_SIZE": "4",
+        # The test agencies send from .example domains: lab mode only.
+        "LAB_MODE": "true",
+        "LAB_MODE_WITH_DATABASE": "true",
     }
     command = [
         sys.executable, "-m", "celery", "-A", "outreach", "worker", "--pool", "prefork",

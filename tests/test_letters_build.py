@@ -165,3 +165,14 @@ def test_it_leaves_unchanged_drafts_alone_on_a_rebuild():
     assert (first.created, first.updated, first.unchanged) == (3, 0, 0)
     assert (second.created, second.updated, second.unchanged) == (0, 0, 3)
     assert all(letter.hosts.count() == 1 for letter in Letter.objects.all())
+
+
+def test_it_reports_hosts_left_without_contact_by_an_opt_out_as_such():
+    campaign = CampaignFactory()
+    ContactFactory(email="abuse@optedout.example", do_not_contact=True)
+    network = NetworkFactory(abuse_emails=["abuse@optedout.example"])
+    for _ in range(2):
+        campaign.hosts.add(HostFactory(status=Host.Status.OPEN_RELAY, network=network))
+    relay(campaign, None)  # no contact found at all
+    summary = letters_build(campaign_id=campaign.pk)
+    assert (summary.hosts_opted_out, summary.hosts_without_contact) == (2, 1)

@@ -104,13 +104,15 @@ def test_it_refuses_a_merged_pdf_too_big_to_hold(tmp_path, monkeypatch):
 
 
 def test_it_leaves_no_half_written_zip_when_a_letter_fails(tmp_path, monkeypatch):
-    from letters import exports, pdf
+    from letters import pdf, rendered
     from letters.exports import letters_export
 
-    def broken(html, **kwargs):
+    def broken(letter, **kwargs):
         raise pdf.PdfTimeout("too slow")
 
-    monkeypatch.setattr(exports, "html_to_pdf", broken)
+    # Export renders through letters.rendered (render once), the one place
+    # a letter's PDF is made.
+    monkeypatch.setattr(rendered, "renderer", broken)
     _campaign, first, second = approved_letters()
     with pytest.raises(pdf.PdfTimeout):
         letters_export(letters=[first, second], out=tmp_path / "x.zip")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.policy import default
 
 import pytest
@@ -121,3 +122,16 @@ def test_it_encodes_non_ascii_names_and_subjects_so_they_read_back_unchanged():
 def test_it_refuses_a_language_tag_that_is_not_one():
     with pytest.raises(UnsafeHeaderError):
         message_build(outgoing(language="fr\r\nBcc: x@y.example"))
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Ваш почтовый сервер — открытый ретранслятор", "خادم البريد لديك مفتوح", "🙂" * 30, "é" * 200],
+)
+def test_it_folds_encoded_subjects_into_short_words_that_read_back(subject):
+    from letters.message import _header
+
+    encoded = _header(subject)
+    assert all(len(line.strip()) <= 75 for line in encoded.split("\r\n"))
+    assert all(line.startswith(" ") for line in encoded.split("\r\n")[1:])
+    assert str(make_header(decode_header(encoded))) == subject

@@ -52,6 +52,9 @@ def test_it_sends_each_letter_once_when_a_worker_is_killed_mid_batch(postgres_ur
             **os.environ,
             "DATABASE_URL": worker_database_url(postgres_url),
             "OUTBOX_BATCH_SIZE": "8",
+            # The test agencies send from .example domains: lab mode only.
+            "LAB_MODE": "true",
+            "LAB_MODE_WITH_DATABASE": "true",
             "OUTBOX_DOMAIN_RATE_PER_MINUTE": "0",
         }
         worker = subprocess.Popen(

@@ -46,6 +46,36 @@ def test_it_finds_arins_abuse_entity_one_level_down():
     assert info.country == "US"
 
 
+def _abuse_poc(handle: str, email: str) -> dict:
+    card = ["vcard", [["version", {}, "text", "4.0"], ["email", {}, "text", email]]]
+    return {"handle": handle, "roles": ["abuse"], "vcardArray": card}
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_arins_network_poc_overrides_the_orgs_at_any_nesting_depth(depth):
+    # The recorded Google answer, with the org's abuse POC moved `depth`
+    # levels under the registrant and the network given its own POC after it.
+    raw = copy.deepcopy(ANSWERS["74.125.225.229"])
+    org = next(e for e in raw["entities"] if "registrant" in e["roles"])
+    holder = org
+    for level in range(depth - 1):
+        holder["entities"] = [{"handle": f"MID{level}", "roles": ["noc"]}]
+        holder = holder["entities"][0]
+    holder["entities"] = [_abuse_poc("ORG-ABUSE-ARIN", "abuse@org-level.example")]
+    raw["entities"].append(_abuse_poc("NET-ABUSE-ARIN", "abuse@net-level.example"))
+    info = rdap.network_extract(raw, ip="74.125.225.229")
+    assert info.abuse_emails == ["abuse@net-level.example", "abuse@org-level.example"]
+    assert first(info) == ("abuse@net-level.example", rdap.RULE_ABUSE_ROLE)
+
+
+def test_arins_org_poc_is_used_when_the_network_has_none():
+    raw = copy.deepcopy(ANSWERS["74.125.225.229"])
+    org = next(e for e in raw["entities"] if "registrant" in e["roles"])
+    org["entities"] = [_abuse_poc("ORG-ABUSE-ARIN", "abuse@org-level.example")]
+    info = rdap.network_extract(raw, ip="74.125.225.229")
+    assert first(info) == ("abuse@org-level.example", rdap.RULE_ABUSE_ROLE)
+
+
 def test_it_reads_the_leading_zeros_of_arin_ranges():
     assert extract("74.125.225.229").cidr == "74.125.0.0/16"
 
@@ -201,11 +231,30 @@ def test_it_rewrites_every_url_to_the_base_and_keeps_the_path(sim):
     buckets = []
     raw = rdap.rdap_fetch("74.125.225.229", base_url=sim.base_url, before_send=buckets.append)
     assert raw["handle"] == "NET-74-125-0-0-1"
-    assert sim.paths == ["/bootstrap/ip/74.125.225.229"]
-    assert buckets == ["bootstrap"]
+    # The shipped bootstrap files name ARIN: no bootstrap request at all.
+    assert sim.paths == ["/registry/ip/74.125.225.229"]
+    assert buckets == ["arin"]
 
 
-def test_it_follows_the_bootstrap_redirect_and_charges_the_registrys_bucket():
+def test_it_asks_each_registry_chosen_by_the_local_bootstrap_files(sim):
+    for ip, path in [
+        ("62.239.237.1", "/ip/62.239.237.1"),
+        ("200.57.141.161", "/rdap/ip/200.57.141.161"),
+        ("210.107.73.73", "/ip/210.107.73.73"),
+        ("196.11.240.215", "/rdap/ip/196.11.240.215"),
+    ]:
+        sim.paths.clear()
+        rdap.rdap_fetch(ip, base_url=sim.base_url)
+        assert sim.paths == [path]
+
+
+def test_it_bills_entity_fetches_to_the_registrys_personal_data_bucket():
+    assert rdap.bucket_of("rdap.db.ripe.net", "/entity/BTCR3-RIPE") == "ripe-entity"
+    assert rdap.bucket_of("rdap.db.ripe.net", "/ip/62.239.237.1") == "ripe"
+
+
+def test_it_follows_the_bootstrap_redirect_for_an_address_the_files_do_not_place(monkeypatch):
+    monkeypatch.setattr(rdap.bootstrap, "registry_for", lambda ip: "")
     buckets = []
     with RdapSimulator(answers=ANSWERS, redirect=True) as sim:
         raw = rdap.rdap_fetch("62.239.237.1", base_url=sim.base_url, before_send=buckets.append)

@@ -57,6 +57,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"sent {report.sent}, retry later {report.retry}, failed {report.failed}, "
-                f"deferred by rate limit {report.deferred}"
+                f"deferred by rate limit {report.deferred}, "
+                f"delivery unknown (not resent) {report.unknown}"
             )
         )

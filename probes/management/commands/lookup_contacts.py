@@ -1,15 +1,27 @@
-"""Find the abuse contact and agency of hosts: ``lookup_contacts --ip IP --json``."""
+"""Find the abuse contact and agency of hosts: ``lookup_contacts --ip IP --json``.
+
+Run in-process, it paces itself: it waits on each registry's local limit
+(and on a registry's ``Retry-After``) with a progress bar on stderr showing
+the requests left per registry and an ETA. Hosts are reported as waiting
+only with ``--no-wait`` or when a registry is down.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from argparse import ArgumentParser
+from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from outreach.models import Campaign, Host
+from probes.bootstrap import registry_for
 from probes.contacts import contacts_lookup, hosts_ensure
+from probes.pacing import Pacer, eta_seconds, requests_left
 from probes.tasks_rdap import BATCH
 
 FIELDS = ("ip", "network", "contact", "rule", "confidence", "agency")
@@ -25,32 +37,38 @@ class Command(BaseCommand):
         parser.add_argument(
             "--all-hosts", action="store_true", help="with --campaign: not only verified relays"
         )
-        parser.add_argument("--json", action="store_true", help="one JSON object per host")
+        parser.add_argument(
+            "--no-wait",
+            action="store_true",
+            help="report hosts over a local limit as waiting instead of pacing",
+        )
+        parser.add_argument("--json", action="store_true", help="JSON Lines: one object per host")
 
     def handle(self, *args: object, **options: object) -> None:
         host_ids, campaign_id = self._hosts(options)
+        progress = Progress(host_ids, stream=sys.stderr)
+        pacer = None if options["no_wait"] else Pacer(on_wait=progress.waiting)
         hosts = waiting = 0
-        if options["json"]:
-            self.stdout.write("[", ending="")
-        for row in self._rows(host_ids, campaign_id):
+        for row in self._rows(host_ids, campaign_id, pacer):
+            progress.advance(row, pacer)
             if options["json"]:
                 obj = {key: row[key] for key in FIELDS} | _error(row)
-                separator = "," if hosts else ""
-                self.stdout.write(separator + "\n" + json.dumps(obj, ensure_ascii=False), ending="")
+                self.stdout.write(json.dumps(obj, ensure_ascii=False))
             else:
                 self.stdout.write(_line(row))
             hosts += 1
             waiting += bool(row.get("retry"))
-        if options["json"]:
-            self.stdout.write("\n]")
-        else:
+        progress.close()
+        if not options["json"]:
             self.stdout.write(f"{hosts} hosts, {waiting} waiting for a registry.")
 
-    def _rows(self, host_ids: list[int], campaign_id: int | None) -> Iterator[dict]:
+    def _rows(
+        self, host_ids: list[int], campaign_id: int | None, pacer: Pacer | None
+    ) -> Iterator[dict]:
         # In batches, as the tasks do: a campaign can hold a million hosts.
         for start in range(0, len(host_ids), BATCH):
             batch = host_ids[start : start + BATCH]
-            yield from contacts_lookup(host_ids=batch, campaign_id=campaign_id)
+            yield from contacts_lookup(host_ids=batch, campaign_id=campaign_id, pacer=pacer)
 
     def _hosts(self, options: dict) -> tuple[list[int], int | None]:
         if options["ip"]:
@@ -65,6 +83,43 @@ class Command(BaseCommand):
         if not options["all_hosts"]:
             hosts = hosts.filter(status=Host.Status.OPEN_RELAY)
         return list(hosts.order_by("ip").values_list("id", flat=True)), campaign.id
+
+
+class Progress:
+    """A tqdm bar over the hosts, its postfix the requests left and the ETA.
+
+    tqdm turns itself off when stderr is not a terminal (cron, tests).
+    """
+
+    def __init__(self, host_ids: list[int], *, stream: Any) -> None:
+        from tqdm import tqdm  # only the command needs it
+
+        ips = Host.objects.filter(id__in=host_ids).values_list("ip", flat=True).iterator()
+        self.left = Counter(registry_for(ip) or "other" for ip in ips)
+        self.done: Counter = Counter()
+        self.bar = tqdm(total=len(host_ids), unit=" hosts", file=stream, disable=None)
+
+    def advance(self, row: dict, pacer: Pacer | None) -> None:
+        registry = registry_for(row["ip"]) or "other"
+        self.left[registry] -= 1
+        self.done[registry] += 1
+        self.bar.update(1)
+        if pacer is not None:
+            self.bar.set_postfix_str(self.summary(pacer), refresh=False)
+
+    def summary(self, pacer: Pacer) -> str:
+        left = requests_left(left=self.left, sent=pacer.sent, done=self.done)
+        eta = eta_seconds(
+            left=self.left, sent=pacer.sent, done=self.done, rates=settings.RDAP_RATE_LIMITS
+        )
+        parts = ", ".join(f"{registry} {count}" for registry, count in sorted(left.items()))
+        return f"requests left: {parts or 'none'}; ETA {eta / 60:.0f} min"
+
+    def waiting(self, registry: str, seconds: float) -> None:
+        self.bar.set_description_str(f"waiting {seconds:.0f}s for {registry}")
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _error(row: dict) -> dict:
