@@ -11,6 +11,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 DEB_RUNTIME := gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
 	fonts-noto-core fonts-noto-cjk fonts-dejavu-core
 DEB_TEST := poppler-utils rbldnsd chromium openssl
+# The benchmarks compare the relay probe with nmap's smtp-open-relay.
+DEB_BENCH := nmap
 
 # Real mail servers for the `mta` tests (tests/test_real_mta.py, lab/mta.py).
 # Debian's MTA packages conflict: Postfix is installed, preseeded "No
@@ -21,7 +23,7 @@ DEB_MTA := postfix nmap libidn12 libgnutls-dane0 libgnutls30 libdb5.3 libpcre2-8
 MTA_UNPACK := exim4-daemon-light opensmtpd
 MTA_DIR := $(CURDIR)/var/mta
 
-.PHONY: demo run-prod test lint bench system-deps system-deps-test system-deps-mta venv venv-dev messages clean
+.PHONY: demo run-prod test lint bench system-deps system-deps-test system-deps-mta system-deps-bench venv venv-dev messages clean
 
 venv: $(VENV)/.runtime
 venv-dev: $(VENV)/.dev
@@ -51,6 +53,9 @@ system-deps:
 
 system-deps-test: system-deps
 	$(call apt_ensure,$(DEB_TEST))
+
+system-deps-bench: system-deps
+	$(call apt_ensure,$(DEB_BENCH))
 
 system-deps-mta:
 	@if [ "$$(id -u)" = 0 ] && ! dpkg -s postfix >/dev/null 2>&1; then \
@@ -114,8 +119,9 @@ test: system-deps-test system-deps-mta venv-dev messages lint
 	$(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest
 
-bench: system-deps venv-dev messages
-	$(BIN)/python -m bench
+# `make bench QUICK=1` runs the long benchmarks small (nmap comparison: 100 and 250 hosts).
+bench: system-deps-bench venv-dev messages
+	$(BIN)/python -m bench $(if $(QUICK),--quick)
 
 clean:
 	rm -rf var out test-artifacts .ruff_cache

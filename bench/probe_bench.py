@@ -1,7 +1,7 @@
 """Relay probe throughput: 1,000 lab hosts through ``hosts_verify``, one and two workers.
 
 The lab (30% open, 60% closed, 10% hostile: tarpit, garbage, drop, huge)
-runs in a process of its own with 20 ms added to every reply, so the worker
+runs in a process of its own with 20 ms added to every round trip, so the worker
 figures measure the probe and its bulk writes, not the simulated internet.
 Closed hosts get the full battery of 16 tests. The sequential baseline probes
 a sample with the same mix one host at a time (a full run would take about
@@ -33,7 +33,7 @@ EXPECTED = {
 }
 SAMPLE = {"open": 9, "closed": 18, "tarpit": 1, "garbage": 1, "drop": 1}
 LAB_NETWORK = 90
-CONCURRENCY = 200  # PROBE_CONCURRENCY's default
+CONCURRENCY = 200  # PROBE_CONCURRENCY was 200 before issue 19 (now 1,000: the "wide" round)
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/outreach_bench_probe"
 )

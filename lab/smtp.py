@@ -12,7 +12,11 @@ probe never sends DATA.
     lab.host_behaviour_set(hosts[0].ip, "closed")   # the owner fixed it
     lab.stop()
 
-``python -m lab.smtp`` runs one standalone and writes a LAB_HOST_MAP file.
+``python -m lab.smtp`` runs one standalone and writes a LAB_HOST_MAP file;
+``--processes N`` spreads its hosts over N processes (``LabCluster``) so the
+lab is not the bottleneck of a benchmark, and ``--pipelining`` makes hosts
+advertise PIPELINING, as real MTAs do. Each host counts the round trips of
+every connection, and the lab prints them, with its CPU time, when it stops.
 """
 
 from __future__ import annotations
@@ -24,19 +28,28 @@ import errno
 import ipaddress
 import json
 import logging
+import multiprocessing as mp
+import signal
 import ssl
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
 # Behaviours spoken through aiosmtpd, and raw ones that are not (really) SMTP.
-SMTP_BEHAVIOURS = ("open", "closed", "auth", "starttls", "greylist", "percent", "smtps")
+# "confused" advertises PIPELINING (whatever the lab's setting) and answers
+# commands that arrive together in reverse order; one at a time it answers
+# like "closed".
+SMTP_BEHAVIOURS = (
+    "open", "closed", "auth", "starttls", "greylist", "percent", "smtps", "confused",
+)  # fmt: skip
 RAW_BEHAVIOURS = ("tarpit", "garbage", "drop", "huge", "binary")
 BEHAVIOURS = SMTP_BEHAVIOURS + RAW_BEHAVIOURS
 LAB_DOMAIN = "lab.test"
@@ -54,6 +67,10 @@ class LabHost:
     rcpt_lines: list[str] = field(default_factory=list)
     data_attempts: int = 0
     connections: int = 0
+    # One entry per connection that has ended: the round trips it cost, that
+    # is the banner plus each batch of commands the client sent and then
+    # waited on (lock-step: one per command; pipelined: one per group).
+    round_trips: list[int] = field(default_factory=list)
 
     @property
     def endpoint(self) -> str:
@@ -72,15 +89,49 @@ class LabSMTP(SMTP):
     and the lab must see (and record) exactly what the probe sent.
     """
 
-    def __init__(self, host: LabHost, latency: float, **kwargs: Any) -> None:
+    def __init__(
+        self, host: LabHost, latency: float, pipelining: bool, split: bool = False, **kwargs: Any
+    ) -> None:
         self.lab_host = host
         self.latency = latency
-        super().__init__(object(), hostname=host.name, ident="ESMTP lab", **kwargs)
+        # Split: every line of every reply pays the latency, as on a link that
+        # delivers each line of a multi-line reply in a segment of its own.
+        self.split = split
+        self.flights = 0
+        # The latency is a round trip's: owed once per flight of commands
+        # (and for the banner), so the replies to a pipelined group, like the
+        # lines of one multi-line reply, come back together, as over a network.
+        self.owed = True
+        self.held: list[Any] = []
+        pipelining = pipelining or host.behaviour == "confused"
+        handler = _EhloPipelining() if pipelining else object()
+        super().__init__(handler, hostname=host.name, ident="ESMTP lab", **kwargs)
+
+    def data_received(self, data: bytes) -> None:
+        # Each arrival is one flight of commands the client now waits on.
+        self.flights += 1
+        self.owed = True
+        super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lab_host.round_trips.append(1 + self.flights)  # 1: connect and banner
+        super().connection_lost(exc)
 
     async def push(self, status: Any) -> None:
-        if self.latency:
+        if self.lab_host.behaviour == "confused" and self._more_commands_waiting():
+            self.held.append(status)  # answered, reversed, with the group's last command
+            return
+        if self.latency and (self.owed or self.split):
+            self.owed = False
             await asyncio.sleep(self.latency)
-        await super().push(status)
+        for held in [status, *reversed(self.held)]:
+            await super().push(held)
+        self.held.clear()
+
+    def _more_commands_waiting(self) -> bool:
+        # aiosmtpd reads one line at a time from this StreamReader (its own
+        # code looks at the same buffer): bytes left mean a pipelined group.
+        return bool(self._reader._buffer)  # type: ignore[attr-defined]
 
     async def smtp_MAIL(self, arg: str | None) -> None:
         self.lab_host.mail_lines.append(f"MAIL {arg or ''}".rstrip())
@@ -106,6 +157,16 @@ class LabSMTP(SMTP):
         await self.push("554 5.7.1 The lab never accepts DATA")
 
 
+class _EhloPipelining:
+    """aiosmtpd handler that adds PIPELINING to the EHLO reply."""
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # this hook form must set it (aiosmtpd docs)
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
 def rcpt_reply(behaviour: str, line: str) -> str:
     if behaviour in ("open", "starttls", "smtps"):
         return "250 2.1.5 OK"
@@ -127,9 +188,21 @@ class Lab:
         port: int = 0,
         tarpit_seconds: float = 120.0,
         huge_bytes: int = 1_000_000,
+        pipelining: bool = False,
+        split_replies: bool = False,
+        networks: int = 1,
+        first_index: int = 0,
+        index_step: int = 1,
     ) -> None:
         self.latency = latency
         self.network = network
+        self.pipelining = pipelining
+        self.split_replies = split_replies
+        # Hosts spread over this many /16s (127.network.*.*, 127.network+1.*.*, ...),
+        # and this lab's share of a cluster's addresses (see LabCluster).
+        self.networks = networks
+        self.first_index = first_index
+        self.index_step = index_step
         self.port = port
         self.fixed_port = bool(port)
         self.tarpit_seconds = tarpit_seconds
@@ -182,8 +255,30 @@ class Lab:
         return {t: h.endpoint for t, h in zip(targets, self.hosts.values(), strict=False)}
 
     def address(self, index: int) -> str:
-        # Consecutive hosts land in different /24s, like real scattered relays.
-        return f"127.{self.network}.{index % 256}.{1 + index // 256}"
+        # Consecutive hosts land in different /24s (and /16s when the lab has
+        # several), like real scattered relays.
+        index = self.first_index + index * self.index_step
+        network, index = self.network + index % self.networks, index // self.networks
+        return f"127.{network}.{index % 256}.{1 + index // 256}"
+
+    def stats(self) -> list[dict]:
+        """What each host saw: connections, round trips per connection, DATA attempts."""
+        return [
+            {
+                "ip": h.ip,
+                "behaviour": h.behaviour,
+                "connections": h.connections,
+                "round_trips": list(h.round_trips),
+                "data_attempts": h.data_attempts,
+            }
+            for h in self.hosts.values()
+        ]
+
+    def counters_reset(self) -> None:
+        """Start counting afresh (between two tools probing the same hosts)."""
+        for host in self.hosts.values():
+            host.round_trips.clear()
+            host.connections = 0
 
     async def _hosts_bind(self, behaviours: list[str]) -> list[LabHost]:
         for _attempt in range(5):
@@ -225,6 +320,8 @@ class Lab:
             return LabSMTP(
                 host,
                 self.latency,
+                self.pipelining,
+                self.split_replies,
                 tls_context=self._tls if starttls else None,
                 require_starttls=starttls,
                 timeout=60,
@@ -315,30 +412,154 @@ def parse_counts(text: str) -> list[str]:
     return behaviours
 
 
+class LabCluster:
+    """Lab hosts spread over several processes, each with its own event loop.
+
+    One Python process answers with one core at most, so on a small machine
+    a single-process lab saturates before the prober does. Host i lives in
+    process i % N, at the address a single Lab would give it, so addresses do
+    not depend on N. Processes are forked: start a cluster before threads.
+    """
+
+    def __init__(self, behaviours: list[str], *, processes: int = 1, **lab_options: Any) -> None:
+        self.behaviours = behaviours
+        self.processes = max(1, processes)
+        self.lab_options = lab_options
+        self.pipes: list[Connection] = []
+        self.children: list[Any] = []
+        self.hosts: list[LabHost] = []
+
+    def start(self) -> LabCluster:
+        ctx = mp.get_context("fork")
+        options, shares = dict(self.lab_options), []
+        for k in range(self.processes):
+            here, there = ctx.Pipe()
+            mine = self.behaviours[k :: self.processes]
+            opts = {**options, "first_index": k, "index_step": self.processes}
+            child = ctx.Process(target=_cluster_child, args=(mine, opts, there), daemon=True)
+            child.start()
+            self.pipes.append(here)
+            self.children.append(child)
+            reply = here.recv()
+            if isinstance(reply, str):
+                self.stop()
+                raise OSError(f"lab process {k}: {reply}")
+            shares.append(reply)
+            if reply:  # every process listens on the port the first one got
+                options["port"] = reply[0].port
+        n = self.processes
+        self.hosts = [shares[i % n][i // n] for i in range(len(self.behaviours))]
+        return self
+
+    def _ask(self, command: str) -> list[Any]:
+        for pipe in self.pipes:
+            pipe.send(command)
+        return [pipe.recv() for pipe in self.pipes]
+
+    def stats(self) -> tuple[list[dict], float]:
+        """Each host's counters (in host order) and the lab processes' CPU seconds."""
+        answers = self._ask("stats")
+        by_ip = {row["ip"]: row for rows, _ in answers for row in rows}
+        return [by_ip[h.ip] for h in self.hosts], sum(cpu for _, cpu in answers)
+
+    def counters_reset(self) -> None:
+        self._ask("reset")
+
+    def stop(self) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError, EOFError):
+                pipe.send("stop")
+                pipe.recv()
+        for child in self.children:
+            child.join(timeout=10)
+        self.pipes, self.children = [], []
+
+    def __enter__(self) -> LabCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _cluster_child(behaviours: list[str], options: dict, conn: Connection) -> None:
+    # Ctrl-C reaches the whole process group; the parent decides when we stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lab = Lab(**options).start()
+    try:
+        conn.send(lab.hosts_add(behaviours) if behaviours else [])
+    except (OSError, ValueError) as exc:
+        conn.send(f"{type(exc).__name__}: {exc}")
+        lab.stop()
+        return
+    command = ""
+    while command != "stop":
+        try:
+            command = conn.recv()
+        except EOFError:
+            break
+        if command == "stats":
+            conn.send((lab.stats(), time.process_time()))
+        elif command == "reset":
+            lab.counters_reset()
+            conn.send("ok")
+    lab.stop()
+    with contextlib.suppress(OSError):
+        conn.send("stopped")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run lab SMTP hosts on 127.x.y.z.")
     parser.add_argument("--hosts", default="open=3,closed=3,greylist=1,percent=1,auth=1")
     parser.add_argument("--port", type=int, default=2525)
     parser.add_argument("--network", type=int, default=77, help="the x in 127.x.y.z")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds per reply")
+    parser.add_argument("--networks", type=int, default=1, help="spread hosts over this many /16s")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per round trip")
+    parser.add_argument(
+        "--split-replies", action="store_true", help="each reply line pays the latency"
+    )
+    parser.add_argument("--pipelining", action="store_true", help="advertise PIPELINING")
+    parser.add_argument("--processes", type=int, default=1, help="spread hosts over N processes")
     parser.add_argument("--targets", default="192.0.2.0/24", help="target addresses to map")
     parser.add_argument("--map-file", type=Path, help="write the LAB_HOST_MAP JSON here")
     parser.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
     args = parser.parse_args(argv)
-    lab = Lab(latency=args.latency, network=args.network, port=args.port).start()
-    hosts = lab.hosts_add(parse_counts(args.hosts))
+    if not 1 <= args.processes <= 64:
+        parser.error("--processes must be from 1 to 64")
+    options = {
+        "latency": args.latency,
+        "network": args.network,
+        "networks": args.networks,
+        "port": args.port,
+        "pipelining": args.pipelining,
+        "split_replies": args.split_replies,
+    }
+    cluster = LabCluster(parse_counts(args.hosts), processes=args.processes, **options).start()
+    hosts = cluster.hosts
     targets = [
         str(ip) for ip, _ in zip(ipaddress.ip_network(args.targets).hosts(), hosts, strict=False)
     ]
-    mapping = lab.host_map(targets)
+    mapping = {t: h.endpoint for t, h in zip(targets, hosts, strict=False)}
     if args.map_file:
         args.map_file.write_text(json.dumps(mapping, indent=2))
     for target, host in zip(targets, hosts, strict=False):
         print(f"{target:>15} -> {host.endpoint:<22} {host.behaviour}")
-    print("Ctrl-C stops the lab.", flush=True)
+    print(f"{len(hosts)} hosts in {args.processes} process(es). Ctrl-C stops the lab.", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         threading.Event().wait(args.seconds or None)
-    lab.stop()
+    stats_print(*cluster.stats())
+    cluster.stop()
+
+
+def stats_print(rows: list[dict], cpu: float) -> None:
+    """Round trips per connection, by behaviour, and the lab's CPU time."""
+    trips: dict[str, list[int]] = {}
+    for row in rows:
+        trips.setdefault(row["behaviour"], []).extend(row["round_trips"])
+    for behaviour, counts in sorted(trips.items()):
+        if counts:
+            mean = sum(counts) / len(counts)
+            print(f"{behaviour:>10}: {len(counts)} connections, {mean:.1f} round trips each")
+    print(f"lab CPU: {cpu:.2f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,14 @@ from django.utils.safestring import mark_safe
 
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
 from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
+from letters.admin_queues import (
+    LetterCountryFilter,
+    LetterOutcomeFilter,
+    LetterQueueFilter,
+    ResponseCampaignFilter,
+    ResponseQueueFilter,
+    outcome_label,
+)
 from letters.archive import sent_message_bytes
 from letters.blobs import BlobMissing
 from letters.build import letter_approve, letter_language_set
@@ -33,9 +41,14 @@ from letters.exports import (
 )
 from letters.languages import supported_languages
 from letters.models import Letter, Mailbox, Response, Smarthost
-from letters.outbox import letters_requeue_unknown
+from letters.outbox import DELIVERY_UNKNOWN, letters_requeue_unknown
 from outreach.admin_base import ScopedAdmin, ScopedInline
+from outreach.admin_feedback import ActionReport
+from outreach.admin_search import LetterSearchMixin
 from outreach.audit import audit_event
+
+# A send that may or may not have reached the smarthost (letters.outbox).
+UNKNOWN = (Letter.Status.FAILED, DELIVERY_UNKNOWN)
 
 
 class ResponseInline(ScopedInline):
@@ -45,14 +58,29 @@ class ResponseInline(ScopedInline):
 
 
 @admin.register(Letter)
-class LetterAdmin(ScopedAdmin):
-    list_display = ["id", "campaign", "agency", "contact", "language", "status", "sent_at"]
+class LetterAdmin(LetterSearchMixin, ScopedAdmin):
+    # Who and where first: at 1366 px the rest wraps (static/outreach/admin.css).
+    list_display = [
+        "id",
+        "contact",
+        "status",
+        "outcome_display",
+        "sent_at",
+        "language",
+        "agency",
+        "campaign",
+    ]
     list_filter = [
         "status",
         "language",
         ("campaign", admin.RelatedOnlyFieldListFilter),
         ("agency", admin.RelatedOnlyFieldListFilter),
+        LetterOutcomeFilter,
+        LetterQueueFilter,
+        LetterCountryFilter,
     ]
+    # A host's address, prefix, CIDR or AS, or a contact's email, is an
+    # indexed match (LetterSearchMixin); other text searches these.
     search_fields = ["contact__email", "contact__organisation", "=message_id"]
     raw_id_fields = ["contact", "hosts"]
     autocomplete_fields = ["campaign", "agency"]
@@ -102,6 +130,10 @@ class LetterAdmin(ScopedAdmin):
             ),
             *super().get_urls(),
         ]
+
+    @admin.display(description="Outcome", ordering="outcome")
+    def outcome_display(self, obj: Letter) -> str:
+        return outcome_label(obj.outcome)
 
     @admin.display(description="Preview")
     def preview_links(self, obj: Letter) -> str:
@@ -201,16 +233,20 @@ class LetterAdmin(ScopedAdmin):
 
     @admin.action(description="Approve selected draft letters", permissions=["approve"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        approved, refused = 0, []
-        for letter_id in queryset.values_list("pk", flat=True):
+        report = ActionReport("%(count)d letter(s) approved.")
+        for letter_id, status in queryset.values_list("pk", "status"):
+            if status != Letter.Status.DRAFT:
+                report.skip(letter_id, f"not a draft ({Letter.Status(status).label.lower()})")
+                continue
             try:
                 letter_approve(letter_id=letter_id, user=request.user)
-                approved += 1
-            except (PermissionDenied, ValidationError) as error:
-                refused.append(f"{letter_id}: {error}")
-        self.message_user(request, f"{approved} letter(s) approved.", messages.SUCCESS)
-        if refused:
-            self.message_user(request, "Not approved: " + "; ".join(refused[:20]), messages.WARNING)
+            except PermissionDenied as error:
+                report.fail(letter_id, str(error) or "permission denied")
+            except ValidationError as error:
+                report.skip(letter_id, "; ".join(error.messages))
+            else:
+                report.ok(letter_id)
+        report.send(self, request)
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("letters.approve_letter")
@@ -237,11 +273,16 @@ class LetterAdmin(ScopedAdmin):
     ) -> HttpResponse | None:
         from letters.tasks import letters_export_task
 
-        letter_ids = list(queryset.filter(status__in=EXPORTABLE).values_list("pk", flat=True))
+        report = ActionReport("%(count)d letter(s) going into the export.")
+        letter_ids = []
+        for letter_id, status in queryset.values_list("pk", "status"):
+            if status in EXPORTABLE:
+                letter_ids.append(letter_id)
+                report.ok(letter_id)
+            else:
+                report.skip(letter_id, f"not approved ({Letter.Status(status).label.lower()})")
+        report.send(self, request)
         if not letter_ids:
-            self.message_user(
-                request, "None of the selected letters is approved.", messages.WARNING
-            )
             return None
         export_id = export_job_create(user_id=request.user.pk, total=len(letter_ids), merged=merged)
         kwargs = {"export_id": export_id, "letter_ids": letter_ids, "user_id": request.user.pk}
@@ -280,18 +321,40 @@ class LetterAdmin(ScopedAdmin):
         permissions=["export"],  # letters.send_letter: "Can send or export letters"
     )
     def requeue_unknown(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
-        ids = list(queryset.values_list("id", flat=True))
-        count = letters_requeue_unknown(letter_ids=ids, actor=request.user)
-        self.message_user(request, f"{count} letter(s) will be sent again as new messages.")
+        self._settle_unknown(
+            request,
+            queryset,
+            lambda ids: letters_requeue_unknown(letter_ids=ids, actor=request.user),
+            "%(count)d letter(s) will be sent again as new messages.",
+        )
 
     @admin.action(
         description="Delivery unknown: mark as sent (delivered per the smarthost log)",
         permissions=["export"],
     )
     def mark_sent(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
-        ids = list(queryset.values_list("id", flat=True))
-        count = letters_mark_sent(letter_ids=ids, actor=request.user)
-        self.message_user(request, f"{count} letter(s) marked as sent.")
+        self._settle_unknown(
+            request,
+            queryset,
+            lambda ids: letters_mark_sent(letter_ids=ids, actor=request.user),
+            "%(count)d letter(s) marked as sent.",
+        )
+
+    def _settle_unknown(
+        self, request: HttpRequest, queryset: QuerySet[Letter], settle: Any, done: str
+    ) -> None:
+        """Apply ``settle`` to the letters whose delivery is unknown; report the rest."""
+        chosen = list(queryset.values_list("id", "status", "outcome"))
+        unknown = [pk for pk, status, outcome in chosen if (status, outcome) == UNKNOWN]
+        count = settle(unknown) if unknown else 0
+        report = ActionReport(done)
+        report.ok(count=count)
+        for pk, status, outcome in chosen:
+            if (status, outcome) != UNKNOWN:
+                report.skip(pk, "its delivery is not unknown")
+        # The UPDATE re-checks the state: a row that changed meanwhile is left.
+        report.skip(None, "changed meanwhile", count=len(unknown) - count)
+        report.send(self, request)
 
 
 @admin.register(Smarthost)
@@ -323,7 +386,14 @@ class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
         "letter",
         "handled_by",
     ]
-    list_filter = [MatchedFilter, "kind", "severity", "channel"]
+    list_filter = [
+        MatchedFilter,
+        "kind",
+        "severity",
+        "channel",
+        ResponseCampaignFilter,
+        ResponseQueueFilter,
+    ]
     search_fields = ["sender", "subject", "message_id"]
     # What the classifier read is evidence: shown, never edited.
     readonly_fields = ["rule", "failed_recipients", "inbox", "identity"]

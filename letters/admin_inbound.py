@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from letters.models import Response
 from letters.responses import response_assign, response_mark, response_record
 from outreach.admin_base import ScopedSimpleListFilter
+from outreach.admin_feedback import ActionReport
 
 
 def _mark_action(kind: str, label: str) -> Callable:
@@ -19,7 +20,9 @@ def _mark_action(kind: str, label: str) -> Callable:
         ids = list(queryset.values_list("id", flat=True))
         for response_id in ids:
             response_mark(response_id=response_id, kind=kind, user_id=request.user.pk)
-        admin.message_user(request, f"{len(ids)} response(s) marked {label.lower()}.")
+        report = ActionReport(f"%(count)d response(s) marked {label.lower()}.")
+        report.ok(count=len(ids))
+        report.send(admin, request)
 
     action.__name__ = f"mark_{kind}"
     action.short_description = f"Mark as {label.lower()}"

@@ -140,8 +140,11 @@ def letter_rendering_discard(*, letter_id: int) -> None:
 
 def letters_render_enqueue(*, letter_ids: list[int], batch: int = 50) -> int:
     """Queue render tasks for these letters, Latin and CJK apart, in batches."""
-    from letters.tasks import letters_render_task
+    # By its registered name: importing letters.tasks here would close an
+    # import cycle (tasks → exports → rendered).
+    from celery import current_app
 
+    letters_render_task = current_app.tasks["letters.render"]
     rows = Letter.objects.filter(id__in=letter_ids).values_list("id", "language")
     by_queue: dict[str, list[int]] = {}
     for letter_id, language in rows.order_by("id"):

@@ -6,19 +6,28 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from letters.admin_outbox import CampaignOutboxMixin
+from letters.admin_queues import (
+    CampaignFilter,
+    HostAsnFilter,
+    HostCountryFilter,
+    HostQueueFilter,
+    RegistryFilter,
+)
 from letters.build import letters_build
-from outreach.admin_base import IPSearchMixin, ScopedAdmin, ScopedInline, ScopedRelatedFilter
+from outreach.admin_base import ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
+from outreach.admin_feedback import ActionReport
+from outreach.admin_forms import AgencyAdminForm
+from outreach.admin_home import CampaignHomeMixin
+from outreach.admin_search import HostSearchMixin
 from outreach.admin_security import MembershipRules
-from outreach.forms import AgencyAdminForm
 from outreach.models import (
     Agency,
     AgencyText,
@@ -31,8 +40,14 @@ from outreach.models import (
 )
 from outreach.roles import user_is_investigator
 from probes.admin import ProbeInline
+from probes.models import Probe
 from probes.tasks import hosts_verify_enqueue
 from probes.tasks_rdap import campaign_contacts_lookup
+
+
+def verdict_label(code: str) -> str:
+    """``open_relay`` → "Open relay": the verdict's label, the code if unknown."""
+    return str(Probe.Verdict(code).label) if code in Probe.Verdict.values else code or "—"
 
 
 class MembershipInline(MembershipRules, ScopedInline):
@@ -123,9 +138,9 @@ class PartnerRankInline(ScopedInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(CampaignDashboardMixin, CampaignOutboxMixin, ScopedAdmin):
+class CampaignAdmin(CampaignHomeMixin, CampaignDashboardMixin, CampaignOutboxMixin, ScopedAdmin):
     list_display = [
-        "name",
+        "home_link",
         "slug",
         "lead_agency",
         "status",
@@ -133,6 +148,8 @@ class CampaignAdmin(CampaignDashboardMixin, CampaignOutboxMixin, ScopedAdmin):
         "created_at",
         "dashboard_link",
     ]
+    # The name opens the campaign's home; the slug opens the edit form.
+    list_display_links = ["slug"]
     list_filter = ["status", ("lead_agency", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -148,20 +165,34 @@ class CampaignAdmin(CampaignDashboardMixin, CampaignOutboxMixin, ScopedAdmin):
     )
     def lookup_contacts(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         # Batches go to the workers (in-process on the embedded default).
-        for campaign_id in queryset.values_list("id", flat=True):
-            transaction.on_commit(partial(campaign_contacts_lookup.delay, campaign_id))
-        self.message_user(request, _("Contact look-up started."), messages.SUCCESS)
+        report = ActionReport(_("Contact look-up started for %(count)d campaign(s)."))
+        for campaign in queryset:
+            transaction.on_commit(partial(campaign_contacts_lookup.delay, campaign.pk))
+            report.ok(campaign)
+        report.send(self, request)
 
     @admin.action(description=_("Build letter drafts"), permissions=["change"])
     def build_letters(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:
             summary = letters_build(campaign_id=campaign.id)
-            text = _("%(campaign)s: %(created)d letters created, %(updated)d updated.") % {
-                "campaign": campaign,
-                "created": summary.created,
-                "updated": summary.updated,
-            }
-            self.message_user(request, text, messages.SUCCESS)
+            report = ActionReport(
+                _("%(campaign)s: %(created)d letter(s) created, %(updated)d updated")
+                % {"campaign": campaign, "created": summary.created, "updated": summary.updated}
+                + _(", %(count)d in all.")
+            )
+            report.ok(count=summary.created + summary.updated + summary.unchanged)
+            report.skip(
+                None, _("host(s) whose contact opted out"), count=summary.skipped_do_not_contact
+            )
+            report.skip(
+                None,
+                _("host(s) whose network's abuse contact asked not to be written to"),
+                count=summary.hosts_opted_out,
+            )
+            report.skip(
+                None, _("host(s) without an abuse contact"), count=summary.hosts_without_contact
+            )
+            report.send(self, request)
 
 
 @admin.register(Network)
@@ -184,19 +215,43 @@ class ContactAdmin(ScopedAdmin):
 
 
 @admin.register(Host)
-class HostAdmin(IPSearchMixin, ScopedAdmin):
-    list_display = ["ip", "status", "last_verdict", "last_probed_at", "country", "asn", "agency"]
+class HostAdmin(HostSearchMixin, ScopedAdmin):
+    list_display = [
+        "ip",
+        "status",
+        "verdict_display",
+        "last_probed_at",
+        "country",
+        "asn_display",
+        "agency",
+    ]
     # Only filters whose choices need no scan of the host table.
-    list_filter = ["status", ("agency", ScopedRelatedFilter)]
-    # An IP query is an exact, indexed match (IPSearchMixin); other text
-    # searches the PTR name.
-    search_fields = ["ptr"]
+    list_filter = [
+        "status",
+        ("agency", ScopedRelatedFilter),
+        HostCountryFilter,
+        HostAsnFilter,
+        CampaignFilter,
+        HostQueueFilter,
+        RegistryFilter,
+    ]
+    # An address, prefix, CIDR, ASN or email is an indexed match
+    # (HostSearchMixin); other text searches the PTR name and organisation.
+    search_fields = ["ptr", "contact__organisation"]
     raw_id_fields = ["network", "contact"]
     autocomplete_fields = ["agency"]
     list_select_related = ["agency"]
     readonly_fields = ["created_at"]
     inlines = [ProbeInline]
     actions = ["verify_now"]
+
+    @admin.display(description=_("last verdict"), ordering="last_verdict")
+    def verdict_display(self, obj: Host) -> str:
+        return verdict_label(obj.last_verdict)
+
+    @admin.display(description=_("AS"), ordering="asn")
+    def asn_display(self, obj: Host) -> str:
+        return f"AS{obj.asn}" if obj.asn else "—"
 
     @admin.action(
         description=_("Probe the selected hosts for open relaying"), permissions=["change"]
@@ -205,7 +260,6 @@ class HostAdmin(IPSearchMixin, ScopedAdmin):
         # The queryset is already scoped to what this user may see.
         ids = list(queryset.values_list("id", flat=True))
         hosts_verify_enqueue(host_ids=ids)
-        message = ngettext(
-            "%(count)d host sent to the probe.", "%(count)d hosts sent to the probe.", len(ids)
-        )
-        self.message_user(request, message % {"count": len(ids)}, messages.SUCCESS)
+        report = ActionReport(_("%(count)d host(s) sent to the probe."))
+        report.ok(count=len(ids))
+        report.send(self, request)

@@ -20,6 +20,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from outreach.admin_base import ScopedAdmin, ScopedInline
+from outreach.admin_feedback import ActionReport
+from outreach.admin_search import DisputeCampaignFilter
 from outreach.models import Campaign
 from probes import tasks, uploads
 from probes.disputes import DisputeError, contact_dispute_resolve
@@ -152,10 +154,14 @@ class FeedAdmin(ScopedAdmin):
 
     @admin.action(description=_("Import now from the feed's URL"))
     def import_now(self, request: HttpRequest, queryset: Any) -> None:
-        ids = list(queryset.exclude(url="").values_list("pk", flat=True))
-        for pk in ids:
-            transaction.on_commit(partial(tasks.feed_refresh.delay, pk))
-        self.message_user(request, _("Queued %d feed imports.") % len(ids), messages.SUCCESS)
+        report = ActionReport(_("%(count)d feed import(s) queued."))
+        for feed in queryset.only("pk", "name", "url"):
+            if not feed.url:
+                report.skip(feed, _("no URL to fetch from (upload a file instead)"))
+                continue
+            transaction.on_commit(partial(tasks.feed_refresh.delay, feed.pk))
+            report.ok(feed)
+        report.send(self, request)
 
 
 @admin.register(Listing)
@@ -220,7 +226,7 @@ class ContactDisputeAdmin(ScopedAdmin):
 
     form = ContactDisputeForm
     list_display = ["network", "ip", "status", "best_candidate", "created_at"]
-    list_filter = ["status"]
+    list_filter = ["status", DisputeCampaignFilter]
     search_fields = ["=ip", "network__cidr"]
     readonly_fields = ["network", "ip", "candidates", "status", "chosen_email", "resolved_at"]
     list_select_related = ["network"]

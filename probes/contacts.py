@@ -343,7 +343,15 @@ def contact_ensure(
 # --- Hosts -----------------------------------------------------------------
 
 
-HOST_COLUMNS = ("network_id", "contact_id", "contact_rule", "contact_confidence", "agency_id")
+HOST_COLUMNS = (
+    "network_id",
+    "contact_id",
+    "contact_rule",
+    "contact_confidence",
+    "agency_id",
+    "country",
+    "asn",
+)
 
 
 def hosts_assign(
@@ -368,6 +376,10 @@ def hosts_assign(
             pick.get("email"), network=network, country=network.country, router=router
         )
         host.network, host.contact = network, contact
+        # The registry's country is the network's; the feed's origin AS is
+        # the host's own, the network's is the fallback.
+        host.country = network.country or host.country
+        host.asn = host.asn or network.asn
         host.contact_rule, host.contact_confidence = pick.get("rule", ""), pick.get("confidence")
         host.agency = (contact.agency if contact else None) or agency
         rows.append(_row(host, network, contact, host.contact_rule, host.contact_confidence))
@@ -585,6 +597,8 @@ def hosts_save(*, hosts: list[Host]) -> None:
             host.contact_rule,
             host.contact_confidence,
             host.agency_id,
+            host.country,
+            host.asn,
         )
         groups.setdefault(values, []).append(host.id)
     with transaction.atomic():

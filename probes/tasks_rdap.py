@@ -6,7 +6,6 @@ from celery import shared_task
 from django.db import transaction
 
 from outreach.models import Campaign, Host
-from probes.contacts import contacts_lookup
 
 BATCH = 500
 
@@ -35,6 +34,10 @@ def contacts_lookup_batch(
     batch costs only the hosts that waited. In-process (eager) mode never
     retries: a registry outage must not fail the caller.
     """
+    # Imported here: the admin imports these tasks, and ipwhois (through
+    # probes.contacts) would otherwise load in every process, verify_relays too.
+    from probes.contacts import contacts_lookup
+
     rows = contacts_lookup(host_ids=host_ids, campaign_id=campaign_id)
     deferred = sum(1 for row in rows if row.get("retry"))
     if deferred and not self.request.is_eager:

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from outreach.models import Host
-from probes import dns, smtp
+from probes import smtp
 from probes.models import Probe
 from probes.smtp import ProbeResult, ProbeSettings, Target
 from probes.status import host_status_next
@@ -35,6 +35,7 @@ def probe_settings_build(*, all_tests: bool = False) -> ProbeSettings:
         read_timeout=settings.PROBE_READ_TIMEOUT,
         transcript_limit=settings.PROBE_TRANSCRIPT_LIMIT,
         all_tests=all_tests,
+        pipelining=settings.PROBE_PIPELINING,
     )
 
 
@@ -117,6 +118,9 @@ async def _probe_with_dns(
 
 
 async def _dns_many(targets: list[Target]) -> list[dict]:
+    # dnspython is loaded only when DNS evidence is on: verify_relays starts faster.
+    from probes import dns
+
     resolver = dns.resolver_make(settings.PROBE_DNS_RESOLVER)
     limit = asyncio.Semaphore(50)
 

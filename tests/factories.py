@@ -170,3 +170,17 @@ class MailboxFactory(factory.django.DjangoModelFactory):
     host = "imap.agency.example"
     username = "relay"
     password_env = "MAILBOX_PASSWORD"
+
+
+class ContactDisputeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "probes.ContactDispute"
+
+    network = factory.SubFactory(NetworkFactory)
+    ip = "192.0.2.9"
+    candidates = factory.LazyFunction(
+        lambda: [
+            {"email": "abuse@isp.example", "source": "rdap:ripe"},
+            {"email": "noc@isp.example", "source": "dns:abusix"},
+        ]
+    )

@@ -27,6 +27,7 @@ FACTORY_FOR = {
     "recipientaction": factories.RecipientActionFactory,
     "smarthost": factories.SmarthostFactory,
     "mailbox": factories.MailboxFactory,
+    "contactdispute": factories.ContactDisputeFactory,
 }
 OUR_APPS = {"outreach", "probes", "letters"}
 

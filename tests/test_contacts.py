@@ -592,3 +592,16 @@ def test_a_worker_retries_the_batch_with_backoff_while_hosts_wait(settings, camp
             contacts_lookup_batch([relay.id])
     assert LookupDeferred in contacts_lookup_batch.autoretry_for
     assert contacts_lookup_batch.retry_backoff and contacts_lookup_batch.retry_jitter
+
+
+def test_it_fills_each_hosts_country_and_asn_from_its_network_and_feed(sim):
+    from_feed = host("62.239.237.1", asn=2856)
+    bare = host("62.239.237.2")
+    bare.country = ""
+    bare.save(update_fields=["country"])
+    contacts_lookup(host_ids=[from_feed.id, bare.id])
+    from_feed.refresh_from_db()
+    bare.refresh_from_db()
+    # The registry names the network's country; the feed's origin AS is the host's own.
+    assert (from_feed.country, from_feed.asn) == ("GB", 2856)
+    assert (bare.country, bare.asn) == ("GB", 2856)

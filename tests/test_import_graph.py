@@ -23,6 +23,7 @@ UPWARD_ALLOWED = {
     "outreach.admin",
     "outreach.admin_base",
     "outreach.admin_dashboard",
+    "outreach.admin_forms",
     "outreach.admin_security",
     "outreach.admin_site",
     "outreach.demo",

@@ -48,13 +48,18 @@ def row(mta_name, policy, verdict, passed=(), reason=""):
 
 # (MTA, policy) → the verdict the truth calls for (lab.mta.TRUTH says what each does).
 ROWS = [
-    *(row(m, "open", smtp.OPEN_RELAY, [1]) for m in mta.MTAS),
+    # Test 2 runs first (smtp.RUN_ORDER): the plainest proof.
+    *(row(m, "open", smtp.OPEN_RELAY, [2]) for m in mta.MTAS),
     row("postfix", "closed", smtp.NOT_RELAY),
-    row("exim", "closed", smtp.NOT_RELAY, reason=EXIM_NONMAIL),
+    # Exim hangs up at the 11th RSET (EXIM_NONMAIL); pipelined, the probe reads
+    # that as a broken group and finishes the battery in lock-step on a new
+    # connection. Lock-step alone still ends in protocol_error
+    # (tests/test_real_mta_pipelining.py).
+    row("exim", "closed", smtp.NOT_RELAY),
     row("opensmtpd", "closed", smtp.NOT_RELAY),
     *(row(m, "auth", smtp.AUTH_REQUIRED) for m in mta.MTAS),
-    row("postfix", "starttls", smtp.OPEN_RELAY, [1]),
-    row("exim", "starttls", smtp.OPEN_RELAY, [1]),
+    row("postfix", "starttls", smtp.OPEN_RELAY, [2]),
+    row("exim", "starttls", smtp.OPEN_RELAY, [2]),
     # Its TLS is broken on Debian 12 (see lab.mta.TRUTH): no one gets past the 530.
     row("opensmtpd", "starttls", smtp.TLS_FAILED),
     row("postfix", "routing", smtp.NOT_RELAY),
@@ -124,9 +129,14 @@ def test_it_relays_only_after_starttls_on_the_starttls_listener(results, mta_nam
     lines = result.transcript.splitlines()
     tls = next(i for i, line in enumerate(lines) if line.endswith(" C: STARTTLS"))
     assert result.starttls is True
-    assert " S: 530 " in lines[tls - 1]
+    # Pipelined, the first group's RCPT goes out before the server's 530 to
+    # MAIL comes back (RFC 2920); none is accepted before TLS, and the pass
+    # that proves the relay comes after it.
+    assert any(" S: 530 " in line for line in lines[max(0, tls - 3) : tls])
     assert " S: 220 " in lines[tls + 1]
-    assert not any("RCPT TO:" in line for line in lines[:tls])
+    assert not any(" S: 250 2.1.5" in line or " S: 251 " in line for line in lines[:tls])
+    passing = smtp.transcript_of_test(result.transcript, result.tests_passed[0])
+    assert passing and result.transcript.rindex(passing) > result.transcript.index(" C: STARTTLS")
     assert any("RCPT TO:<relaytest@" in line for line in lines[tls:])
 
 

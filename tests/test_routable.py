@@ -6,9 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from letters.checks import SENDER_CHECK_ID, senders_routable_check
 from letters.models import Letter, Smarthost
 from letters.routable import domain_problem, sender_problems
-from outreach.checks import SENDER_CHECK_ID, senders_routable_check
 from outreach.models import Agency, Campaign
 from tests.factories import AgencyFactory, CampaignFactory, LetterFactory
 

@@ -21,6 +21,10 @@ from probes.verify import hosts_verify, targets_probe
 
 class Command(BaseCommand):
     help = "Probe hosts for open relaying (never sends DATA) and record the verdicts."
+    # Its start-up is part of every probe run, so no system checks: settings.py
+    # already refuses network lists that do not parse, and the URLconf,
+    # templates and admin checks are for the processes that serve them.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         which = parser.add_mutually_exclusive_group(required=True)

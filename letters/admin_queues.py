@@ -1,0 +1,200 @@
+"""List filters behind the campaign home's links.
+
+Each filter applies the very condition the home counted with
+(``letters.campaign_home``), on the admin's already scoped queryset, so a
+count on the home is the length of the list it opens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from letters import campaign_home as home
+from outreach.admin_base import ScopedSimpleListFilter
+from outreach.models import Campaign, Network
+
+EMPTY = "-"  # the parameter value that means "not known"
+
+
+class _Filter(ScopedSimpleListFilter):
+    def _value(self) -> str | None:
+        value = self.value()
+        return None if value is None else str(value)
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
+        # Django applies a filter only when it offers a choice: the value a
+        # link asks for is always one, even when the sidebar would list none.
+        choices = list(self.choices_for(request))
+        value = self._value()
+        if value is not None and value not in {str(key) for key, _label in choices}:
+            choices.append((value, value))
+        return choices
+
+    def choices_for(self, request: HttpRequest) -> list[tuple[Any, str]]:
+        raise NotImplementedError
+
+
+class LetterQueueFilter(_Filter):
+    title = _("work queue")
+    parameter_name = "queue"
+
+    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
+        return [(key, one.label) for key, one in home.LETTER_SETS.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self._value()
+        if value in home.LETTER_SETS:
+            return home.letters_in(queryset, value)
+        return None
+
+
+class LetterCountryFilter(_Filter):
+    title = _("contact country")
+    parameter_name = "country"
+
+    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
+        # Countries come from the small network table, not from every letter.
+        codes = Network.objects.for_user(request.user).exclude(country="")
+        values = codes.values_list("country", flat=True).distinct().order_by("country")
+        return [(code, code) for code in values[:300]]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self._value()
+        if value is None:
+            return None
+        return queryset.filter(contact__country="" if value == EMPTY else value.upper())
+
+
+class CampaignFilter(_Filter):
+    """For lists whose rows reach a campaign through a relation (hosts, responses)."""
+
+    title = _("campaign")
+    parameter_name = "campaign"
+    path = "campaigns__id"
+
+    def choices_for(self, request: HttpRequest) -> list[tuple[int, str]]:
+        return [(c.pk, c.name) for c in Campaign.objects.for_user(request.user)[:100]]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self._value()
+        if value is None or not value.isdigit():
+            return None
+        return queryset.filter(**{self.path: int(value)})
+
+
+class ResponseCampaignFilter(CampaignFilter):
+    path = "letter__campaign_id"
+
+
+class HostQueueFilter(_Filter):
+    title = _("stage")
+    parameter_name = "queue"
+
+    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
+        return [(key, one.label) for key, one in home.host_sets().items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self._value()
+        if value in home.host_sets():
+            return home.hosts_in(queryset, value)
+        return None
+
+
+class RegistryFilter(_Filter):
+    title = _("registry")
+    parameter_name = "registry"
+
+    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
+        names = Network.objects.for_user(request.user).exclude(registry="")
+        values = names.values_list("registry", flat=True).distinct().order_by("registry")
+        return [(name, name.upper()) for name in values[:50]]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self._value()
+        if value is None:
+            return None
+        if value == EMPTY:
+            return queryset.filter(Q(network__isnull=True) | Q(network__registry=""))
+        return queryset.filter(network__registry=value)
+
+
+class ResponseQueueFilter(_Filter):
+    title = _("work queue")
+    parameter_name = "queue"
+
+    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
+        return [(key, one.label) for key, one in home.response_sets().items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self._value()
+        if value in home.response_sets():
+            return home.responses_in(queryset, value)
+        return None
+
+
+class HostCountryFilter(_Filter):
+    title = _("country")
+    parameter_name = "country"
+
+    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
+        # From the small network table: a DISTINCT over the hosts would scan them all.
+        codes = Network.objects.for_user(request.user).exclude(country="")
+        values = codes.values_list("country", flat=True).distinct().order_by("country")
+        return [(code, code) for code in values[:300]]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self._value()
+        if value is None:
+            return None
+        return queryset.filter(country="" if value == EMPTY else value.upper())
+
+
+class HostAsnFilter(_Filter):
+    title = _("autonomous system")
+    parameter_name = "asn"
+
+    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
+        rows = Network.objects.for_user(request.user).filter(asn__isnull=False)
+        pairs = rows.values_list("asn", "as_name").distinct().order_by("asn")[:200]
+        return [(str(asn), f"AS{asn} {name}".strip()) for asn, name in pairs]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = (self._value() or "").upper().removeprefix("AS")
+        if not value.isdigit():
+            return None
+        return queryset.filter(asn=int(value))
+
+
+# The outcome a letter's hosts give it (letters.remediation, letters.outbox).
+OUTCOME_LABELS = {
+    "fixed": _("fixed"),
+    "partly_fixed": _("partly fixed"),
+    "not_fixed": _("not fixed"),
+    "unreachable": _("unreachable"),
+    "unknown": _("not known yet"),
+    "delivery_unknown": _("delivery unknown"),
+    "fallback_contact": _("moved to the next contact"),
+    "fallback_contact_has_letter": _("next contact already has a letter"),
+}
+
+
+def outcome_label(value: str) -> str:
+    return str(OUTCOME_LABELS.get(value, value.replace("_", " "))) if value else "—"
+
+
+class LetterOutcomeFilter(_Filter):
+    title = _("outcome")
+    parameter_name = "outcome"
+
+    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
+        return [(EMPTY, _("none yet")), *((k, str(v)) for k, v in OUTCOME_LABELS.items())]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self._value()
+        if value is None:
+            return None
+        return queryset.filter(outcome="" if value == EMPTY else value)
