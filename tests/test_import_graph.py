@@ -24,6 +24,7 @@ UPWARD_ALLOWED = {
     "outreach.admin_base",
     "outreach.admin_dashboard",
     "outreach.admin_forms",
+    "outreach.admin_home",
     "outreach.admin_security",
     "outreach.admin_site",
     "outreach.demo",
