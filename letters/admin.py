@@ -112,6 +112,8 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
     ]
     exclude = ["claim_token"]
     inlines = [ResponseInline]
+    # "export" actions need letters.send_letter in the letter's agency.
+    permission_codenames = {"export": "send_letter"}
     actions = [
         "approve_selected",
         "export_selected",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from letters.models import Response
 from letters.responses import response_assign, response_mark, response_record
+from outreach.admin_base import ScopedSimpleListFilter
 from outreach.admin_feedback import ActionReport
 
 
@@ -33,7 +33,7 @@ def _mark_action(kind: str, label: str) -> Callable:
 ACTED_ON = {Response.Kind.FIXED_CLAIM, Response.Kind.OPT_OUT}
 
 
-class MatchedFilter(admin.SimpleListFilter):
+class MatchedFilter(ScopedSimpleListFilter):
     title = "letter"
     parameter_name = "matched"
 

@@ -21,7 +21,8 @@ from letters.models import Letter
 from letters.outbox import OutboxError, outbox_send
 from letters.tasks import letters_send_task
 from outreach.models import Campaign
-from outreach.scoping import user_agency_ids, user_sees_all
+from outreach.roles import agencies_allowing, lead_agency_ids
+from outreach.scoping import user_sees_all
 
 
 def _may_send(request: HttpRequest) -> bool:
@@ -107,11 +108,13 @@ class CampaignOutboxMixin:
 
 
 def sending_agencies(request: HttpRequest, campaign: Campaign) -> list[int | None]:
-    """Whose letters this user may send: everyone's (None) for investigators,
-    else only the user's own agencies' part of the campaign."""
-    if user_sees_all(request.user):
+    """Whose letters this user may send: everyone's (None) for the superuser and
+    the investigators of the campaign's lead agency, else the part of the
+    agencies where the user's own role may send."""
+    user = request.user
+    if user_sees_all(user) or campaign.lead_agency_id in lead_agency_ids(user):
         return [None]
-    mine = set(user_agency_ids(request.user))
+    mine = set(agencies_allowing(user, "letters.send_letter"))
     return [a for a in campaign.agencies().values_list("id", flat=True) if a in mine]
 
 

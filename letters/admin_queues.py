@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from letters import campaign_home as home
+from outreach.admin_base import ScopedSimpleListFilter
 from outreach.models import Campaign, Network
 
 EMPTY = "-"  # the parameter value that means "not known"
 
 
-class _Filter(admin.SimpleListFilter):
+class _Filter(ScopedSimpleListFilter):
     def _value(self) -> str | None:
         value = self.value()
         return None if value is None else str(value)

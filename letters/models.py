@@ -22,6 +22,7 @@ def new_reply_token() -> str:
 
 class LetterQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("campaign",)
 
 
 class Letter(models.Model):
@@ -115,6 +116,7 @@ class Letter(models.Model):
 
 class ResponseQuerySet(ScopedQuerySet):
     agency_lookups = ("letter__agency",)
+    campaign_lookups = ("letter__campaign",)
 
     def unmatched(self) -> ResponseQuerySet:
         return self.filter(letter__isnull=True)
@@ -229,6 +231,7 @@ class SentMessage(models.Model):
 
 class RecipientTokenQuerySet(ScopedQuerySet):
     agency_lookups = ("letter__agency",)
+    campaign_lookups = ("letter__campaign",)
 
     def usable(self) -> RecipientTokenQuerySet:
         return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
@@ -267,6 +270,7 @@ class RecipientToken(models.Model):
 
 class RecipientActionQuerySet(ScopedQuerySet):
     agency_lookups = ("letter__agency",)
+    campaign_lookups = ("letter__campaign",)
 
 
 class RecipientAction(models.Model):
@@ -307,6 +311,7 @@ class RecipientAction(models.Model):
 
 class SmarthostQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("agency__led_campaigns", "agency__partner_campaigns")
 
 
 class Smarthost(models.Model):
@@ -346,6 +351,7 @@ class Smarthost(models.Model):
 
 class MailboxQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("agency__led_campaigns", "agency__partner_campaigns")
 
 
 class Mailbox(models.Model):

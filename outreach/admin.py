@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -45,6 +46,7 @@ from outreach.models import (
     Network,
     PartnerRank,
 )
+from outreach.roles import user_is_investigator
 from probes.admin import ListingInline, ProbeInline
 from probes.models import Probe
 from probes.tasks import hosts_verify_enqueue
@@ -113,6 +115,13 @@ class AgencyAdmin(ScopedAdmin):
             "missing": len(missing),
             "list": f" ({shown})" if missing else "",
         }
+
+    def row_write_allowed(self, request: HttpRequest, obj: Any, action: str) -> bool:
+        # A new agency is in no campaign yet: the investigator creating it may
+        # (and then adds it to a campaign their agency leads).
+        if action == "add":
+            return user_is_investigator(request.user)
+        return super().row_write_allowed(request, obj, action)
 
 
 @admin.register(Membership)

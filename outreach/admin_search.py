@@ -13,13 +13,13 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from outreach.admin_base import ScopedSimpleListFilter
 from outreach.lib.iputil import IPNetwork
 from outreach.models import Campaign, Host
 from outreach.validators import normalise_email
@@ -119,7 +119,7 @@ class LetterSearchMixin(HostSearchMixin):
         return found, duplicates or bool(search_term.strip())
 
 
-class DisputeCampaignFilter(admin.SimpleListFilter):
+class DisputeCampaignFilter(ScopedSimpleListFilter):
     """Contact disputes by campaign: they name an address, not a host row."""
 
     title = _("campaign")

@@ -11,7 +11,12 @@ from typing import Any
 
 from auditlog.admin import LogEntryAdmin as AuditlogEntryAdmin
 from auditlog.models import LogEntry
-from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.admin import (
+    AccessAttemptAdmin,
+    AccessFailureLogAdmin,
+    AccessLogAdmin,
+    IsLockedOutFilter,
+)
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -22,16 +27,24 @@ from django.http import HttpRequest
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from outreach.admin_base import ScopedAdmin, ScopedInline
-from outreach.models import Membership
-from outreach.roles import user_is_investigator
-from outreach.scoping import user_agency_ids, user_sees_all
+from outreach.admin_base import ScopedAdmin, ScopedInline, ScopedSimpleListFilter
+from outreach.audit_scope import AuditScopeMixin
+from outreach.models import Agency, Membership
+from outreach.roles import lead_agency_ids, role_for, user_is_investigator
+from outreach.scoping import user_sees_all
 
 User = get_user_model()
 
 
 class MembershipRules:
-    """Partners manage their agency's memberships but never an investigator's."""
+    """Who may grant which role.
+
+    A membership is written only where the user's own role in *its* agency
+    allows it (ScopedAdmin), and the investigator role only by an
+    investigator of that very agency: a coordinator never makes an
+    investigator, and nobody grants anything in an agency where they are
+    only a viewer.
+    """
 
     def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "role" and not user_is_investigator(request.user):
@@ -43,10 +56,18 @@ class MembershipRules:
         return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def _touches_investigator(self, request: HttpRequest, obj: Any) -> bool:
+        if not isinstance(obj, Membership) or request.user.is_superuser:
+            return False
+        if obj.user.is_superuser:
+            return True
         return (
-            isinstance(obj, Membership)
-            and not user_is_investigator(request.user)
-            and (obj.role == Membership.Role.INVESTIGATOR or obj.user.is_superuser)
+            obj.role == Membership.Role.INVESTIGATOR
+            and role_for(request.user, obj.agency_id) != Membership.Role.INVESTIGATOR
+        )
+
+    def row_write_allowed(self, request: HttpRequest, obj: Any, action: str) -> bool:
+        return super().row_write_allowed(request, obj, action) and not self._touches_investigator(
+            request, obj
         )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -66,14 +87,20 @@ class UserMembershipInline(MembershipRules, ScopedInline):
     fk_name = "user"
 
     def get_min_num(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
-        # A partner's new user must belong to one of the partner's agencies.
-        return 0 if user_sees_all(request.user) else 1
+        # A partner's new user must belong to one of the partner's agencies;
+        # investigators may create a login first and place it later.
+        return 0 if user_is_investigator(request.user) else 1
 
 
 def _managed_by(user: Any) -> models.Q:
-    """Users a coordinator may edit: only in its agencies, never an investigator."""
-    foreign = Membership.objects.exclude(agency_id__in=user_agency_ids(user))
-    elevated = Membership.objects.filter(role=Membership.Role.INVESTIGATOR)
+    """Users this user may edit: every membership of theirs is in an agency
+    where this user's role allows changing users, none is an investigator's
+    unless this user is an investigator of that agency, and no superuser."""
+    writable = Agency.objects.writable_by(user, "auth.change_user").values("pk")
+    foreign = Membership.objects.exclude(agency__in=writable)
+    elevated = Membership.objects.filter(role=Membership.Role.INVESTIGATOR).exclude(
+        agency_id__in=lead_agency_ids(user)
+    )
     return (
         ~models.Q(pk__in=foreign.values("user_id"))
         & ~models.Q(pk__in=elevated.values("user_id"))
@@ -98,16 +125,19 @@ class OutreachUserAdmin(ScopedAdmin, UserAdmin):
     )
 
     def scope_queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        """Members of the agencies this user sees; investigators also see
+        users who belong to no agency yet."""
         if user_sees_all(request.user):
             return queryset
-        members = Membership.objects.filter(agency_id__in=user_agency_ids(request.user))
-        return queryset.filter(pk__in=members.values("user_id"))
+        agencies = Agency.objects.for_user(request.user).values("pk")
+        members = models.Q(pk__in=Membership.objects.filter(agency__in=agencies).values("user_id"))
+        if user_is_investigator(request.user):
+            members |= ~models.Q(pk__in=Membership.objects.values("user_id"))
+        return queryset.filter(members)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        allowed = super().has_change_permission(request, obj)
-        if obj is None or not allowed or user_is_investigator(request.user):
-            return allowed
-        return User.objects.filter(_managed_by(request.user), pk=obj.pk).exists()
+    def writable_queryset(self, request: HttpRequest, action: str) -> models.QuerySet:
+        rows = super().writable_queryset(request, action)
+        return rows if user_sees_all(request.user) else rows.filter(_managed_by(request.user))
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None or request.user.is_superuser:
@@ -125,29 +155,27 @@ class OutreachUserAdmin(ScopedAdmin, UserAdmin):
         super().save_model(request, obj, form, change)
 
 
-class AuditLogAdmin(ScopedAdmin, AuditlogEntryAdmin):
-    """Investigators read the whole log; an agency reads what its people did
-    and what outreach.audit recorded for its rows."""
+class AuditLogAdmin(AuditScopeMixin, ScopedAdmin, AuditlogEntryAdmin):
+    """An entry is visible when its object is in the user's scope now, and
+    names in it are redacted unless they are in scope too (outreach.audit_scope)."""
 
     partner_access = True
-
-    def scope_queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
-        if user_sees_all(request.user):
-            return queryset
-        agency_ids = user_agency_ids(request.user)
-        members = Membership.objects.filter(agency_id__in=agency_ids).values("user_id")
-        return queryset.filter(
-            models.Q(actor_id__in=members) | models.Q(additional_data__agency__in=agency_ids)
-        )
 
 
 admin.site.unregister(LogEntry)
 admin.site.register(LogEntry, AuditLogAdmin)
 
 
+class ScopedLockedOutFilter(ScopedSimpleListFilter, IsLockedOutFilter):
+    pass
+
+
 @admin.register(AccessAttempt)
 class LockoutAttemptAdmin(ScopedAdmin, AccessAttemptAdmin):
-    pass
+    list_filter = [
+        ScopedLockedOutFilter if spec is IsLockedOutFilter else spec
+        for spec in AccessAttemptAdmin.list_filter
+    ]
 
 
 @admin.register(AccessLog)

@@ -16,7 +16,9 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -81,6 +83,10 @@ class OutreachAdminSite(admin.AdminSite):
             return redirect("admin:two_factor")
         return super().login(request, extra_context)
 
+    def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        context = {"recent_actions": recent_actions(self, request), **(extra_context or {})}
+        return super().index(request, context)
+
     def get_urls(self) -> list[URLPattern]:
         # Not wrapped in admin_view: that needs has_permission, which an
         # investigator without a second factor cannot have yet. It asks for a
@@ -123,6 +129,26 @@ class OutreachAdminSite(admin.AdminSite):
                 "secret": base64.b32encode(device.bin_key).decode(),
             },
         )
+
+
+def recent_actions(site: admin.AdminSite, request: HttpRequest, limit: int = 10) -> list[LogEntry]:
+    """The user's own latest admin actions, each marked ``in_scope`` only while
+    its object is still one the user may see (a row moved to another agency
+    since, or deleted, is no longer named)."""
+    entries = list(
+        LogEntry.objects.filter(user_id=request.user.pk).select_related("content_type")[:limit]
+    )
+    for entry in entries:
+        model = entry.content_type.model_class() if entry.content_type else None
+        model_admin = site._registry.get(model)
+        entry.in_scope = model_admin is not None and not entry.is_deletion()
+        if entry.in_scope:
+            try:
+                rows = model_admin.get_queryset(request).filter(pk=entry.object_id)
+                entry.in_scope = rows.exists()
+            except (ValueError, ValidationError):
+                entry.in_scope = False
+    return entries
 
 
 def _qr_svg(url: str) -> str:

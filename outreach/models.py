@@ -28,6 +28,7 @@ from probes import verdicts
 
 class AgencyQuerySet(ScopedQuerySet):
     agency_lookups = ("id",)
+    campaign_lookups = ("led_campaigns", "partner_campaigns")
 
 
 class Agency(models.Model):
@@ -70,6 +71,7 @@ class Agency(models.Model):
 
 class MembershipQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("agency__led_campaigns", "agency__partner_campaigns")
 
 
 class Membership(models.Model):
@@ -98,6 +100,7 @@ class Membership(models.Model):
 
 class CampaignQuerySet(ScopedQuerySet):
     agency_lookups = ("lead_agency", "partners")
+    campaign_lookups = ("",)
 
 
 class Campaign(models.Model):
@@ -136,6 +139,7 @@ class Campaign(models.Model):
 
 class AgencyTextQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("agency__led_campaigns", "agency__partner_campaigns")
 
 
 class AgencyText(models.Model):
@@ -224,6 +228,7 @@ class AgencyText(models.Model):
 
 class PartnerRankQuerySet(ScopedQuerySet):
     agency_lookups = ("campaign__lead_agency", "campaign__partners")
+    campaign_lookups = ("campaign",)
 
 
 class PartnerRank(models.Model):
@@ -250,6 +255,7 @@ class PartnerRank(models.Model):
 
 class NetworkQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("hosts__campaigns",)
 
     def containing(self, ip: str) -> NetworkQuerySet:
         """Networks holding this address, the most specific first."""
@@ -296,6 +302,7 @@ class Network(models.Model):
 
 class ContactQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("letters__campaign", "hosts__campaigns")
 
     def contactable(self) -> ContactQuerySet:
         return self.filter(do_not_contact=False)
@@ -342,6 +349,7 @@ class Contact(models.Model):
 
 class HostQuerySet(ScopedQuerySet):
     agency_lookups = ("agency",)
+    campaign_lookups = ("campaigns",)
 
 
 class Host(models.Model):

@@ -40,6 +40,7 @@ class Feed(models.Model):
 
 class ListingQuerySet(ScopedQuerySet):
     agency_lookups = ("host__agency",)
+    campaign_lookups = ("host__campaigns",)
 
     def current(self) -> ListingQuerySet:
         return self.filter(removed_at__isnull=True)
@@ -93,6 +94,7 @@ class Listing(models.Model):
 
 class ProbeQuerySet(ScopedQuerySet):
     agency_lookups = ("host__agency",)
+    campaign_lookups = ("host__campaigns",)
 
 
 class Probe(models.Model):

@@ -14,7 +14,8 @@ For each role of agency A (viewer, coordinator, a staff user of no agency):
 - no response, whatever its status, contains any of B's rows' text;
 - no action, posted with B's ids, changes or deletes anything of B's;
 - no autocomplete answer and no form choice offers one of B's rows.
-An investigator, the positive control, sees B's rows through the same URLs.
+An investigator of B (investigators see the campaigns their agency leads),
+the positive control, sees B's rows through the same URLs.
 """
 
 from __future__ import annotations
@@ -115,9 +116,9 @@ def world() -> World:
         "viewer": _user(a, Membership.Role.VIEWER, "alpha-viewer"),
         "coordinator": _user(a, Membership.Role.COORDINATOR, "alpha-coordinator"),
         "stranger": _user(None, "", "no-agency-staff"),
-        "investigator": _user(
-            f.AgencyFactory(code="lead"), Membership.Role.INVESTIGATOR, "lead-inv"
-        ),
+        # Investigators see the campaigns their agency leads: B's own
+        # investigator is the one who must see B's rows.
+        "investigator": _user(b, Membership.Role.INVESTIGATOR, "bravo-inv"),
         "b_coordinator": _user(b, Membership.Role.COORDINATOR, "bravo-coordinator"),
     }
     return world

@@ -80,15 +80,17 @@ def test_a_bulk_record_notes_an_export_of_many_rows():
     }  # fmt: skip
 
 
-def test_each_agency_reads_its_own_part_of_the_log_and_investigators_all():
+def test_each_agency_reads_the_entries_about_its_own_rows_and_investigators_theirs():
     alpha, bravo = f.AgencyFactory(code="alpha"), f.AgencyFactory(code="bravo")
     alpha_user = f.MembershipFactory(agency=alpha, role=Membership.Role.VIEWER).user
     bravo_user = f.MembershipFactory(agency=bravo, role=Membership.Role.COORDINATOR).user
     investigator = f.MembershipFactory(agency=alpha, role=Membership.Role.INVESTIGATOR).user
     alpha_export = audit_event(actor=None, obj=f.HostFactory(agency=alpha), event="export")
+    # bravo's user acted on a feed, which only investigators see: the entry
+    # follows the object, not the actor.
     by_bravo = audit_event(actor=bravo_user, obj=f.FeedFactory(), event="download")
     assert alpha_export in visible_log(alpha_user) and by_bravo not in visible_log(alpha_user)
-    assert by_bravo in visible_log(bravo_user) and alpha_export not in visible_log(bravo_user)
+    assert by_bravo not in visible_log(bravo_user) and alpha_export not in visible_log(bravo_user)
     assert not visible_log(bravo_user).filter(additional_data__agency=alpha.pk).exists()
     assert {alpha_export, by_bravo} <= set(visible_log(investigator))
 
@@ -144,3 +146,33 @@ def test_a_bulk_record_made_during_a_request_keeps_its_address():
         audit_record(actor=user, queryset=type(host).objects.filter(pk=host.pk), event="export")
     entry = entries_for(host).get(additional_data__event="export")
     assert (entry.remote_addr, entry.actor_email) == ("127.0.0.7", user.email)
+
+
+def test_an_entry_is_visible_only_while_its_object_is_in_scope_whoever_made_it():
+    alpha, bravo = f.AgencyFactory(code="alpha"), f.AgencyFactory(code="bravo")
+    viewer = f.MembershipFactory(agency=alpha, role=Membership.Role.VIEWER).user
+    bridge = f.MembershipFactory(agency=alpha, role=Membership.Role.COORDINATOR).user
+    f.MembershipFactory(user=bridge, agency=bravo, role=Membership.Role.COORDINATOR)
+    contact = f.ContactFactory(agency=bravo)
+    # Made by a member of alpha, about bravo's row: alpha does not see it.
+    entry = audit_event(actor=bridge, obj=contact, event="export")
+    assert entry not in visible_log(viewer)
+    contact.agency = alpha
+    contact.save()
+    assert entry in visible_log(viewer)  # in scope now, so its history is too
+
+
+def test_it_redacts_related_names_out_of_scope_in_a_change(client):
+    alpha, bravo = f.AgencyFactory(code="alpha"), f.AgencyFactory(name="Bravo Secret Agency")
+    campaign = f.CampaignFactory(lead_agency=alpha)
+    campaign.partners.add(bravo)
+    entry = LogEntry.objects.get_for_object(campaign).filter(changes__has_key="partners").get()
+    viewer = f.MembershipFactory(agency=alpha, role=Membership.Role.VIEWER).user
+    client.force_login(viewer)
+    page = client.get(f"/admin/auditlog/logentry/{entry.pk}/change/")
+    assert page.status_code == 200
+    assert b"Bravo Secret Agency" not in page.content and b"[redacted]" in page.content
+    investigator = f.MembershipFactory(agency=alpha, role=Membership.Role.INVESTIGATOR).user
+    client.force_login(investigator)  # leads the campaign: bravo is its partner
+    page = client.get(f"/admin/auditlog/logentry/{entry.pk}/change/")
+    assert b"Bravo Secret Agency" in page.content

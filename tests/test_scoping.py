@@ -39,15 +39,20 @@ def test_a_partner_sees_only_its_own_hosts_and_letters(two_agencies):
     assert list(Campaign.objects.for_user(viewer)) == [campaign]
 
 
-def test_an_investigator_and_a_superuser_see_everything(two_agencies):
-    a, b, _campaign = two_agencies
-    HostFactory(agency=a)
-    HostFactory(agency=b)
-    HostFactory(agency=None)
+def test_an_investigator_sees_the_campaigns_their_agency_leads_and_a_superuser_all(two_agencies):
+    a, b, campaign = two_agencies
+    own, unassigned = HostFactory(agency=a), HostFactory(agency=None)
+    partners_in_campaign, partners_elsewhere = HostFactory(agency=b), HostFactory(agency=b)
+    campaign.hosts.add(partners_in_campaign)
+    foreign = CampaignFactory(lead_agency=b)
     investigator = MembershipFactory(agency=a, role=Membership.Role.INVESTIGATOR).user
     superuser = UserFactory(is_superuser=True)
-    assert Host.objects.for_user(investigator).count() == 3
-    assert Host.objects.for_user(superuser).count() == 3
+    seen = set(Host.objects.for_user(investigator))
+    assert seen == {own, unassigned, partners_in_campaign}
+    assert partners_elsewhere not in seen
+    assert set(Campaign.objects.for_user(investigator)) == {campaign}
+    assert foreign in Campaign.objects.for_user(superuser)
+    assert Host.objects.for_user(superuser).count() == 4
 
 
 def test_strangers_and_anonymous_users_see_nothing(two_agencies):
