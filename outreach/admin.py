@@ -27,6 +27,7 @@ from letters.admin_queues import (
     RegistryFilter,
 )
 from letters.build import letters_build
+from letters.corrections import host_status_correct
 from outreach.admin_base import ScopedAdmin, ScopedInline, ScopedRelatedFilter
 from outreach.admin_dashboard import CampaignDashboardMixin
 from outreach.admin_feedback import ActionReport
@@ -35,7 +36,6 @@ from outreach.admin_home import CampaignHomeMixin
 from outreach.admin_host import HostPageMixin
 from outreach.admin_search import HostSearchMixin
 from outreach.admin_security import MembershipRules
-from outreach.corrections import host_status_correct
 from outreach.models import (
     Agency,
     AgencyText,

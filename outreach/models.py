@@ -15,6 +15,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from outreach.lib import verdict_names as verdicts
 from outreach.lib.iputil import ip_key, network_keys
 from outreach.scoping import ScopedQuerySet
 from outreach.validators import (
@@ -23,7 +24,6 @@ from outreach.validators import (
     validate_country_codes,
     validate_language,
 )
-from probes import verdicts
 
 
 class AgencyQuerySet(ScopedQuerySet):

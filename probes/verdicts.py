@@ -17,17 +17,21 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.utils.translation import gettext_lazy as _
+from outreach.lib.verdict_names import (
+    AUTH_REQUIRED,
+    INCONCLUSIVE,
+    NO_SMTP,
+    NOT_RELAY,
+    OPEN_RELAY,
+    PROTOCOL_ERROR,
+    REFUSED,
+    TEMP_FAILURE,
+    TIMEOUT,
+    TLS_FAILED,
+    VERDICT_CHOICES,
+    retest_inconclusive,
+)
 
-OPEN_RELAY = "open_relay"
-NOT_RELAY = "not_relay"
-AUTH_REQUIRED = "auth_required"
-TLS_FAILED = "tls_failed"
-TEMP_FAILURE = "temp_failure"
-NO_SMTP = "no_smtp"
-REFUSED = "refused"
-TIMEOUT = "timeout"
-PROTOCOL_ERROR = "protocol_error"
 VERDICTS = (
     OPEN_RELAY,
     NOT_RELAY,
@@ -39,19 +43,6 @@ VERDICTS = (
     TIMEOUT,
     PROTOCOL_ERROR,
 )
-
-# The labels say what was proved: "refused" is a refusal of us, not of relaying.
-VERDICT_CHOICES = [
-    (OPEN_RELAY, _("Open relay")),
-    (NOT_RELAY, _("Not a relay")),
-    (AUTH_REQUIRED, _("Authentication required")),
-    (TLS_FAILED, _("TLS failed")),
-    (TEMP_FAILURE, _("Temporary failure (try later)")),
-    (NO_SMTP, _("Not SMTP")),
-    (REFUSED, _("Refused our client")),
-    (TIMEOUT, _("Timed out")),
-    (PROTOCOL_ERROR, _("Protocol error")),
-]
 
 # Steps of the dialogue. ANY rows apply at every step and are tried first;
 # END rows judge the battery of relay tests once it has run.
@@ -247,10 +238,6 @@ def table_markdown() -> str:
 # Host statuses (outreach.models.Host.Status values), as plain strings: no ORM here.
 SUSPECTED, UNREACHABLE, FIXED = "suspected", "unreachable", "fixed"
 WAS_RELAY = frozenset({OPEN_RELAY, FIXED})
-# Verdicts that prove nothing about relaying. After an open relay they leave
-# the host as it was, "re-test inconclusive", and it is tried again later:
-# many owners block a prober once they notice it, and that is no fix.
-INCONCLUSIVE = frozenset({REFUSED, TIMEOUT, TEMP_FAILURE, NO_SMTP, PROTOCOL_ERROR, TLS_FAILED})
 # The verdicts of a completed dialogue in which relaying was refused: only
 # they turn an open relay into a fixed one. (A 530 to every unauthenticated
 # client is the remedy the letter asks for.)
@@ -275,6 +262,4 @@ def host_status_after(current: str, verdict: str) -> str:
     return _FIRST_STATUS.get(verdict, current)
 
 
-def retest_inconclusive(status: str, verdict: str) -> bool:
-    """An open relay whose latest re-test proved nothing either way."""
-    return status == OPEN_RELAY and verdict in INCONCLUSIVE
+__all__ = ["INCONCLUSIVE", "VERDICT_CHOICES", "retest_inconclusive"]

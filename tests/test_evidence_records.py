@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from letters.approval import letter_approval_revoke
 from letters.build import letter_approve, letter_language_set
+from letters.corrections import host_status_correct
 from letters.models import Letter, RecipientToken
-from outreach.corrections import host_status_correct
 from outreach.models import Host
 from probes.models import Listing, Probe
 from probes.retention import probes_purge

@@ -25,6 +25,7 @@ UPWARD_ALLOWED = {
     "outreach.admin_dashboard",
     "outreach.admin_forms",
     "outreach.admin_home",
+    "outreach.admin_host",
     "outreach.admin_security",
     "outreach.admin_site",
     "outreach.demo",
