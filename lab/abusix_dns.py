@@ -21,6 +21,7 @@ import dns.message
 import dns.rcode
 import dns.rrset
 
+from lab.udp import LoopbackUdp
 from probes.abusix import ZONE
 
 Lookup = Callable[[str], list[str] | None]
@@ -44,7 +45,7 @@ def name_address(name: str, *, zone: str = ZONE) -> str | None:
     return None
 
 
-class AbusixDnsServer:
+class AbusixDnsServer(LoopbackUdp):
     """Use as a context manager."""
 
     def __init__(
@@ -57,21 +58,7 @@ class AbusixDnsServer:
         self.max_in_flight = 0
         self._in_flight = 0
         self._lock = threading.Lock()
-        self._server = socketserver.ThreadingUDPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-
-    @property
-    def address(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
-
-    def __enter__(self) -> AbusixDnsServer:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._serve(_handler_for(self))
 
     def enter(self) -> None:
         with self._lock:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import socketserver
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +18,8 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+
+from lab.udp import LoopbackUdp
 
 
 @dataclass
@@ -49,28 +50,14 @@ def zone_address(name: str) -> str | None:
     return None
 
 
-class AsnDnsServer:
+class AsnDnsServer(LoopbackUdp):
     """Use as a context manager; ``lookup(ip)`` gives the origin of an address."""
 
     def __init__(self, lookup: Lookup) -> None:
         self.lookup = lookup
         self.by_asn: dict[int, Origin] = {}
         self.queries: list[str] = []
-        self._server = socketserver.ThreadingUDPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-
-    @property
-    def address(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
-
-    def __enter__(self) -> AsnDnsServer:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._serve(_handler_for(self))
 
     def answer(self, name: str) -> str | None:
         self.queries.append(name)
