@@ -13,6 +13,9 @@ import pytest
 
 from outreach.env import env_bool
 
+# The outbox tests share their sink fixture.
+pytest_plugins = ["tests.outbox_helpers"]
+
 IN_CI = env_bool("CI", False)
 SERVICE_MARKERS = {"postgres", "redis", "browser"}
 

@@ -6,7 +6,6 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from lab.mailsink import MailSink
 from letters.models import Letter, Smarthost
 from letters.outbox import (
     DELIVERY_UNKNOWN,
@@ -17,25 +16,16 @@ from letters.outbox import (
     outbox_send,
 )
 from letters.transport import Envelope, Result, SmtpPool, SmtpSettings
-from tests.factories import AgencyFactory, CampaignFactory, ContactFactory, LetterFactory
+from tests.factories import CampaignFactory, ContactFactory, LetterFactory
 from tests.letter_content import content
+from tests.outbox_helpers import sink_campaign
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sink():
-    with MailSink() as running:
-        yield running
-
-
-@pytest.fixture
 def campaign(sink):
-    agency = AgencyFactory(code="ftc", name="FTC", contact_email="relay@ftc.example")
-    Smarthost.objects.create(
-        agency=agency, host=sink.host, port=sink.port, security="none", connections=4
-    )
-    return CampaignFactory(lead_agency=agency)
+    return sink_campaign(sink, connections=4)
 
 
 def approved(campaign, n: int, **kwargs) -> list[Letter]:

@@ -9,31 +9,22 @@ from auditlog.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
-from lab.mailsink import DROP, MailSink
+from lab.mailsink import DROP
 from letters import recipient
 from letters.archive import sent_message_bytes, sent_message_latest
 from letters.blobs import blob_path
-from letters.models import Letter, SentMessage, Smarthost
+from letters.models import Letter, SentMessage
 from letters.outbox import outbox_send
-from tests.factories import AgencyFactory, CampaignFactory, LetterFactory
+from tests.factories import LetterFactory
 from tests.letter_content import content
+from tests.outbox_helpers import sink_campaign
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sink():
-    with MailSink() as running:
-        yield running
-
-
-@pytest.fixture
 def campaign(sink):
-    agency = AgencyFactory(code="ftc", name="FTC", contact_email="relay@ftc.example")
-    Smarthost.objects.create(
-        agency=agency, host=sink.host, port=sink.port, security="none", connections=2
-    )
-    return CampaignFactory(lead_agency=agency)
+    return sink_campaign(sink, connections=2)
 
 
 def test_the_archive_hash_equals_the_bytes_the_sink_received(sink, campaign):

@@ -10,33 +10,24 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from lab.mailsink import DROP, HANG, MailSink
+from lab.mailsink import DROP, HANG
 from letters import recipient
 from letters.delivery import letter_delivery_confirm
 from letters.inbound import mail_ingest
-from letters.models import Letter, Smarthost
+from letters.models import Letter
 from letters.outbox import DELIVERY_UNKNOWN, letters_requeue_unknown, outbox_send
 from outreach.models import Membership
-from tests.factories import AgencyFactory, CampaignFactory, LetterFactory, MembershipFactory
+from tests.factories import LetterFactory, MembershipFactory
 from tests.letter_content import content
+from tests.outbox_helpers import sink_campaign
 from tests.test_inbound import reply, sample
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sink():
-    with MailSink() as running:
-        yield running
-
-
-@pytest.fixture
 def campaign(sink):
-    agency = AgencyFactory(code="ftc", name="FTC", contact_email="relay@ftc.example")
-    Smarthost.objects.create(
-        agency=agency, host=sink.host, port=sink.port, security="none", connections=2
-    )
-    return CampaignFactory(lead_agency=agency)
+    return sink_campaign(sink, connections=2)
 
 
 def approved(campaign, n: int) -> list[Letter]:
