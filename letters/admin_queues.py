@@ -38,26 +38,65 @@ class _Filter(ScopedSimpleListFilter):
         raise NotImplementedError
 
 
-class LetterQueueFilter(_Filter):
-    title = _("work queue")
+class _SetFilter(_Filter):
+    """A filter whose choices are named sets of rows (the home's queues and stages)."""
+
     parameter_name = "queue"
 
+    def sets(self) -> dict:
+        raise NotImplementedError
+
+    def members(self, queryset: QuerySet, key: str) -> QuerySet:
+        raise NotImplementedError
+
     def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
-        return [(key, one.label) for key, one in home.LETTER_SETS.items()]
+        return [(key, one.label) for key, one in self.sets().items()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
         value = self._value()
-        if value in home.LETTER_SETS:
-            return home.letters_in(queryset, value)
+        if value in self.sets():
+            return self.members(queryset, value)
         return None
 
 
-class LetterCountryFilter(_Filter):
-    title = _("contact country")
+class LetterQueueFilter(_SetFilter):
+    title = _("work queue")
+
+    def sets(self) -> dict:
+        return home.LETTER_SETS
+
+    def members(self, queryset: QuerySet, key: str) -> QuerySet:
+        return home.letters_in(queryset, key)
+
+
+class HostQueueFilter(_SetFilter):
+    title = _("stage")
+
+    def sets(self) -> dict:
+        return home.host_sets()
+
+    def members(self, queryset: QuerySet, key: str) -> QuerySet:
+        return home.hosts_in(queryset, key)
+
+
+class ResponseQueueFilter(_SetFilter):
+    title = _("work queue")
+
+    def sets(self) -> dict:
+        return home.response_sets()
+
+    def members(self, queryset: QuerySet, key: str) -> QuerySet:
+        return home.responses_in(queryset, key)
+
+
+class _CountryFilter(_Filter):
+    """Countries offered from the small network table: a DISTINCT over the big
+    table would scan it all."""
+
     parameter_name = "country"
+    field = "country"
 
     def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
-        # Countries come from the small network table, not from every letter.
         codes = Network.objects.for_user(request.user).exclude(country="")
         values = codes.values_list("country", flat=True).distinct().order_by("country")
         return [(code, code) for code in values[:300]]
@@ -66,7 +105,16 @@ class LetterCountryFilter(_Filter):
         value = self._value()
         if value is None:
             return None
-        return queryset.filter(contact__country="" if value == EMPTY else value.upper())
+        return queryset.filter(**{self.field: "" if value == EMPTY else value.upper()})
+
+
+class LetterCountryFilter(_CountryFilter):
+    title = _("contact country")
+    field = "contact__country"
+
+
+class HostCountryFilter(_CountryFilter):
+    title = _("country")
 
 
 class CampaignFilter(_Filter):
@@ -90,20 +138,6 @@ class ResponseCampaignFilter(CampaignFilter):
     path = "letter__campaign_id"
 
 
-class HostQueueFilter(_Filter):
-    title = _("stage")
-    parameter_name = "queue"
-
-    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
-        return [(key, one.label) for key, one in home.host_sets().items()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
-        value = self._value()
-        if value in home.host_sets():
-            return home.hosts_in(queryset, value)
-        return None
-
-
 class RegistryFilter(_Filter):
     title = _("registry")
     parameter_name = "registry"
@@ -120,37 +154,6 @@ class RegistryFilter(_Filter):
         if value == EMPTY:
             return queryset.filter(Q(network__isnull=True) | Q(network__registry=""))
         return queryset.filter(network__registry=value)
-
-
-class ResponseQueueFilter(_Filter):
-    title = _("work queue")
-    parameter_name = "queue"
-
-    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
-        return [(key, one.label) for key, one in home.response_sets().items()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
-        value = self._value()
-        if value in home.response_sets():
-            return home.responses_in(queryset, value)
-        return None
-
-
-class HostCountryFilter(_Filter):
-    title = _("country")
-    parameter_name = "country"
-
-    def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
-        # From the small network table: a DISTINCT over the hosts would scan them all.
-        codes = Network.objects.for_user(request.user).exclude(country="")
-        values = codes.values_list("country", flat=True).distinct().order_by("country")
-        return [(code, code) for code in values[:300]]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
-        value = self._value()
-        if value is None:
-            return None
-        return queryset.filter(country="" if value == EMPTY else value.upper())
 
 
 class HostAsnFilter(_Filter):
