@@ -10,6 +10,7 @@ import pytest
 from lab.smtp import Lab
 from probes import smtp
 from probes.smtp import ProbeSettings, Target, run_sync
+from tests.test_probe_pipelining import peak_in_flight
 
 SETTINGS = ProbeSettings(
     helo_name="probe.agency.example",
@@ -172,22 +173,8 @@ def test_it_probes_many_hosts_at_once_and_keeps_their_order(lab):
 
 def test_it_caps_connections_per_network(monkeypatch):
     politeness = smtp.Politeness(per_network=2)
-    running = {"now": 0, "peak": 0}
-
-    async def fake(target, settings):
-        running["now"] += 1
-        running["peak"] = max(running["peak"], running["now"])
-        await asyncio.sleep(0.01)
-        running["now"] -= 1
-        return smtp.ProbeResult(ip=target.ip, port=25, verdict=smtp.NOT_RELAY)
-
-    async def go():
-        targets = [Target(ip=f"198.51.100.{i}") for i in range(1, 11)]
-        await asyncio.gather(*(politeness.run(t, SETTINGS) for t in targets))
-
-    monkeypatch.setattr(smtp, "probe", fake)
-    run_sync(go())
-    assert running["peak"] == 2
+    targets = [Target(ip=f"198.51.100.{i}") for i in range(1, 11)]
+    assert peak_in_flight(monkeypatch, politeness, targets) == 2
 
 
 def test_it_speaks_implicit_tls_on_port_465(lab):

@@ -12,7 +12,6 @@ Under CI=true a missing package fails the run instead of skipping it.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from django.test import override_settings
 from lab import mta
 from probes import smtp
 from probes.verify import targets_probe
+from tests.mta_helpers import mta_lab_running
 
 pytestmark = pytest.mark.mta
 
@@ -78,14 +78,8 @@ ROWS = [
 
 @pytest.fixture(scope="module")
 def lab():
-    reasons = mta.missing()
-    if reasons:
-        message = "real MTAs unavailable: " + "; ".join(reasons)
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (make system-deps-mta installs them as root)")
-        pytest.skip(message)
-    with mta.MtaLab(network=25) as lab:
-        yield lab
+    with mta_lab_running(network=25) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -8,27 +8,21 @@ and once in lock-step, and both runs must reach the same verdict.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from django.test import override_settings
 
 from lab import mta
 from probes import verify
+from tests.mta_helpers import mta_lab_running
 
 pytestmark = pytest.mark.mta
 
 
 @pytest.fixture(scope="module")
 def lab():
-    reasons = mta.missing()
-    if reasons:
-        message = "real MTAs unavailable: " + "; ".join(reasons)
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (make system-deps-mta installs them as root)")
-        pytest.skip(message)
-    with mta.MtaLab(network=25) as lab:
-        yield lab
+    with mta_lab_running(network=25) as running:
+        yield running
 
 
 def probe_all(lab: mta.MtaLab, map_file: str, pipelining: bool) -> dict:
