@@ -45,6 +45,7 @@ def letter_approval_revoke(*, letter_id: int, user: AbstractBaseUser, reason: st
     Its unsent recipient link is revoked too: the next approval issues a new one.
     """
     from letters.recipient import recipient_token_revoke
+    from letters.rendered import letter_rendering_discard
 
     reason = (reason or "").strip()
     if not reason:
@@ -69,5 +70,7 @@ def letter_approval_revoke(*, letter_id: int, user: AbstractBaseUser, reason: st
         approved_at=None,
     )
     recipient_token_revoke(letter_id=letter.pk)
+    # Its stored rendering goes too: the next approval renders again.
+    letter_rendering_discard(letter_id=letter.pk)
     letter.refresh_from_db()
     return letter

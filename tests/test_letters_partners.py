@@ -13,6 +13,7 @@ import pytest
 from django.utils import translation
 
 from letters.agency_texts import agency_words_for
+from letters.approval import recipient_link_issue
 from letters.build import letters_build
 from letters.compose import letter_compose, letter_pdf
 from letters.partners import (
@@ -281,6 +282,7 @@ def test_the_recipient_link_reads_whole_and_clicks_in_an_arabic_letter(settings)
 
     settings.OUTREACH_PUBLIC_URL = "https://agency.example"
     letter = demo_letter("ar")
+    recipient_link_issue(letter=letter)  # as approval does: a preview issues none
     rendered = letter_compose(letter)
     url = re.search(r"https://agency\.example/r/[^\s\u2069<\"]+", rendered.html).group()
     assert url.endswith("/")

@@ -53,7 +53,7 @@ EXIM_NONMAIL = (
     " in protocol_error, the pipelined probe goes on in lock-step on a new connection and"
     " finishes the battery"
 )
-DIFFER = {("exim", p) for p in ("closed", "greylist", "deny_client")}
+DIFFER = {("exim", p) for p in ("closed", "greylist")}
 
 
 def keys() -> list:

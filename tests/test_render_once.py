@@ -160,12 +160,18 @@ def test_the_render_task_is_routed_to_the_render_queue_by_default():
     assert app.amqp.router.route({}, "letters.tasks.letters_send_task")["queue"].name != "render"
 
 
-def test_changing_the_language_of_an_approved_letter_renders_it_again(renders):
-    from letters.build import letter_language_set
+def test_revoking_approval_discards_the_rendering_and_the_next_approval_renders_again(renders):
+    from letters.approval import letter_approval_revoke
+    from letters.build import letter_approve, letter_language_set
 
+    user = UserFactory(is_superuser=True)
     letter = letter_with_relays(language="fr", status=Letter.Status.APPROVED)
     first = letter_rendering_store(letter=letter)
-    letter_language_set(letter_id=letter.pk, language="es", user=UserFactory(is_superuser=True))
+    letter_approval_revoke(letter_id=letter.pk, user=user, reason="wrong language")
+    letter.refresh_from_db()
+    assert (letter.content_sha256, letter.pdf_sha256, letter.rendered_at) == ("", "", None)
+    letter_language_set(letter_id=letter.pk, language="es", user=user)
+    letter_approve(letter_id=letter.pk, user=user)
     letter.refresh_from_db()
     second = letter_rendering_store(letter=letter)
     assert (first.language, second.language) == ("fr", "es")
