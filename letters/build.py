@@ -62,7 +62,7 @@ def letters_build(*, campaign_id: int) -> BuildSummary:
     }
     linked = _letter_host_ids([letter.pk for letter in existing.values()])
     # The agency texts a letter falls back on depend on (signer, language) only.
-    campaign.texts_fallback_cache = {}
+    fallbacks: dict[tuple[int, str], list[dict]] = {}
     new: list[tuple[Letter, list[Host]]] = []
     for contact_id, hosts in by_contact.items():
         contact, letter = contacts[contact_id], existing.get(contact_id)
@@ -76,12 +76,13 @@ def letters_build(*, campaign_id: int) -> BuildSummary:
                         campaign,
                         contact,
                         hosts,
+                        fallbacks,
                     ),
                     hosts,
                 )
             )
         elif letter.status in REBUILDABLE and _letter_refresh(
-            letter, campaign, contact, hosts, linked
+            letter, campaign, contact, hosts, linked, fallbacks
         ):
             summary.updated += 1
         else:
@@ -135,7 +136,11 @@ def _letter_host_ids(letter_ids: list[int]) -> dict[int, set[int]]:
 
 
 def _letter_draft(
-    letter: Letter, campaign: Campaign, contact: Contact, hosts: list[Host]
+    letter: Letter,
+    campaign: Campaign,
+    contact: Contact,
+    hosts: list[Host],
+    fallbacks: dict[tuple[int, str], list[dict]],
 ) -> Letter:
     """Set the signer and (unless an investigator chose it) the language."""
     agency = contact.agency or campaign.lead_agency
@@ -148,14 +153,14 @@ def _letter_draft(
             agency_code=agency.code,
         )
         letter.language, letter.language_reason = choice.language, choice.reason
-    letter.text_fallbacks = _texts_fallbacks(campaign, agency, letter.language)
+    letter.text_fallbacks = _texts_fallbacks(campaign, agency, letter.language, fallbacks)
     return letter
 
 
-def _texts_fallbacks(campaign: Campaign, agency: Agency, language: str) -> list[dict]:
-    cache = getattr(campaign, "texts_fallback_cache", None)
-    if cache is None:
-        cache = campaign.texts_fallback_cache = {}
+def _texts_fallbacks(
+    campaign: Campaign, agency: Agency, language: str, cache: dict[tuple[int, str], list[dict]]
+) -> list[dict]:
+    """The agency texts this letter falls back on, read once per (signer, language)."""
     key = (agency.pk, language)
     if key not in cache:
         _signing, _partners, fallbacks = agency_words_for(
@@ -171,10 +176,11 @@ def _letter_refresh(
     contact: Contact,
     hosts: list[Host],
     linked: dict[int, set[int]],
+    fallbacks: dict[tuple[int, str], list[dict]],
 ) -> bool:
     """Bring a draft up to date; False when it already was."""
     before = (letter.agency_id, letter.language, letter.language_reason, letter.text_fallbacks)
-    _letter_draft(letter, campaign, contact, hosts)
+    _letter_draft(letter, campaign, contact, hosts, fallbacks)
     host_ids = {host.pk for host in hosts}
     after = (letter.agency_id, letter.language, letter.language_reason, letter.text_fallbacks)
     if before == after and host_ids == linked.get(letter.pk, set()):
@@ -242,7 +248,7 @@ def letter_language_set(*, letter_id: int, language: str, user: AbstractBaseUser
         # Frozen once approved: "revoke approval" (letters.approval) returns it to draft.
         raise ValidationError(f"Letter {letter.pk} is {letter.status}; it can no longer change.")
     letter.language, letter.language_reason = language, INVESTIGATOR_REASON
-    letter.text_fallbacks = _texts_fallbacks(letter.campaign, letter.agency, language)
+    letter.text_fallbacks = _texts_fallbacks(letter.campaign, letter.agency, language, {})
     letter.save(update_fields=["language", "language_reason", "text_fallbacks"])
     if letter.status == Letter.Status.APPROVED:
         # The stored rendering is in the old language: render it again.
