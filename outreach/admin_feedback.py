@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 # Item names quoted per reason: the message stays readable for a big selection.
 SHOWN = 10
@@ -19,13 +20,17 @@ SHOWN = 10
 class ActionReport:
     """Collects one action's results, then sends them as admin messages.
 
-    ``done`` is the sentence for what worked, with ``%(count)d``, e.g.
-    ``"%(count)d letter(s) approved."``. Items are named in the messages
-    (ids, addresses); ``count`` records many unnamed ones at once.
+    ``done`` is the sentence for what worked, with ``%(count)d``: a lazy
+    ``ngettext_lazy(singular, plural, "count")``, so the count picks the plural
+    form in the reader's language when the message is sent, e.g.
+    ``ngettext_lazy("%(count)d letter approved.", "%(count)d letters approved.",
+    "count")``. Items are named in the messages (ids, addresses); ``count``
+    records many unnamed ones at once.
     """
 
-    def __init__(self, done: str) -> None:
-        self.done_text = str(done)
+    def __init__(self, done: Any) -> None:
+        # Kept lazy: the text is translated when sent, in the request's language.
+        self.done_text = done
         self.done = 0
         self.skipped: dict[str, list] = {}
         self.failed: dict[str, list] = {}
@@ -47,9 +52,11 @@ class ActionReport:
             level = messages.ERROR if self.failed and not self.skipped else messages.WARNING
         out: list[tuple[int, str]] = [(level, self.done_text % {"count": self.done})]
         for reason, (count, items) in self.skipped.items():
-            out.append((messages.WARNING, f"Skipped {count}: {reason}{_names(items)}."))
+            text = _("Skipped %(count)d: %(reason)s%(items)s.")
+            out.append((messages.WARNING, text % _parts(count, reason, items)))
         for reason, (count, items) in self.failed.items():
-            out.append((messages.ERROR, f"Failed {count}: {reason}{_names(items)}."))
+            text = _("Failed %(count)d: %(reason)s%(items)s.")
+            out.append((messages.ERROR, text % _parts(count, reason, items)))
         return out
 
     def send(self, model_admin: Any, request: HttpRequest) -> None:
@@ -66,8 +73,15 @@ def _add(bucket: dict[str, list], item: object, reason: str, count: int) -> None
         entry[1].append(str(item))
 
 
+def _parts(count: int, reason: str, items: list[str]) -> dict[str, Any]:
+    return {"count": count, "reason": reason, "items": _names(items)}
+
+
 def _names(items: list[str]) -> str:
     if not items:
         return ""
     shown = ", ".join(items[:SHOWN])
-    return f" ({shown})" if len(items) <= SHOWN else f" ({shown} and {len(items) - SHOWN} more)"
+    if len(items) <= SHOWN:
+        return f" ({shown})"
+    more = _("%(shown)s and %(more)d more") % {"shown": shown, "more": len(items) - SHOWN}
+    return f" ({more})"
