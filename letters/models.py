@@ -50,52 +50,72 @@ class Letter(models.Model):
         CLOSED = "closed", _("Closed")
 
     campaign = models.ForeignKey(
-        "outreach.Campaign", on_delete=models.CASCADE, related_name="letters"
+        "outreach.Campaign",
+        on_delete=models.CASCADE,
+        related_name="letters",
+        verbose_name=_("campaign"),
     )
     agency = models.ForeignKey(
         "outreach.Agency",
         on_delete=models.PROTECT,
         related_name="letters",
         help_text=_("The signing agency."),
+        verbose_name=_("agency"),
     )
     contact = models.ForeignKey(
-        "outreach.Contact", on_delete=models.PROTECT, related_name="letters"
+        "outreach.Contact",
+        on_delete=models.PROTECT,
+        related_name="letters",
+        verbose_name=_("contact"),
     )
-    hosts = models.ManyToManyField("outreach.Host", related_name="letters")
-    kind = models.CharField(max_length=32, default="open_relay")
-    language = models.CharField(max_length=10, default="en", choices=language_choices)
-    language_reason = models.CharField(max_length=64, blank=True)
+    hosts = models.ManyToManyField("outreach.Host", related_name="letters", verbose_name=_("hosts"))
+    kind = models.CharField(_("kind"), max_length=32, default="open_relay")
+    language = models.CharField(
+        _("language"), max_length=10, default="en", choices=language_choices
+    )
+    language_reason = models.CharField(_("why this language"), max_length=64, blank=True)
     # Agency texts the letter could not have in its language: which agency,
     # the language wanted and the one used ("" = the agency's own name).
-    text_fallbacks = models.JSONField(default=list, blank=True)
+    text_fallbacks = models.JSONField(_("text fallbacks"), default=list, blank=True)
     status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
-    message_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
-    reply_token = models.CharField(max_length=64, unique=True, default=new_reply_token)
-    created_at = models.DateTimeField(default=timezone.now)
+    message_id = models.CharField(
+        _("Message-ID"), max_length=255, unique=True, null=True, blank=True
+    )
+    reply_token = models.CharField(
+        _("reply token"), max_length=64, unique=True, default=new_reply_token
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("approved by"),
     )
-    approved_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=64, blank=True, choices=Outcome.choices)
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=64, blank=True, choices=Outcome.choices)
     # The outbox (letters/outbox.py): who claimed the row, how often it was
     # tried, when it may be tried again and why the last try failed.
-    claim_token = models.CharField(max_length=32, blank=True, db_index=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    send_attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
+    claim_token = models.CharField(_("claim token"), max_length=32, blank=True, db_index=True)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(_("send attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
     # Rendered once (letters.rendered): the email bodies and the PDF, stored
     # content-addressed by SHA-256 (letters.blobs); empty until rendered.
-    content_sha256 = models.CharField(max_length=64, blank=True)
-    pdf_sha256 = models.CharField(max_length=64, blank=True)
-    rendered_at = models.DateTimeField(null=True, blank=True)
+    content_sha256 = models.CharField(_("content SHA-256"), max_length=64, blank=True)
+    pdf_sha256 = models.CharField(_("PDF SHA-256"), max_length=64, blank=True)
+    rendered_at = models.DateTimeField(_("rendered"), null=True, blank=True)
 
     objects = LetterQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("letter")
+        verbose_name_plural = _("letters")
         ordering = ["-created_at"]
         permissions = [
             ("approve_letter", "Can approve letters"),
@@ -158,31 +178,44 @@ class Response(models.Model):
         on_delete=models.CASCADE,
         related_name="responses",
         help_text=_("Empty while the message waits in the unmatched queue."),
+        verbose_name=_("letter"),
     )
-    received_at = models.DateTimeField(default=timezone.now, db_index=True)
-    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REPLY, db_index=True)
-    sender = models.CharField(max_length=254, blank=True)
-    subject = models.CharField(max_length=998, blank=True)
-    message_id = models.CharField(max_length=998, blank=True, db_index=True)
-    body = models.TextField(blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+    channel = models.CharField(
+        _("channel"), max_length=8, choices=Channel.choices, default=Channel.EMAIL
+    )
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=Kind.choices, default=Kind.REPLY, db_index=True
+    )
+    sender = models.CharField(_("sender"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=998, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=998, blank=True, db_index=True)
+    body = models.TextField(_("body"), blank=True)
     handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=_("handled by"),
     )
-    outcome = models.CharField(max_length=255, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=255, blank=True)
     # --- inbound classification (letters.classify) ---
-    severity = models.CharField(max_length=8, choices=Severity.choices, blank=True)
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices, blank=True)
     rule = models.CharField(
-        max_length=64, blank=True, help_text=_("The rule that decided the kind.")
+        _("rule"), max_length=64, blank=True, help_text=_("The rule that decided the kind.")
     )
-    failed_recipients = models.JSONField(default=list, blank=True)
-    raw = models.BinaryField(null=True, blank=True, help_text=_("Kept for unparsable mail."))
-    inbox = models.CharField(max_length=64, blank=True, default="")
-    identity = models.CharField(max_length=128, blank=True, default="")
+    failed_recipients = models.JSONField(_("failed recipients"), default=list, blank=True)
+    raw = models.BinaryField(
+        _("raw message"), null=True, blank=True, help_text=_("Kept for unparsable mail.")
+    )
+    inbox = models.CharField(_("mailbox"), max_length=64, blank=True, default="")
+    identity = models.CharField(_("message identity"), max_length=128, blank=True, default="")
 
     objects = ResponseQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("response")
+        verbose_name_plural = _("responses")
         ordering = ["-received_at"]
         constraints = [
             # One row per message per mailbox, even with two workers racing.
@@ -213,16 +246,20 @@ class SentMessage(models.Model):
     unknown). The bytes live in the blob store under ``sha256``.
     """
 
-    letter = models.ForeignKey(Letter, on_delete=models.PROTECT, related_name="sent_messages")
-    message_id = models.CharField(max_length=255)
-    sha256 = models.CharField(max_length=64, db_index=True)
-    size = models.PositiveIntegerField()
-    accepted_at = models.DateTimeField(null=True, blank=True)
-    recorded_at = models.DateTimeField(default=timezone.now)
+    letter = models.ForeignKey(
+        Letter, on_delete=models.PROTECT, related_name="sent_messages", verbose_name=_("letter")
+    )
+    message_id = models.CharField(_("Message-ID"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     objects = SentMessageQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("sent message")
+        verbose_name_plural = _("sent messages")
         ordering = ["-recorded_at"]
 
     def __str__(self) -> str:
@@ -245,23 +282,31 @@ class RecipientToken(models.Model):
     at any time while a copy of the database alone opens no page.
     """
 
-    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="recipient_tokens")
-    secret = models.CharField(max_length=64, editable=False)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    letter = models.ForeignKey(
+        Letter, on_delete=models.CASCADE, related_name="recipient_tokens", verbose_name=_("letter")
+    )
+    secret = models.CharField(_("secret"), max_length=64, editable=False)
+    token_hash = models.CharField(_("link hash"), max_length=64, unique=True, editable=False)
     # SHA-256 of the short code printed beside the link (letters.shortcode).
     code_hash = models.CharField(  # noqa: DJ001 - unique, so NULL until derived
-        max_length=64, unique=True, null=True, editable=False
+        _("short code hash"),
+        max_length=64,
+        unique=True,
+        null=True,
+        editable=False,
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    first_viewed_at = models.DateTimeField(null=True, blank=True)
-    last_viewed_at = models.DateTimeField(null=True, blank=True)
-    view_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    first_viewed_at = models.DateTimeField(_("first viewed"), null=True, blank=True)
+    last_viewed_at = models.DateTimeField(_("last viewed"), null=True, blank=True)
+    view_count = models.PositiveIntegerField(_("views"), default=0)
 
     objects = RecipientTokenQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("recipient link")
+        verbose_name_plural = _("recipient links")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -284,22 +329,35 @@ class RecipientAction(models.Model):
         DISPUTE = "dispute", _("Disputed")
         OPT_OUT = "opt_out", _("Opted out")
 
-    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="recipient_actions")
+    letter = models.ForeignKey(
+        Letter, on_delete=models.CASCADE, related_name="recipient_actions", verbose_name=_("letter")
+    )
     token = models.ForeignKey(
-        RecipientToken, null=True, on_delete=models.SET_NULL, related_name="actions"
+        RecipientToken,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="actions",
+        verbose_name=_("recipient link"),
     )
-    action = models.CharField(max_length=16, choices=Action.choices, db_index=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    client_ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=255, blank=True)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices, db_index=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    client_ip = models.GenericIPAddressField(_("client IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=255, blank=True)
     response = models.ForeignKey(
-        Response, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Response,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("response"),
     )
-    detail = models.JSONField(default=dict, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
 
     objects = RecipientActionQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("recipient action")
+        verbose_name_plural = _("recipient actions")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["letter", "action", "created_at"], name="recipient_action_idx")
@@ -327,23 +385,35 @@ class Smarthost(models.Model):
         TLS = "tls", _("Implicit TLS")
 
     agency = models.OneToOneField(
-        "outreach.Agency", on_delete=models.CASCADE, related_name="smarthost"
+        "outreach.Agency",
+        on_delete=models.CASCADE,
+        related_name="smarthost",
+        verbose_name=_("agency"),
     )
-    host = models.CharField(max_length=253)
-    port = models.PositiveIntegerField(default=587)
-    security = models.CharField(max_length=8, choices=Security.choices, default=Security.STARTTLS)
-    username = models.CharField(max_length=254, blank=True)
+    host = models.CharField(_("server"), max_length=253)
+    port = models.PositiveIntegerField(_("port"), default=587)
+    security = models.CharField(
+        _("security"), max_length=8, choices=Security.choices, default=Security.STARTTLS
+    )
+    username = models.CharField(_("user name"), max_length=254, blank=True)
     password_env = models.CharField(
+        _("password variable"),
         max_length=64,
         blank=True,
         help_text=_("Name of the environment variable with the password."),
     )
     connections = models.PositiveSmallIntegerField(
-        default=16, help_text=_("Parallel SMTP connections, each reused for many messages.")
+        _("connections"),
+        default=16,
+        help_text=_("Parallel SMTP connections, each reused for many messages."),
     )
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(_("active"), default=True)
 
     objects = SmarthostQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("smarthost")
+        verbose_name_plural = _("smarthosts")
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
@@ -358,21 +428,27 @@ class Mailbox(models.Model):
     """An agency's IMAP mailbox for replies and bounces, polled over TLS."""
 
     agency = models.ForeignKey(
-        "outreach.Agency", on_delete=models.CASCADE, related_name="mailboxes"
+        "outreach.Agency",
+        on_delete=models.CASCADE,
+        related_name="mailboxes",
+        verbose_name=_("agency"),
     )
-    host = models.CharField(max_length=253)
-    port = models.PositiveIntegerField(default=993)
-    username = models.CharField(max_length=254)
+    host = models.CharField(_("server"), max_length=253)
+    port = models.PositiveIntegerField(_("port"), default=993)
+    username = models.CharField(_("user name"), max_length=254)
     password_env = models.CharField(
-        max_length=64, help_text=_("Name of the environment variable with the password.")
+        _("password variable"),
+        max_length=64,
+        help_text=_("Name of the environment variable with the password."),
     )
-    folder = models.CharField(max_length=200, default="INBOX")
-    is_active = models.BooleanField(default=True)
-    polled_at = models.DateTimeField(null=True, blank=True)
+    folder = models.CharField(_("folder"), max_length=200, default="INBOX")
+    is_active = models.BooleanField(_("active"), default=True)
+    polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
 
     objects = MailboxQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("mailbox")
         verbose_name_plural = _("mailboxes")
 
     def __str__(self) -> str:

@@ -34,29 +34,40 @@ class AgencyQuerySet(ScopedQuerySet):
 class Agency(models.Model):
     """A government agency taking part in a campaign (lead or partner)."""
 
-    name = models.CharField(max_length=200)
-    code = models.SlugField(max_length=32, unique=True, help_text=_("Short code, e.g. ftc."))
-    country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2."))
-    default_language = models.CharField(max_length=10, default="en", choices=language_choices)
-    postal_address = models.TextField(blank=True)
-    signature = models.TextField(blank=True, help_text=_("Signature block printed on letters."))
-    contact_email = models.EmailField(blank=True)
-    reply_domain = models.CharField(
-        max_length=253, blank=True, help_text=_("Domain for reply and bounce addresses.")
+    name = models.CharField(_("name"), max_length=200)
+    code = models.SlugField(
+        _("code"), max_length=32, unique=True, help_text=_("Short code, e.g. ftc.")
     )
-    instructions_url = models.URLField(blank=True)
+    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2."))
+    default_language = models.CharField(
+        _("default language"), max_length=10, default="en", choices=language_choices
+    )
+    postal_address = models.TextField(_("postal address"), blank=True)
+    signature = models.TextField(
+        _("signature"), blank=True, help_text=_("Signature block printed on letters.")
+    )
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    reply_domain = models.CharField(
+        _("reply domain"),
+        max_length=253,
+        blank=True,
+        help_text=_("Domain for reply and bounce addresses."),
+    )
+    instructions_url = models.URLField(_("instructions URL"), blank=True)
     jurisdiction = models.JSONField(
+        _("jurisdiction"),
         default=list,
         blank=True,
         help_text=_('ISO country codes this agency writes to, e.g. ["US"].'),
         validators=[validate_country_codes],
     )
-    logo = models.FileField(upload_to="agencies/", blank=True)
-    is_active = models.BooleanField(default=True)
+    logo = models.FileField(_("logo"), upload_to="agencies/", blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
 
     objects = AgencyQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("agency")
         ordering = ["name"]
         verbose_name_plural = _("agencies")
 
@@ -82,14 +93,20 @@ class Membership(models.Model):
         COORDINATOR = "coordinator", _("Coordinator (approves and sends)")
         VIEWER = "viewer", _("Viewer (read only)")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("user")
+    )
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("agency")
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = MembershipQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["user", "agency"], name="membership_user_agency_uniq")
         ]
@@ -109,21 +126,36 @@ class Campaign(models.Model):
         ACTIVE = "active", _("Active")
         CLOSED = "closed", _("Closed")
 
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=64, unique=True)
-    lead_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="led_campaigns")
-    partners = models.ManyToManyField(Agency, blank=True, related_name="partner_campaigns")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
-    instructions_url = models.URLField(
-        blank=True, help_text=_("Step-by-step instructions for owners, linked from letters.")
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("short name"), max_length=64, unique=True)
+    lead_agency = models.ForeignKey(
+        Agency,
+        on_delete=models.PROTECT,
+        related_name="led_campaigns",
+        verbose_name=_("lead agency"),
     )
-    remediation_deadline = models.DateField(null=True, blank=True)
-    hosts = models.ManyToManyField("Host", blank=True, related_name="campaigns")
-    created_at = models.DateTimeField(auto_now_add=True)
+    partners = models.ManyToManyField(
+        Agency, blank=True, related_name="partner_campaigns", verbose_name=_("partner agencies")
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.DRAFT
+    )
+    instructions_url = models.URLField(
+        _("instructions URL"),
+        blank=True,
+        help_text=_("Step-by-step instructions for owners, linked from letters."),
+    )
+    remediation_deadline = models.DateField(_("remediation deadline"), null=True, blank=True)
+    hosts = models.ManyToManyField(
+        "Host", blank=True, related_name="campaigns", verbose_name=_("hosts")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = CampaignQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -153,7 +185,9 @@ class AgencyText(models.Model):
         REVIEWED = "reviewed", _("Reviewed")
         UNCHECKED = "unchecked", _("Machine-unchecked")
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="texts")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="texts", verbose_name=_("agency")
+    )
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, validators=[validate_language]
     )
@@ -204,7 +238,7 @@ class AgencyText(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.UNCHECKED
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = AgencyTextQuerySet.as_manager()
 
@@ -234,13 +268,18 @@ class PartnerRankQuerySet(ScopedQuerySet):
 class PartnerRank(models.Model):
     """The order in which a campaign's letters name a partner (lower first)."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="partner_ranks")
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="partner_ranks", verbose_name=_("campaign")
+    )
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="+", verbose_name=_("agency")
+    )
     rank = models.PositiveIntegerField(_("rank"))
 
     objects = PartnerRankQuerySet.as_manager()
 
     class Meta:
+        verbose_name_plural = _("partner ranks")
         ordering = ["campaign", "rank"]
         verbose_name = _("partner rank")
         constraints = [
@@ -266,30 +305,37 @@ class NetworkQuerySet(ScopedQuerySet):
 class Network(models.Model):
     """A registry network block and its owner, as RDAP answered for it."""
 
-    cidr = models.CharField(max_length=49, unique=True)
+    cidr = models.CharField(_("CIDR"), max_length=49, unique=True)
     # Fixed-width hex keys of the first and last address (see outreach.lib.iputil).
-    range_start = models.CharField(max_length=32, editable=False, db_index=True)
-    range_end = models.CharField(max_length=32, editable=False)
-    registry = models.CharField(max_length=16, blank=True)
-    handle = models.CharField(max_length=100, blank=True)
-    name = models.CharField(max_length=255, blank=True)
-    country = models.CharField(max_length=2, blank=True, db_index=True)
-    asn = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
-    as_name = models.CharField(max_length=255, blank=True)
-    abuse_emails = models.JSONField(default=list, blank=True)
-    postal_address = models.TextField(blank=True)
+    range_start = models.CharField(_("range start"), max_length=32, editable=False, db_index=True)
+    range_end = models.CharField(_("range end"), max_length=32, editable=False)
+    registry = models.CharField(_("registry"), max_length=16, blank=True)
+    handle = models.CharField(_("registry handle"), max_length=100, blank=True)
+    name = models.CharField(_("network name"), max_length=255, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, db_index=True)
+    asn = models.PositiveBigIntegerField(_("ASN"), null=True, blank=True, db_index=True)
+    as_name = models.CharField(_("AS name"), max_length=255, blank=True)
+    abuse_emails = models.JSONField(_("abuse addresses"), default=list, blank=True)
+    postal_address = models.TextField(_("postal address"), blank=True)
     agency = models.ForeignKey(
-        Agency, null=True, blank=True, on_delete=models.SET_NULL, related_name="networks"
+        Agency,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="networks",
+        verbose_name=_("agency"),
     )
-    fetched_at = models.DateTimeField(null=True, blank=True)
-    raw_rdap = models.JSONField(null=True, blank=True)
+    fetched_at = models.DateTimeField(_("fetched"), null=True, blank=True)
+    raw_rdap = models.JSONField(_("raw RDAP answer"), null=True, blank=True)
     # The contacts the answer named, best first: [{"email", "rule",
     # "confidence"}]. A hard bounce moves the hosts to the next one.
-    contact_candidates = models.JSONField(default=list, blank=True)
+    contact_candidates = models.JSONField(_("contact candidates"), default=list, blank=True)
 
     objects = NetworkQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("network")
+        verbose_name_plural = _("networks")
         indexes = [models.Index(fields=["range_start", "range_end"], name="network_range_idx")]
 
     def __str__(self) -> str:
@@ -311,26 +357,36 @@ class ContactQuerySet(ScopedQuerySet):
 class Contact(models.Model):
     """Whom to write to: a network's abuse address, normalised and unique."""
 
-    email = models.CharField(max_length=254, unique=True)
-    organisation = models.CharField(max_length=255, blank=True)
+    email = models.CharField(_("email address"), max_length=254, unique=True)
+    organisation = models.CharField(_("organisation"), max_length=255, blank=True)
     language = models.CharField(
+        _("language"),
         max_length=10,
         blank=True,
         choices=language_choices,
         help_text=_("Overrides the language chosen by country."),
     )
-    country = models.CharField(max_length=2, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
     agency = models.ForeignKey(
-        Agency, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+        Agency,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+        verbose_name=_("agency"),
     )
-    do_not_contact = models.BooleanField(default=False, db_index=True)
-    do_not_contact_reason = models.CharField(max_length=255, blank=True)
-    bounce_score = models.FloatField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    do_not_contact = models.BooleanField(_("do not contact"), default=False, db_index=True)
+    do_not_contact_reason = models.CharField(
+        _("reason for not contacting"), max_length=255, blank=True
+    )
+    bounce_score = models.FloatField(_("bounce score"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = ContactQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
         indexes = [models.Index(Lower("organisation"), name="contact_org_lower_idx")]
 
     def __str__(self) -> str:
@@ -362,22 +418,36 @@ class Host(models.Model):
         UNREACHABLE = "unreachable", _("Unreachable")
         FIXED = "fixed", _("Fixed")
 
-    ip = models.GenericIPAddressField(unique=True)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SUSPECTED)
-    last_verdict = models.CharField(max_length=16, blank=True, choices=verdicts.VERDICT_CHOICES)
-    last_probed_at = models.DateTimeField(null=True, blank=True)
-    fixed_at = models.DateTimeField(null=True, blank=True)
-    country = models.CharField(max_length=2, blank=True)
-    asn = models.PositiveBigIntegerField(null=True, blank=True)
-    ptr = models.CharField(max_length=255, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), unique=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.SUSPECTED
+    )
+    last_verdict = models.CharField(
+        _("last verdict"), max_length=16, blank=True, choices=verdicts.VERDICT_CHOICES
+    )
+    last_probed_at = models.DateTimeField(_("last probed"), null=True, blank=True)
+    fixed_at = models.DateTimeField(_("fixed"), null=True, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    asn = models.PositiveBigIntegerField(_("ASN"), null=True, blank=True)
+    ptr = models.CharField(_("PTR name"), max_length=255, blank=True)
     network = models.ForeignKey(
-        Network, null=True, blank=True, on_delete=models.SET_NULL, related_name="hosts"
+        Network,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="hosts",
+        verbose_name=_("network"),
     )
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="hosts"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="hosts",
+        verbose_name=_("contact"),
     )
-    contact_rule = models.CharField(max_length=32, blank=True)
-    contact_confidence = models.FloatField(null=True, blank=True)
+    contact_rule = models.CharField(_("contact rule"), max_length=32, blank=True)
+    contact_confidence = models.FloatField(_("contact confidence"), null=True, blank=True)
     # Indexed through host_agency_status_idx, whose first column it is.
     agency = models.ForeignKey(
         Agency,
@@ -386,12 +456,15 @@ class Host(models.Model):
         on_delete=models.SET_NULL,
         related_name="hosts",
         db_index=False,
+        verbose_name=_("agency"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     objects = HostQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("host")
+        verbose_name_plural = _("hosts")
         # Every index costs the importer on a million rows: only what the
         # admin, the probes and the contacts stage filter on. Status queries
         # use the composite indexes' leading columns.

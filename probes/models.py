@@ -17,21 +17,25 @@ class FeedQuerySet(ScopedQuerySet):
 class Feed(models.Model):
     """A blocklist that others publish, and how we read it."""
 
-    name = models.SlugField(max_length=64, unique=True)
-    url = models.CharField(max_length=2000, blank=True, help_text=_("http(s) URL or local path."))
-    format = models.CharField(max_length=16, default="auto")
-    is_host_list = models.BooleanField(
-        default=False, help_text=_("Expand small CIDRs in this feed into hosts.")
+    name = models.SlugField(_("name"), max_length=64, unique=True)
+    url = models.CharField(
+        _("URL"), max_length=2000, blank=True, help_text=_("http(s) URL or local path.")
     )
-    description = models.TextField(blank=True)
-    etag = models.CharField(max_length=255, blank=True)
-    last_modified = models.CharField(max_length=64, blank=True)
-    last_imported_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    format = models.CharField(_("format"), max_length=16, default="auto")
+    is_host_list = models.BooleanField(
+        _("host list"), default=False, help_text=_("Expand small CIDRs in this feed into hosts.")
+    )
+    description = models.TextField(_("description"), blank=True)
+    etag = models.CharField(_("ETag"), max_length=255, blank=True)
+    last_modified = models.CharField(_("Last-Modified"), max_length=64, blank=True)
+    last_imported_at = models.DateTimeField(_("last imported"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = FeedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("feed")
+        verbose_name_plural = _("feeds")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -49,7 +53,9 @@ class ListingQuerySet(ScopedQuerySet):
 class Listing(models.Model):
     """One feed listing one address (or one network), with its evidence."""
 
-    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="listings")
+    feed = models.ForeignKey(
+        Feed, on_delete=models.CASCADE, related_name="listings", verbose_name=_("feed")
+    )
     # No database constraint: the importer writes hosts and their listings in
     # one transaction, and checking 1M deferred constraints at commit took
     # longer than the insert. Deletes still cascade through the ORM.
@@ -60,21 +66,26 @@ class Listing(models.Model):
         on_delete=models.CASCADE,
         related_name="listings",
         db_constraint=False,
+        verbose_name=_("host"),
     )
     cidr = models.CharField(
-        max_length=49, blank=True, help_text=_("Set when the feed listed a network.")
+        _("CIDR"), max_length=49, blank=True, help_text=_("Set when the feed listed a network.")
     )
-    first_seen = models.DateTimeField(default=timezone.now)
-    last_seen = models.DateTimeField(default=timezone.now)
+    first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
     removed_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When a re-import no longer listed it.")
+        _("removed"), null=True, blank=True, help_text=_("When a re-import no longer listed it.")
     )
-    reason = models.CharField(max_length=255, blank=True, help_text=_("The feed's own category."))
-    evidence = models.JSONField(default=dict, blank=True)
+    reason = models.CharField(
+        _("reason"), max_length=255, blank=True, help_text=_("The feed's own category.")
+    )
+    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
 
     objects = ListingQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("listing")
+        verbose_name_plural = _("listings")
         constraints = [
             models.UniqueConstraint(
                 fields=["feed", "host"],
@@ -112,23 +123,32 @@ class Probe(models.Model):
         TIMEOUT = "timeout", _("Timed out")
         PROTOCOL_ERROR = "protocol_error", _("Protocol error")
 
-    host = models.ForeignKey("outreach.Host", on_delete=models.CASCADE, related_name="probes")
-    port = models.PositiveIntegerField(default=25)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True, db_index=True)
-    tests_passed = models.JSONField(default=list, blank=True)
-    starttls = models.BooleanField(null=True, blank=True)
-    banner = models.CharField(max_length=1000, blank=True)
-    transcript = models.TextField(blank=True)
-    error = models.TextField(blank=True)
+    host = models.ForeignKey(
+        "outreach.Host", on_delete=models.CASCADE, related_name="probes", verbose_name=_("host")
+    )
+    port = models.PositiveIntegerField(_("port"), default=25)
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    verdict = models.CharField(
+        _("verdict"), max_length=16, choices=Verdict.choices, blank=True, db_index=True
+    )
+    tests_passed = models.JSONField(_("tests passed"), default=list, blank=True)
+    starttls = models.BooleanField(_("STARTTLS"), null=True, blank=True)
+    banner = models.CharField(_("banner"), max_length=1000, blank=True)
+    transcript = models.TextField(_("transcript"), blank=True)
+    error = models.TextField(_("error"), blank=True)
     dns = models.JSONField(
-        default=dict, blank=True, help_text=_("PTR name and DNSBL listings at probe time.")
+        _("DNS"),
+        default=dict,
+        blank=True,
+        help_text=_("PTR name and DNSBL listings at probe time."),
     )
 
     objects = ProbeQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("probe")
+        verbose_name_plural = _("probes")
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["host", "-started_at"], name="probe_host_started_idx")]
 
@@ -172,15 +192,19 @@ class RegistryDataset(models.Model):
         ACTIVE = "active", _("active")
         SUPERSEDED = "superseded", _("superseded")
 
-    registry = models.CharField(max_length=16)
-    serial = models.CharField(max_length=64, help_text=_("Dump date or serial."))
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.LOADING)
-    files = models.JSONField(default=list)
-    figures = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-    activated_at = models.DateTimeField(null=True, blank=True)
+    registry = models.CharField(_("registry"), max_length=16)
+    serial = models.CharField(_("serial"), max_length=64, help_text=_("Dump date or serial."))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.LOADING
+    )
+    files = models.JSONField(_("files"), default=list)
+    figures = models.JSONField(_("figures"), default=dict)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("registry dataset")
+        verbose_name_plural = _("registry datasets")
         constraints = [
             models.UniqueConstraint(
                 fields=["registry"],
@@ -196,19 +220,23 @@ class RegistryDataset(models.Model):
 class RegistryPrefix(models.Model):
     """One CIDR of a network object of a dump, with its own abuse contact."""
 
-    dataset = models.ForeignKey(RegistryDataset, on_delete=models.CASCADE, related_name="+")
-    prefix = CidrField()
-    range_start = models.CharField(max_length=32)
-    range_end = models.CharField(max_length=32)
-    handle = models.CharField(max_length=100)
-    netname = models.CharField(max_length=100, blank=True)
-    country = models.CharField(max_length=2, blank=True)
-    abuse_email = models.CharField(max_length=254, blank=True)
-    rule = models.CharField(max_length=32, blank=True)
-    refused = models.CharField(max_length=255, blank=True)
-    registry_block = models.BooleanField(default=False)
+    dataset = models.ForeignKey(
+        RegistryDataset, on_delete=models.CASCADE, related_name="+", verbose_name=_("dataset")
+    )
+    prefix = CidrField(_("prefix"))
+    range_start = models.CharField(_("range start"), max_length=32)
+    range_end = models.CharField(_("range end"), max_length=32)
+    handle = models.CharField(_("registry handle"), max_length=100)
+    netname = models.CharField(_("network name"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    abuse_email = models.CharField(_("abuse address"), max_length=254, blank=True)
+    rule = models.CharField(_("rule"), max_length=32, blank=True)
+    refused = models.CharField(_("refused because"), max_length=255, blank=True)
+    registry_block = models.BooleanField(_("registry block"), default=False)
 
     class Meta:
+        verbose_name = _("registry prefix")
+        verbose_name_plural = _("registry prefixes")
         indexes = [
             models.Index(fields=["dataset", "range_start"], name="registry_prefix_range_idx")
         ]
@@ -235,14 +263,20 @@ class ContactDispute(models.Model):
         OPEN = "open", _("open")
         RESOLVED = "resolved", _("resolved")
 
-    network = models.ForeignKey("outreach.Network", on_delete=models.CASCADE, related_name="+")
-    ip = models.GenericIPAddressField(help_text=_("The host whose sources disagreed."))
+    network = models.ForeignKey(
+        "outreach.Network", on_delete=models.CASCADE, related_name="+", verbose_name=_("network")
+    )
+    ip = models.GenericIPAddressField(
+        _("IP address"), help_text=_("The host whose sources disagreed.")
+    )
     # [{"email", "source", "rule", "data_date"}], the best candidate first.
-    candidates = models.JSONField(default=list)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    chosen_email = models.CharField(max_length=254, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    candidates = models.JSONField(_("candidates"), default=list)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    chosen_email = models.CharField(_("chosen address"), max_length=254, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
 
     objects = ContactDisputeQuerySet.as_manager()
 
