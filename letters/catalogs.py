@@ -1,9 +1,12 @@
-"""The letter catalogs in ``locale/``: update them and check they are complete.
+"""The gettext catalogs: update them and check they are complete.
 
-Only the recipient-facing sources go into these catalogs (the letter
-templates and the ``letters`` modules). Running ``makemessages`` over the
-whole project would pull in every admin label as an untranslated string;
-investigators work in English and Django translates its own admin.
+Two catalogs, kept apart because they serve different readers:
+- the letter catalogs in ``locale/``: the recipient-facing sources only (the
+  letter templates, the recipient page and the ``letters`` modules that write
+  to recipients), in every letter language;
+- the admin catalogs in ``outreach/locale/``: every other translatable string
+  of the project (admin labels, messages, our admin templates), in the admin
+  languages (``settings.ADMIN_LANGUAGES``). Django translates its own admin.
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ CATALOG_SOURCES: tuple[str, ...] = (
     "templates/recipient",
 )
 SOURCE_LANGUAGE = "en"
+# The admin catalog takes the translatable strings of these trees, except the
+# letter sources above and what only the command line or the schema history
+# reads (management commands print English for operators and scripts).
+ADMIN_TREES: tuple[str, ...] = ("outreach", "probes", "letters", "templates")
+ADMIN_SKIPPED_DIRS = frozenset({"migrations", "management", "__pycache__", "locale"})
+ADMIN_LOCALE = "outreach/locale"
 
 
 def catalog_languages() -> list[str]:
@@ -38,12 +47,46 @@ def catalog_languages() -> list[str]:
     return [code for code, _name in settings.LANGUAGES if code != SOURCE_LANGUAGE]
 
 
-def catalogs_update(*, locale_dir: Path, languages: list[str] | None = None) -> None:
-    """Run makemessages over CATALOG_SOURCES only, writing into ``locale_dir``."""
+def admin_catalog_languages() -> list[str]:
+    return [code for code, _name in settings.ADMIN_LANGUAGES if code != SOURCE_LANGUAGE]
+
+
+def admin_catalog_sources() -> list[str]:
+    """Every .py and .html file of ADMIN_TREES that is not a letter source."""
+    base = Path(settings.BASE_DIR)
+    letter = [base / source for source in CATALOG_SOURCES]
+    found = []
+    for tree in ADMIN_TREES:
+        for path in sorted((base / tree).rglob("*")):
+            if path.suffix not in (".py", ".html") or ADMIN_SKIPPED_DIRS & set(path.parts):
+                continue
+            if any(path == source or source in path.parents for source in letter):
+                continue
+            found.append(str(path.relative_to(base)))
+    return found
+
+
+def admin_catalogs_update(*, locale_dir: Path, languages: list[str] | None = None) -> None:
+    """Run makemessages over the admin sources, writing into ``locale_dir``."""
+    catalogs_update(
+        locale_dir=locale_dir,
+        languages=languages or admin_catalog_languages(),
+        sources=admin_catalog_sources(),
+    )
+
+
+def catalogs_update(
+    *,
+    locale_dir: Path,
+    languages: list[str] | None = None,
+    sources: tuple[str, ...] | list[str] = CATALOG_SOURCES,
+) -> None:
+    """Run makemessages over ``sources`` only (the letter sources by default),
+    writing into ``locale_dir``."""
     locales = [to_locale(code) for code in (languages or catalog_languages())]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        for source in CATALOG_SOURCES:
+        for source in sources:
             (root / source).parent.mkdir(parents=True, exist_ok=True)
             (root / source).symlink_to(Path(settings.BASE_DIR) / source)
         with override_settings(LOCALE_PATHS=[str(locale_dir)]), contextlib.chdir(root):

@@ -11,12 +11,25 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from letters.dashboard import BREAKDOWNS, Figures, campaign_figures, figures_csv
 from outreach.charts import Series, bar_chart_svg
 from outreach.models import Campaign
 
 COLORS = {"sent": "#4c78a8", "answered": "#54a24b", "bounced": "#e45756", "fixed": "#f58518"}
+SERIES_LABELS = {
+    "sent": gettext_lazy("sent"),
+    "answered": gettext_lazy("answered"),
+    "bounced": gettext_lazy("bounced"),
+    "fixed": gettext_lazy("fixed"),
+}
+BREAKDOWN_LABELS = {
+    "agency": gettext_lazy("agency"),
+    "country": gettext_lazy("country"),
+    "language": gettext_lazy("language"),
+}
 
 
 class CampaignDashboardMixin:
@@ -44,7 +57,7 @@ class CampaignDashboardMixin:
     def _campaign(self, request: HttpRequest, campaign_id: int) -> Campaign:
         campaign = Campaign.objects.for_user(request.user).filter(pk=campaign_id).first()
         if campaign is None or not self.has_view_permission(request, campaign):
-            raise Http404("No such campaign.")
+            raise Http404(_("No such campaign."))
         return campaign
 
     def _breakdown(self, request: HttpRequest) -> str:
@@ -57,11 +70,12 @@ class CampaignDashboardMixin:
         rows = campaign_figures(user=request.user, campaign_id=campaign.pk, by=by)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Dashboard: {campaign.name}",
+            "title": _("Dashboard: %(campaign)s") % {"campaign": campaign.name},
             "campaign": campaign,
             "rows": rows,
             "by": by,
-            "breakdowns": list(BREAKDOWNS),
+            "by_label": BREAKDOWN_LABELS.get(by, by),
+            "breakdowns": [(name, BREAKDOWN_LABELS.get(name, name)) for name in BREAKDOWNS],
             "chart": mark_safe(_chart(rows[:-1], by)),  # noqa: S308 - built escaped in charts.py
             "opts": self.model._meta,
         }
@@ -79,6 +93,11 @@ class CampaignDashboardMixin:
 
 def _chart(rows: list[Figures], by: str) -> str:
     series = [
-        Series(name, color, [getattr(r, name) for r in rows]) for name, color in COLORS.items()
+        Series(str(SERIES_LABELS[name]), color, [getattr(r, name) for r in rows])
+        for name, color in COLORS.items()
     ]
-    return bar_chart_svg(title=f"Letters by {by}", labels=[r.label for r in rows], series=series)
+    return bar_chart_svg(
+        title=_("Letters by %(breakdown)s") % {"breakdown": BREAKDOWN_LABELS.get(by, by)},
+        labels=[r.label for r in rows],
+        series=series,
+    )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from letters.routable import sender_problems
 from outreach.models import Agency
@@ -43,5 +44,6 @@ class AgencyAdminForm(forms.ModelForm):
         )
         for problem in problems:
             if problem.field not in self.errors:
-                self.add_error(problem.field, f"{problem}: an active agency cannot send with it.")
+                message = _("%(problem)s: an active agency cannot send with it.")
+                self.add_error(problem.field, message % {"problem": problem})
         return cleaned

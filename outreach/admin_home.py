@@ -41,7 +41,7 @@ class CampaignHomeMixin:
     def home_view(self, request: HttpRequest, campaign_id: int) -> HttpResponse:
         campaign = Campaign.objects.for_user(request.user).filter(pk=campaign_id).first()
         if campaign is None or not self.has_view_permission(request, campaign):
-            raise Http404("No such campaign.")
+            raise Http404(_("No such campaign."))
         home = campaign_home(user=request.user, campaign=campaign)
         # The SVG is built escaped in charts.py.
         breakdowns = [(b, mark_safe(_chart(b))) for b in home.breakdowns]  # noqa: S308

@@ -24,6 +24,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -120,8 +121,8 @@ class OutreachUserAdmin(ScopedAdmin, UserAdmin):
     list_filter = ["is_active", "is_staff"]
     partner_fieldsets = (
         (None, {"fields": ("username", "password")}),
-        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
-        ("Access", {"fields": ("is_active", "last_login", "date_joined")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Access"), {"fields": ("is_active", "last_login", "date_joined")}),
     )
 
     def scope_queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:

@@ -30,6 +30,7 @@ from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
+from outreach.admin_language import preferences_view
 from outreach.roles import user_is_investigator
 
 
@@ -70,6 +71,7 @@ class OutreachAdminSite(admin.AdminSite):
     login_form = OutreachLoginForm
     login_template = "otp/admin111/login.html"
     site_header = site_title = "Outreach"
+    index_title = _("Open relay notification campaign")
     # There is no public site to "view": the recipient pages are per-letter links.
     site_url = None
 
@@ -92,8 +94,16 @@ class OutreachAdminSite(admin.AdminSite):
         # investigator without a second factor cannot have yet. It asks for a
         # logged-in staff user itself. Never cached: the page shows the secret.
         view = never_cache(login_required(self.two_factor))
-        own = [path("two-factor/", view, name="two_factor")]
+        own = [
+            path("two-factor/", view, name="two_factor"),
+            path("preferences/", self.admin_view(self.preferences), name="preferences"),
+        ]
         return own + super().get_urls()
+
+    def preferences(self, request: HttpRequest) -> HttpResponse:
+        site_language = dict(settings.ADMIN_LANGUAGES)[settings.LANGUAGE_CODE]
+        context = {**self.each_context(request), "site_language_name": site_language}
+        return preferences_view(request, context=context)
 
     def two_factor(self, request: HttpRequest) -> HttpResponse:
         """Set up (or replace) the user's own TOTP device, confirmed by one code."""

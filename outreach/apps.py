@@ -4,11 +4,12 @@ import sys
 
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy as _
 
 
 class OutreachConfig(AppConfig):
     name = "outreach"
-    verbose_name = "Outreach"
+    verbose_name = _("Outreach")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

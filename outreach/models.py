@@ -490,3 +490,28 @@ class Host(models.Model):
     def retest_inconclusive(self) -> bool:
         """An open relay whose latest re-test proved nothing: it stays open."""
         return verdicts.retest_inconclusive(self.status, self.last_verdict)
+
+
+class UserProfile(models.Model):
+    """A user's own settings: for now, the language of the admin."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="outreach_profile",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(
+        _("admin language"),
+        max_length=10,
+        blank=True,
+        choices=settings.ADMIN_LANGUAGES,
+        help_text=_("Empty: the site language."),
+    )
+
+    class Meta:
+        verbose_name = _("user profile")
+        verbose_name_plural = _("user profiles")
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from outreach.models import Agency, AgencyText, Campaign, Membership
+from outreach.models import Agency, AgencyText, Campaign, Membership, UserProfile
 from outreach.seed import SEED_AGENCIES
 from outreach.seed_texts import seed_texts
 
@@ -141,3 +142,14 @@ def demo_prepare() -> tuple[Campaign, AbstractBaseUser, str]:
     )
     user.user_permissions.set(Permission.objects.all())
     return campaign, user, password
+
+
+def user_language_set(*, user: AbstractBaseUser, language: str) -> UserProfile:
+    """Store the user's admin language ("" for the site language)."""
+    if language and language not in dict(settings.ADMIN_LANGUAGES):
+        raise ValueError(f"not an admin language: {language!r}")
+    profile, _created = UserProfile.objects.get_or_create(user=user)
+    if profile.language != language:
+        profile.language = language
+        profile.save(update_fields=["language"])
+    return profile

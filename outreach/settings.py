@@ -128,7 +128,16 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "admin:login"
 
 # --- Languages ------------------------------------------------------------
-LANGUAGE_CODE = "en"
+# The admin speaks one language per user (their profile's choice), else the
+# site language, and never follows the browser: only languages whose admin
+# catalog (outreach/locale) is complete are offered, so no page mixes two.
+# Letters and recipient pages use every letter language in LANGUAGES below.
+ADMIN_LANGUAGES = [("en", "English"), ("es", "Español"), ("ja", "日本語")]
+LANGUAGE_CODE = env_str("SITE_LANGUAGE", "en")
+if LANGUAGE_CODE not in dict(ADMIN_LANGUAGES):
+    raise ImproperlyConfigured(
+        f"SITE_LANGUAGE={LANGUAGE_CODE!r}: choose one of {', '.join(dict(ADMIN_LANGUAGES))}"
+    )
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -271,6 +280,8 @@ MIDDLEWARE[_AUTH_AT:_AUTH_AT] = [
     "django_otp.middleware.OTPMiddleware",
     # auditlog's, recording the client address the way axes reads it.
     "outreach.security.AuditlogMiddleware",
+    # After authentication: it reads the user's profile.
+    "outreach.admin_language.AdminLanguageMiddleware",
 ]
 MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
 # Axes wants to be last so it sees every failed login and answers lockouts.
@@ -315,6 +326,7 @@ CSRF_COOKIE_SAMESITE = "Strict"
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "outreach.Agency",
     "outreach.Membership",
+    "outreach.UserProfile",
     {"model": "outreach.Campaign", "m2m_fields": {"partners"}, "exclude_fields": ["hosts"]},
     "outreach.Contact",
     {"model": "outreach.Network", "include_fields": ["agency", "abuse_emails"]},
