@@ -6,6 +6,7 @@ campaign and every letter counted go through ``for_user(request.user)``.
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -50,9 +51,10 @@ class CampaignDashboardMixin:
         ]
 
     @staticmethod
+    @admin.display(description=gettext_lazy("Dashboard link"))
     def dashboard_link(obj: Campaign) -> str:
         url = reverse("admin:campaign_dashboard", args=[obj.pk])
-        return format_html('<a href="{}">Dashboard</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("Dashboard"))
 
     def _campaign(self, request: HttpRequest, campaign_id: int) -> Campaign:
         campaign = Campaign.objects.for_user(request.user).filter(pk=campaign_id).first()

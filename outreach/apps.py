@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sys
 
+from auditlog.apps import AuditlogConfig
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,13 @@ class OutreachConfig(AppConfig):
         from outreach.audit import log_entry_tag_agency
 
         post_log.connect(log_entry_tag_agency, dispatch_uid="outreach_audit_agency")
+
+
+class OutreachAuditlogConfig(AuditlogConfig):
+    """django-auditlog, with its name in the admin translated by our catalog."""
+
+    default = False
+    verbose_name = _("Audit log")
 
 
 # Management commands that never touch the admin. Each run of them would

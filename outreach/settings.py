@@ -274,7 +274,13 @@ SECURE_REFERRER_POLICY = "same-origin"
 # The admin site is ours (outreach.admin_site): it adds the optional TOTP step
 # and refuses investigators without a verified second factor when required.
 INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "outreach.apps.OutreachAdminConfig"
-INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "axes", "auditlog", "csp"]
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "outreach.apps.OutreachAuditlogConfig",
+    "csp",
+]
 _AUTH_AT = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
 MIDDLEWARE[_AUTH_AT:_AUTH_AT] = [
     "django_otp.middleware.OTPMiddleware",
