@@ -27,6 +27,7 @@ is ``unknown``: recorded, but it scores nothing as hard.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import Message
@@ -278,6 +279,18 @@ _AUTO_PHRASES = [
     r"휴가",
 ]
 _AUTO_SUBJECT = re.compile("|".join(_AUTO_PHRASES), re.IGNORECASE)
+
+
+def _fold(text: str) -> str:
+    """Text without its diacritics, case-folded: "Réponse" reads as "reponse"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+# Mail systems that cannot encode a subject's accents drop them (Exchange
+# wrote Latvian Outlook's "Ārpus biroja atrašanās automātiskā atbilde" as
+# "Arpus biroja atrasanas automatiska atbilde"): the same phrases, folded.
+_AUTO_SUBJECT_FOLDED = re.compile("|".join(_fold(p) for p in _AUTO_PHRASES))
 _AUTO_SHORT = re.compile(
     r"^(?:re:\s*)?(?:absence|absent|away|vacation|holiday|ooo|abwesend|urlaub|ausencia|"
     r"vacaciones|assente|assenza|ausente|ausência|férias|vakantie|urlop|dovolená|concediu|"
@@ -350,7 +363,7 @@ def _classify(message: Message, context: Context) -> Verdict:
     report = _report_verdict(message, context)
     if report is not None:
         return report
-    if _READ_SUBJECT.match(subject) and _has_mdn_marks(message):
+    if _READ_SUBJECT.match(subject) and (_null_sender(message) or _has_mdn_marks(message)):
         return Verdict(kind="read_receipt", rule="subject_read")
     strong = _strong_auto_rule(message, subject)
     if strong:
@@ -508,6 +521,15 @@ def _has_part(message: Message, content_type: str) -> bool:
     return any(part.get_content_type() == content_type for part in message.walk())
 
 
+def _null_sender(message: Message) -> bool:
+    # RFC 8098 section 2.1: an MDN's envelope sender MUST be null, so a
+    # read-receipt subject sent from "<>" is a receipt even when its body
+    # cannot be read (Outlook's TNEF "winmail.dat" receipts). Postfix writes
+    # the null sender as <MAILER-DAEMON>. A person's "Read: ..." never comes
+    # from the null sender.
+    return header_text(message, "Return-Path").lower() in {"<>", "<mailer-daemon>"}
+
+
 def _has_mdn_marks(message: Message) -> bool:
     # Outlook's non-standard receipts: short, and say the message was read.
     body = _report_text(message)[:5000]
@@ -522,7 +544,11 @@ def _has_mdn_marks(message: Message) -> bool:
 def _strong_auto_rule(message: Message, subject: str) -> str:
     if any(message.get(name) is not None for name in _STRONG_AUTO_HEADERS):
         return "x_autoreply_header"
-    if _AUTO_SUBJECT.search(subject) or _AUTO_SHORT.search(subject):
+    if (
+        _AUTO_SUBJECT.search(subject)
+        or _AUTO_SHORT.search(subject)
+        or _AUTO_SUBJECT_FOLDED.search(_fold(subject))
+    ):
         return "autoreply_subject"
     auto = header_text(message, "Auto-Submitted").lower()
     if "vacation" in auto:

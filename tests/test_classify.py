@@ -86,6 +86,20 @@ def test_it_decodes_an_encoded_subject_before_reading_it():
 
 
 @pytest.mark.parametrize(
+    "subject",
+    [
+        "Arpus biroja atrasanas automatiska atbilde: Open relay",  # lv, as Exchange 2003 sent it
+        "Respuesta automatica: Rele abierto",
+        "Automatyczna odpowiedz: Otwarty przekaznik",
+        "Automaticka odpoved: Otevreny relay",
+        "Raspuns automat: Releu deschis",
+    ],
+)
+def test_an_automatic_reply_subject_without_its_accents_is_still_one(subject):
+    assert message_classify(message(Subject=subject)).kind == "auto_reply"
+
+
+@pytest.mark.parametrize(
     ("headers", "rule"),
     [
         ({"Auto_Submitted": "auto-replied"}, "rfc3834_auto_submitted"),
@@ -205,6 +219,24 @@ def test_an_mdn_is_a_read_receipt_not_an_answer():
 def test_an_outlook_read_notice_without_mdn_parts_is_a_read_receipt():
     msg = message("Your message was read on Monday.\n", Subject="Read: Open relay")
     assert message_classify(msg).kind == "read_receipt"
+
+
+def test_a_read_subject_from_the_null_sender_is_a_receipt_whatever_its_body():
+    # Outlook's receipts inside an organisation are TNEF "winmail.dat" with no
+    # readable text; RFC 8098 makes every MDN come from the null sender.
+    msg = message("eJ8+IhsNAQaQCAAEAAAAAAABAAEAAQeQBgAIAAAA\n", Subject="Read: PhD tema")
+    msg["Return-Path"] = "<>"
+    assert (message_classify(msg).kind, message_classify(msg).rule) == (
+        "read_receipt",
+        "subject_read",
+    )
+
+
+def test_a_persons_read_subject_with_a_long_answer_is_still_a_reply():
+    body = "I have read the report on the open relay and we are fixing it.\n" * 80
+    msg = message(body, Subject="Read: Open relay")
+    msg["Return-Path"] = "<abuse@isp.example>"
+    assert message_classify(msg).kind == "reply"
 
 
 def test_a_challenge_response_system_is_not_a_bounce_or_an_answer():
