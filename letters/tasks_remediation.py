@@ -35,6 +35,14 @@ def campaigns_remediate_task() -> int:
     return len(ids)
 
 
+@shared_task(name="letters.tasks.deferred_retests_task")
+def deferred_retests_task() -> int:
+    """Hourly: the re-tests the recipient page promised when the day's were used up."""
+    from letters.recipient import deferred_retests_run
+
+    return len(deferred_retests_run())
+
+
 def fixed_claim_remediate(*, letter_id: int) -> None:
     """An owner says it is fixed: re-probe as soon as this transaction commits."""
     transaction.on_commit(lambda: letters_remediate_task.delay([letter_id]))

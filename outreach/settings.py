@@ -420,6 +420,11 @@ CELERY_BEAT_SCHEDULE["campaigns-remediate"] = {
     "task": "letters.tasks.campaigns_remediate_task",
     "schedule": 24 * 3600.0,
 }
+# The later re-test the recipient page promises when the day's are used up.
+CELERY_BEAT_SCHEDULE["recipient-deferred-retests"] = {
+    "task": "letters.tasks.deferred_retests_task",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["outbox-recover"] = {
     "task": "letters.tasks.outbox_recover_task",
     "schedule": 300.0,

@@ -323,6 +323,36 @@ def test_it_allows_three_retests_a_day_per_letter(
     assert recipient.retests_left(letter_id=letter.pk) == 3
 
 
+def test_a_refused_retest_is_queued_later_as_the_page_promises(letter, client, monkeypatch):
+    queued = []
+    monkeypatch.setattr(recipient, "_retest_enqueue", queued.append)
+    locations = [post(client, letter, "fixed", {})["Location"] for _ in range(4)]
+    assert "done=retest_refused" in locations[-1]
+    assert len(queued) == 3
+    # Still within the day: the promise waits, nothing more is queued.
+    assert recipient.deferred_retests_run() == []
+    RecipientAction.objects.filter(action="retest").update(
+        created_at=timezone.now() - timedelta(days=1, seconds=1)
+    )
+    assert recipient.deferred_retests_run() == [letter.pk]
+    assert queued[-1] == letter.pk
+    deferred = RecipientAction.objects.filter(action="retest").latest("created_at")
+    assert deferred.detail["deferred"] is True
+    # Kept once: the next run finds the promise kept.
+    assert recipient.deferred_retests_run() == []
+
+
+def test_a_probe_since_the_refusal_keeps_the_promise(letter, client, monkeypatch):
+    monkeypatch.setattr(recipient, "_retest_enqueue", lambda letter_id: None)
+    for _ in range(4):
+        post(client, letter, "fixed", {})
+    RecipientAction.objects.filter(action="retest").update(
+        created_at=timezone.now() - timedelta(days=2)
+    )
+    ProbeFactory(host=letter.hosts.first(), started_at=timezone.now())
+    assert recipient.deferred_retests_run() == []
+
+
 def test_it_records_a_dispute_with_a_better_contact(letter, client):
     response = post(
         client,
