@@ -121,6 +121,7 @@ class FeedAdmin(ScopedAdmin):
         campaign = data["campaign"]
         return {
             "preview": preview,
+            "shown": uploads.preview_shown(preview),
             "token": token,
             "commit_format": data["format"],
             "commit_ip_column": data["ip_column"],
@@ -159,6 +160,7 @@ class FeedAdmin(ScopedAdmin):
             "opts": self.model._meta,
             "title": gettext("Import into %(feed)s") % {"feed": feed},
             "status": status or {"state": "queued", "lines": 0},
+            "summary": uploads.summary_shown((status or {}).get("summary") or {}),
         }
         return render(request, "admin/probes/feed/upload_status.html", context)
 
