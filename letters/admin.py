@@ -17,6 +17,8 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from letters import admin_recipient  # noqa: F401  (registers the recipient page's admin)
 from letters.admin_inbound import MatchedFilter, ResponseMarkMixin
@@ -51,13 +53,21 @@ from outreach.audit import audit_event
 
 # A send that may or may not have reached the smarthost (letters.outbox).
 UNKNOWN = (Letter.Status.FAILED, DELIVERY_UNKNOWN)
+# An export job's states (letters.exports), as its page names them.
+EXPORT_STATES = {
+    "queued": _("queued"),
+    "running": _("running"),
+    "done": _("done"),
+    "failed": _("failed"),
+}
 
 
 class RevokeApprovalForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=500,
-        help_text="Why the approval is revoked. Kept in the audit log.",
+        label=_("Reason"),
+        help_text=_("Why the approval is revoked. Kept in the audit log."),
     )
 
 
@@ -136,13 +146,14 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
             fields += [f for f in dict.fromkeys(extra) if f not in fields and f != "claim_token"]
         return fields
 
-    @admin.display(description="Approval")
+    @admin.display(description=_("Approval"))
     def revoke_link(self, obj: Letter) -> str:
         if obj.status != Letter.Status.APPROVED:
-            return "Sent or exported: changes only through responses and outcomes."
+            return gettext("Sent or exported: changes only through responses and outcomes.")
         return format_html(
-            '<a href="{}">Revoke approval (back to draft)…</a>',
+            '<a href="{}">{}</a>',
             reverse("admin:letters_letter_revoke", args=[obj.pk]),
+            gettext("Revoke approval (back to draft)…"),
         )
 
     def get_urls(self) -> list:
@@ -165,11 +176,11 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
             *super().get_urls(),
         ]
 
-    @admin.display(description="Outcome", ordering="outcome")
+    @admin.display(description=_("Outcome"), ordering="outcome")
     def outcome_display(self, obj: Letter) -> str:
         return outcome_label(obj.outcome)
 
-    @admin.display(description="Preview")
+    @admin.display(description=_("Preview"))
     def preview_links(self, obj: Letter) -> str:
         if not obj.pk:
             return "-"
@@ -191,30 +202,31 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                self.message_user(request, "Approval revoked: the letter is a draft again.")
+                self.message_user(
+                    request, gettext("Approval revoked: the letter is a draft again.")
+                )
                 return redirect("admin:letters_letter_change", letter.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": letter,
             "form": form,
-            "title": f"Revoke the approval of letter {letter.pk}",
+            "title": gettext("Revoke the approval of letter %(id)s") % {"id": letter.pk},
         }
         return TemplateResponse(request, "admin/letters/letter/revoke.html", context)
 
-    @admin.display(description="Archive")
+    @admin.display(description=_("Archive"))
     def sent_message_links(self, obj: Letter) -> str:
         if not obj.pk:
             return "-"
         rows = [
             format_html(
-                '<a href="{}">Download the message as sent</a> · {} · SHA-256 {} · {}',
+                '<a href="{}">{}</a> · {} · SHA-256 {} · {}',
                 reverse("admin:letters_letter_sent_message", args=[obj.pk, sent.pk]),
+                gettext("Download the message as sent"),
                 sent.message_id,
                 sent.sha256,
-                f"accepted {sent.accepted_at:%Y-%m-%d %H:%M:%S} UTC"
-                if sent.accepted_at
-                else "acceptance unknown",
+                _accepted(sent.accepted_at),
             )
             for sent in obj.sent_messages.order_by("-recorded_at")
         ]
@@ -236,7 +248,7 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
         if change and letter_is_frozen(Letter.objects.get(pk=obj.pk)):
             # Frozen: the form changed nothing (its inline responses still save).
             if request.POST.get("language", obj.language) != obj.language:
-                message = (
+                message = gettext(
                     "Language not changed: the letter is frozen until its approval is revoked."
                 )
                 self.message_user(request, message, messages.ERROR)
@@ -254,7 +266,8 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
         try:
             changed = letter_language_set(letter_id=obj.pk, language=language, user=request.user)
         except (PermissionDenied, ValidationError) as error:
-            self.message_user(request, f"Language not changed: {error}", messages.ERROR)
+            message = gettext("Language not changed: %(error)s") % {"error": _error_text(error)}
+            self.message_user(request, message, messages.ERROR)
             return
         obj.language, obj.language_reason = changed.language, changed.language_reason
 
@@ -281,8 +294,10 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
             "opts": self.model._meta,
             "letter": letter,
             "rendered": rendered,
+            "language_reason": language_reason_label(letter.language_reason),
             "languages": sorted(supported_languages()),
-            "title": f"Letter {letter.pk}: {rendered.language}",
+            "title": gettext("Letter %(id)s: %(language)s")
+            % {"id": letter.pk, "language": rendered.language},
         }
         return TemplateResponse(request, "admin/letters/letter/preview.html", context)
 
@@ -296,17 +311,20 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
 
     # --- Actions ------------------------------------------------------------
 
-    @admin.action(description="Approve selected draft letters", permissions=["approve"])
+    @admin.action(description=_("Approve selected draft letters"), permissions=["approve"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        report = ActionReport("%(count)d letter(s) approved.")
+        report = ActionReport(
+            ngettext_lazy("%(count)d letter approved.", "%(count)d letters approved.", "count")
+        )
         for letter_id, status in queryset.values_list("pk", "status"):
             if status != Letter.Status.DRAFT:
-                report.skip(letter_id, f"not a draft ({Letter.Status(status).label.lower()})")
+                reason = gettext("not a draft (%(status)s)") % {"status": _status_name(status)}
+                report.skip(letter_id, reason)
                 continue
             try:
                 letter_approve(letter_id=letter_id, user=request.user)
             except PermissionDenied as error:
-                report.fail(letter_id, str(error) or "permission denied")
+                report.fail(letter_id, str(error) or gettext("permission denied"))
             except ValidationError as error:
                 report.skip(letter_id, "; ".join(error.messages))
             else:
@@ -320,13 +338,14 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
         return request.user.has_perm("letters.send_letter")
 
     @admin.action(
-        description="Export selected approved letters (ZIP of PDFs)", permissions=["export"]
+        description=_("Export selected approved letters (ZIP of PDFs)"), permissions=["export"]
     )
     def export_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._export(request, queryset, merged=False)
 
     @admin.action(
-        description="Export selected approved letters (one PDF to print)", permissions=["export"]
+        description=_("Export selected approved letters (one PDF to print)"),
+        permissions=["export"],
     )
     def export_selected_merged(
         self, request: HttpRequest, queryset: QuerySet
@@ -338,14 +357,21 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
     ) -> HttpResponse | None:
         from letters.tasks import letters_export_task
 
-        report = ActionReport("%(count)d letter(s) going into the export.")
+        report = ActionReport(
+            ngettext_lazy(
+                "%(count)d letter going into the export.",
+                "%(count)d letters going into the export.",
+                "count",
+            )
+        )
         letter_ids = []
         for letter_id, status in queryset.values_list("pk", "status"):
             if status in EXPORTABLE:
                 letter_ids.append(letter_id)
                 report.ok(letter_id)
             else:
-                report.skip(letter_id, f"not approved ({Letter.Status(status).label.lower()})")
+                reason = gettext("not approved (%(status)s)") % {"status": _status_name(status)}
+                report.skip(letter_id, reason)
         report.send(self, request)
         if not letter_ids:
             return None
@@ -370,8 +396,9 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "status": status,
+            "state_label": EXPORT_STATES.get(status.get("state"), status.get("state")),
             "export_id": export_id,
-            "title": "Letter export",
+            "title": gettext("Letter export"),
         }
         return TemplateResponse(request, "admin/letters/letter/export.html", context)
 
@@ -382,7 +409,7 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
         return FileResponse(zip_path.open("rb"), as_attachment=True, filename=zip_path.name)
 
     @admin.action(
-        description="Delivery unknown: resend as a new message (not in the smarthost log)",
+        description=_("Delivery unknown: resend as a new message (not in the smarthost log)"),
         permissions=["export"],  # letters.send_letter: "Can send or export letters"
     )
     def requeue_unknown(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
@@ -390,11 +417,15 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
             request,
             queryset,
             lambda ids: letters_requeue_unknown(letter_ids=ids, actor=request.user),
-            "%(count)d letter(s) will be sent again as new messages.",
+            ngettext_lazy(
+                "%(count)d letter will be sent again as a new message.",
+                "%(count)d letters will be sent again as new messages.",
+                "count",
+            ),
         )
 
     @admin.action(
-        description="Delivery unknown: mark as sent (delivered per the smarthost log)",
+        description=_("Delivery unknown: mark as sent (delivered per the smarthost log)"),
         permissions=["export"],
     )
     def mark_sent(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
@@ -402,11 +433,13 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
             request,
             queryset,
             lambda ids: letters_mark_sent(letter_ids=ids, actor=request.user),
-            "%(count)d letter(s) marked as sent.",
+            ngettext_lazy(
+                "%(count)d letter marked as sent.", "%(count)d letters marked as sent.", "count"
+            ),
         )
 
     def _settle_unknown(
-        self, request: HttpRequest, queryset: QuerySet[Letter], settle: Any, done: str
+        self, request: HttpRequest, queryset: QuerySet[Letter], settle: Any, done: Any
     ) -> None:
         """Apply ``settle`` to the letters whose delivery is unknown; report the rest."""
         chosen = list(queryset.values_list("id", "status", "outcome"))
@@ -416,9 +449,9 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
         report.ok(count=count)
         for pk, status, outcome in chosen:
             if (status, outcome) != UNKNOWN:
-                report.skip(pk, "its delivery is not unknown")
+                report.skip(pk, gettext("its delivery is not unknown"))
         # The UPDATE re-checks the state: a row that changed meanwhile is left.
-        report.skip(None, "changed meanwhile", count=len(unknown) - count)
+        report.skip(None, gettext("changed meanwhile"), count=len(unknown) - count)
         report.send(self, request)
 
 
@@ -466,3 +499,37 @@ class ResponseAdmin(ResponseMarkMixin, ScopedAdmin):
     autocomplete_fields = ["handled_by"]
     list_select_related = ["letter__contact", "letter__campaign", "handled_by"]
     date_hierarchy = "received_at"
+
+
+def _status_name(status: str) -> str:
+    """A letter's status as a skip reason names it: its label, in lower case."""
+    return str(Letter.Status(status).label).lower()
+
+
+def _accepted(accepted_at: Any) -> str:
+    if not accepted_at:
+        return gettext("acceptance unknown")
+    return gettext("accepted %(time)s UTC") % {"time": f"{accepted_at:%Y-%m-%d %H:%M:%S}"}
+
+
+def _error_text(error: Exception) -> str:
+    # A ValidationError's str() is the repr of its list; people read its messages.
+    if isinstance(error, ValidationError):
+        return "; ".join(error.messages)
+    return str(error)
+
+
+def language_reason_label(reason: str) -> str:
+    """Why a letter has its language, in words: the stored reason is a code
+    ("contact", "country:BR", "agency:ftc", "default", "investigator")."""
+    kind, _sep, value = (reason or "").partition(":")
+    if kind == "country":
+        return gettext("the network's country is %(country)s") % {"country": value}
+    if kind == "agency":
+        return gettext("it is the default of agency %(agency)s") % {"agency": value}
+    named = {
+        "contact": gettext("the contact's language is set"),
+        "default": gettext("it is the default language"),
+        "investigator": gettext("an investigator chose it"),
+    }
+    return named.get(reason, reason or "-")

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from letters.models import Response
 from letters.responses import response_assign, response_mark, response_record
@@ -14,18 +16,21 @@ from outreach.admin_base import ScopedSimpleListFilter
 from outreach.admin_feedback import ActionReport
 
 
-def _mark_action(kind: str, label: str) -> Callable:
+def _mark_action(kind: str, description: Any, done: Any) -> Callable:
+    """An action marking the selected responses ``kind``; ``done`` is the
+    ngettext_lazy sentence ActionReport counts with."""
+
     def action(admin: object, request: HttpRequest, queryset: QuerySet[Response]) -> None:
         # The changelist queryset is already for_user-scoped by ScopedAdmin.
         ids = list(queryset.values_list("id", flat=True))
         for response_id in ids:
             response_mark(response_id=response_id, kind=kind, user_id=request.user.pk)
-        report = ActionReport(f"%(count)d response(s) marked {label.lower()}.")
+        report = ActionReport(done)
         report.ok(count=len(ids))
         report.send(admin, request)
 
     action.__name__ = f"mark_{kind}"
-    action.short_description = f"Mark as {label.lower()}"
+    action.short_description = description
     action.allowed_permissions = ("change",)
     return action
 
@@ -34,11 +39,11 @@ ACTED_ON = {Response.Kind.FIXED_CLAIM, Response.Kind.OPT_OUT}
 
 
 class MatchedFilter(ScopedSimpleListFilter):
-    title = "letter"
+    title = _("letter")
     parameter_name = "matched"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("no", "Unmatched: waiting for a person"), ("yes", "Matched to a letter")]
+        return [("no", _("Unmatched: waiting for a person")), ("yes", _("Matched to a letter"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Response]) -> QuerySet[Response]:
         if self.value() == "no":
@@ -50,10 +55,43 @@ class MatchedFilter(ScopedSimpleListFilter):
 
 class ResponseMarkMixin:
     actions = [
-        _mark_action(Response.Kind.FIXED_CLAIM, "Claims fixed (re-probe now)"),
-        _mark_action(Response.Kind.DISPUTE, "Dispute"),
-        _mark_action(Response.Kind.OPT_OUT, "Opt-out (do not contact)"),
-        _mark_action(Response.Kind.QUESTION, "Question"),
+        # One whole sentence per kind: a translator cannot inflect a spliced-in label.
+        _mark_action(
+            Response.Kind.FIXED_CLAIM,
+            _("Mark as claims fixed (re-probe now)"),
+            ngettext_lazy(
+                "%(count)d response marked claims fixed (re-probe now).",
+                "%(count)d responses marked claims fixed (re-probe now).",
+                "count",
+            ),
+        ),
+        _mark_action(
+            Response.Kind.DISPUTE,
+            _("Mark as dispute"),
+            ngettext_lazy(
+                "%(count)d response marked dispute.",
+                "%(count)d responses marked dispute.",
+                "count",
+            ),
+        ),
+        _mark_action(
+            Response.Kind.OPT_OUT,
+            _("Mark as opt-out (do not contact)"),
+            ngettext_lazy(
+                "%(count)d response marked opt-out (do not contact).",
+                "%(count)d responses marked opt-out (do not contact).",
+                "count",
+            ),
+        ),
+        _mark_action(
+            Response.Kind.QUESTION,
+            _("Mark as question"),
+            ngettext_lazy(
+                "%(count)d response marked question.",
+                "%(count)d responses marked question.",
+                "count",
+            ),
+        ),
     ]
 
     def save_model(self, request: HttpRequest, obj: Response, form: Any, change: bool) -> None:

@@ -15,6 +15,8 @@ from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from letters.delivery import letters_delivery_unknown
 from letters.models import Letter
@@ -54,7 +56,12 @@ class CampaignOutboxMixin:
                     transaction.on_commit(
                         lambda c=campaign.pk, a=agency_id: letters_send_task.delay(c, a)
                     )
-            self.message_user(request, f"Sending started for {len(campaigns)} campaign(s).")
+            started = ngettext(
+                "Sending started for %(count)d campaign.",
+                "Sending started for %(count)d campaigns.",
+                len(campaigns),
+            )
+            self.message_user(request, started % {"count": len(campaigns)})
             if campaigns:
                 return HttpResponseRedirect(
                     reverse("admin:campaign_outbox", args=[campaigns[0].pk])
@@ -62,7 +69,7 @@ class CampaignOutboxMixin:
             return None
         return self._confirm_page(request, campaigns)
 
-    send_approved_letters.short_description = "Send approved letters…"
+    send_approved_letters.short_description = _("Send approved letters…")
 
     def _confirm_page(self, request: HttpRequest, campaigns: list[Campaign]) -> HttpResponse:
         preview, error = "", ""
@@ -76,7 +83,7 @@ class CampaignOutboxMixin:
                 error = str(problem)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Send approved letters",
+            "title": gettext("Send approved letters"),
             "campaigns": campaigns,
             "counts": [(c, _approved(request, c)) for c in campaigns],
             "preview": preview,
@@ -97,7 +104,7 @@ class CampaignOutboxMixin:
         counts = dict(letters.values_list("status").annotate(n=Count("id")).order_by())
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Outbox: {campaign.name}",
+            "title": gettext("Outbox: %(campaign)s") % {"campaign": campaign.name},
             "campaign": campaign,
             "counts": [(label, counts.get(value, 0)) for value, label in Letter.Status.choices],
             "sending": counts.get(Letter.Status.SENDING, 0),

@@ -8,6 +8,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from letters.models import RecipientAction, RecipientToken
 from outreach.admin_base import ScopedAdmin
@@ -54,7 +56,7 @@ class RecipientTokenAdmin(ReadOnlyAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return self.fields
 
-    @admin.action(description="Revoke the selected links", permissions=["change"])
+    @admin.action(description=_("Revoke the selected links"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = audit_update(
             actor=request.user,
@@ -62,4 +64,5 @@ class RecipientTokenAdmin(ReadOnlyAdmin):
             event="revoke",
             revoked_at=timezone.now(),
         )
-        self.message_user(request, f"{count} link(s) revoked.", messages.SUCCESS)
+        done = ngettext("%(count)d link revoked.", "%(count)d links revoked.", count)
+        self.message_user(request, done % {"count": count}, messages.SUCCESS)

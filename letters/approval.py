@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from letters.models import Letter
 from outreach.audit import audit_update
@@ -49,16 +50,19 @@ def letter_approval_revoke(*, letter_id: int, user: AbstractBaseUser, reason: st
 
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("Revoking an approval needs a reason.")
+        raise ValidationError(gettext("Revoking an approval needs a reason."))
     if not user.has_perm("letters.approve_letter"):
-        raise PermissionDenied("Revoking an approval needs the approve_letter permission.")
+        raise PermissionDenied(gettext("Revoking an approval needs the approve_letter permission."))
     if not Letter.objects.for_user(user).filter(pk=letter_id).exists():
-        raise PermissionDenied("No such letter.")
+        raise PermissionDenied(gettext("No such letter."))
     letter = Letter.objects.select_for_update().get(pk=letter_id)
     if letter.status != Letter.Status.APPROVED:
         raise ValidationError(
-            f"Letter {letter.pk} is {letter.status}: only an approved letter not yet sent "
-            "or exported can return to draft."
+            gettext(
+                "Letter %(id)s is %(status)s: only an approved letter not yet sent "
+                "or exported can return to draft."
+            )
+            % {"id": letter.pk, "status": letter.get_status_display().lower()}
         )
     audit_update(
         actor=user,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from letters.agency_texts import agency_words_for
 from letters.approval import recipient_link_issue
@@ -211,10 +212,15 @@ def network_country(hosts: list[Host]) -> str:
     return countries.most_common(1)[0][0] if countries else ""
 
 
+def _letter_status(letter: Letter) -> dict[str, object]:
+    """The placeholders of a message naming a letter and its status (as shown)."""
+    return {"id": letter.pk, "status": letter.get_status_display().lower()}
+
+
 def _scoped_letter(letter_id: int, user: AbstractBaseUser) -> Letter:
     letter = Letter.objects.for_user(user).filter(pk=letter_id).first()
     if letter is None:
-        raise PermissionDenied("No such letter for this user.")
+        raise PermissionDenied(gettext("No such letter for this user."))
     return letter
 
 
@@ -222,10 +228,11 @@ def _scoped_letter(letter_id: int, user: AbstractBaseUser) -> Letter:
 def letter_approve(*, letter_id: int, user: AbstractBaseUser) -> Letter:
     """Approve a draft. Needs the ``letters.approve_letter`` permission."""
     if not user.has_perm("letters.approve_letter"):
-        raise PermissionDenied("Approving letters needs the approve_letter permission.")
+        raise PermissionDenied(gettext("Approving letters needs the approve_letter permission."))
     letter = _scoped_letter(letter_id, user)
     if letter.status != Letter.Status.DRAFT:
-        raise ValidationError(f"Letter {letter.pk} is {letter.status}, not a draft.")
+        message = gettext("Letter %(id)s is %(status)s, not a draft.")
+        raise ValidationError(message % _letter_status(letter))
     letter.status = Letter.Status.APPROVED
     letter.approved_by = user
     letter.approved_at = timezone.now()
@@ -240,13 +247,15 @@ def letter_approve(*, letter_id: int, user: AbstractBaseUser) -> Letter:
 def letter_language_set(*, letter_id: int, language: str, user: AbstractBaseUser) -> Letter:
     """An investigator's choice of language; later rebuilds keep it."""
     if language not in supported_languages():
-        raise ValidationError(f"{language!r} is not a letter language.")
+        message = gettext("%(language)r is not a letter language.")
+        raise ValidationError(message % {"language": language})
     if not user.has_perm("letters.change_letter"):
-        raise PermissionDenied("Changing letters needs the change_letter permission.")
+        raise PermissionDenied(gettext("Changing letters needs the change_letter permission."))
     letter = _scoped_letter(letter_id, user)
     if letter.status != Letter.Status.DRAFT:
         # Frozen once approved: "revoke approval" (letters.approval) returns it to draft.
-        raise ValidationError(f"Letter {letter.pk} is {letter.status}; it can no longer change.")
+        message = gettext("Letter %(id)s is %(status)s; it can no longer change.")
+        raise ValidationError(message % _letter_status(letter))
     letter.language, letter.language_reason = language, INVESTIGATOR_REASON
     letter.text_fallbacks = _texts_fallbacks(letter.campaign, letter.agency, language, {})
     letter.save(update_fields=["language", "language_reason", "text_fallbacks"])

@@ -23,7 +23,11 @@ from django.conf import settings
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from letters.dashboard import BREAKDOWN_LABELS
 from letters.models import Letter, RecipientAction, Response
 from letters.outbox import DELIVERY_UNKNOWN
 from outreach.models import Campaign, Host
@@ -77,37 +81,52 @@ def letters_annotated(letters: QuerySet[Letter]) -> QuerySet[Letter]:
 class Set:
     """One named subset of a list: its label and its condition."""
 
-    label: str
+    label: str | Promise  # lazy: shown in the reader's language
     condition: Q = field(default_factory=Q)
 
 
+# Labels of counts ("12 sent"): the gettext context says what is counted
+# (letters, hosts or responses), so a translation can agree with it.
 LETTER_SETS: dict[str, Set] = {
     # The funnel
-    "built": Set("letters built"),
-    "approved": Set("approved", ~Q(status=Letter.Status.DRAFT)),
-    "sent": Set("sent", Q(sent_at__isnull=False)),
-    "answered": Set("answered", Q(has_answer=True)),
-    "fixed": Set("fixed", Q(outcome="fixed")),
-    "partly_fixed": Set("partly fixed", Q(outcome="partly_fixed")),
-    "not_fixed": Set("not fixed", Q(outcome="not_fixed")),
-    "delivery_unknown": Set("delivery unknown", Q(outcome=DELIVERY_UNKNOWN)),
-    "bounced": Set("bounced", Q(has_bounce=True) | Q(status=Letter.Status.BOUNCED)),
-    "disputed": Set("disputed", Q(has_dispute=True)),
+    "built": Set(pgettext_lazy("letters", "letters built")),
+    "approved": Set(pgettext_lazy("letters", "approved"), ~Q(status=Letter.Status.DRAFT)),
+    "sent": Set(pgettext_lazy("letters", "sent"), Q(sent_at__isnull=False)),
+    "answered": Set(pgettext_lazy("letters", "answered"), Q(has_answer=True)),
+    "fixed": Set(pgettext_lazy("letters", "fixed"), Q(outcome="fixed")),
+    "partly_fixed": Set(pgettext_lazy("letters", "partly fixed"), Q(outcome="partly_fixed")),
+    "not_fixed": Set(pgettext_lazy("letters", "not fixed"), Q(outcome="not_fixed")),
+    "delivery_unknown": Set(
+        pgettext_lazy("letters", "delivery unknown"), Q(outcome=DELIVERY_UNKNOWN)
+    ),
+    "bounced": Set(
+        pgettext_lazy("letters", "bounced"), Q(has_bounce=True) | Q(status=Letter.Status.BOUNCED)
+    ),
+    "disputed": Set(pgettext_lazy("letters", "disputed"), Q(has_dispute=True)),
     # The work queues
-    "to_approve": Set("drafts to approve", Q(status=Letter.Status.DRAFT)),
-    "approved_unsent": Set("approved but not sent", Q(status=Letter.Status.APPROVED)),
-    "failed": Set("failed sends", Q(status=Letter.Status.FAILED) & ~Q(outcome=DELIVERY_UNKNOWN)),
+    "to_approve": Set(pgettext_lazy("letters", "drafts to approve"), Q(status=Letter.Status.DRAFT)),
+    "approved_unsent": Set(
+        pgettext_lazy("letters", "approved but not sent"), Q(status=Letter.Status.APPROVED)
+    ),
+    "failed": Set(
+        pgettext_lazy("letters", "failed sends"),
+        Q(status=Letter.Status.FAILED) & ~Q(outcome=DELIVERY_UNKNOWN),
+    ),
     # A hard bounce moves a letter to the next contact (back to draft); a
     # letter still marked bounced found none yet.
-    "bounce_no_fallback": Set("bounces awaiting a fallback", Q(status=Letter.Status.BOUNCED)),
+    "bounce_no_fallback": Set(
+        pgettext_lazy("letters", "bounces awaiting a fallback"), Q(status=Letter.Status.BOUNCED)
+    ),
     "dispute_better_contact": Set(
-        "disputes with a suggested better contact",
+        pgettext_lazy("letters", "disputes with a suggested better contact"),
         Q(has_open_dispute=True, has_better_contact=True),
     ),
-    "opted_out": Set("opt-outs", Q(contact__do_not_contact=True)),
+    "opted_out": Set(pgettext_lazy("letters", "opt-outs"), Q(contact__do_not_contact=True)),
     # One letter per contact and campaign: an open dispute from the recipient.
     # (probes.ContactDispute, sources disagreeing on a contact, is another queue.)
-    "contact_disputed": Set("open disputes from recipients", Q(has_open_dispute=True)),
+    "contact_disputed": Set(
+        pgettext_lazy("letters", "open disputes from recipients"), Q(has_open_dispute=True)
+    ),
 }
 LETTER_FUNNEL = ["built", "approved", "sent", "answered", "fixed"]
 LETTER_OUTCOMES = ["partly_fixed", "not_fixed", "delivery_unknown", "bounced", "disputed"]
@@ -131,20 +150,21 @@ def letters_in(letters: QuerySet[Letter], key: str) -> QuerySet[Letter]:
 
 def host_sets() -> dict[str, Set]:
     sets = {
-        "imported": Set("imported"),
-        "verified": Set("verified", Q(last_probed_at__isnull=False)),
+        "imported": Set(pgettext_lazy("hosts", "imported")),
+        "verified": Set(pgettext_lazy("hosts", "verified"), Q(last_probed_at__isnull=False)),
         "open_relays": Set(
-            "open relays", Q(status__in=[Host.Status.OPEN_RELAY, Host.Status.FIXED])
+            pgettext_lazy("hosts", "open relays"),
+            Q(status__in=[Host.Status.OPEN_RELAY, Host.Status.FIXED]),
         ),
         "with_contact": Set(
-            "with contact",
+            pgettext_lazy("hosts", "with contact"),
             Q(status__in=[Host.Status.OPEN_RELAY, Host.Status.FIXED], contact__isnull=False),
         ),
     }
     inconclusive = _inconclusive_verdicts()
     if inconclusive is not None:
         sets["retest_inconclusive"] = Set(
-            "hosts whose re-test was inconclusive",
+            pgettext_lazy("hosts", "hosts whose re-test was inconclusive"),
             Q(status=Host.Status.OPEN_RELAY, last_verdict__in=sorted(inconclusive)),
         )
     return sets
@@ -162,11 +182,12 @@ def hosts_in(hosts: QuerySet[Host], key: str) -> QuerySet[Host]:
 
 def response_sets() -> dict[str, Set]:
     unhandled = Q(handled_by__isnull=True, kind__in=HUMAN)
-    sets = {"unhandled": Set("unhandled replies", unhandled)}
+    sets = {"unhandled": Set(pgettext_lazy("responses", "unhandled replies"), unhandled)}
     if has_field(Response, "severity"):
         # Issue 16 classifies bounces: a hard one without a fallback needs a person.
         sets["hard_bounce"] = Set(
-            "hard bounces", Q(kind=Response.Kind.BOUNCE, severity="hard", handled_by__isnull=True)
+            pgettext_lazy("responses", "hard bounces"),
+            Q(kind=Response.Kind.BOUNCE, severity="hard", handled_by__isnull=True),
         )
     return sets
 
@@ -181,16 +202,25 @@ def responses_in(responses: QuerySet[Response], key: str) -> QuerySet[Response]:
 @dataclass(frozen=True)
 class Count_:
     key: str
-    label: str
+    label: str | Promise
     count: int
     url: str
+
+
+# What each breakdown groups by, as a heading shows it.
+BREAKDOWN_TITLES = {**BREAKDOWN_LABELS, "registry": _("registry")}
 
 
 @dataclass(frozen=True)
 class Breakdown:
     name: str
     rows: list[tuple[str, list[Count_]]]  # (group label, counts)
-    columns: list[str]
+    columns: list[str | Promise]
+
+    @property
+    def title(self) -> str | Promise:
+        """The translated name of what it groups by (``name`` stays the key)."""
+        return BREAKDOWN_TITLES.get(self.name, self.name)
 
 
 @dataclass
@@ -269,7 +299,8 @@ def campaign_home(*, user: object, campaign: Campaign) -> Home:
             + "?"
             + urlencode({"campaign": cid, "status__exact": "open"})
         )
-        queues.append(Count_("contact_dispute", "contacts in dispute", disputes.count(), url))
+        label = _("contacts in dispute")
+        queues.append(Count_("contact_dispute", label, disputes.count(), url))
     if "retest_inconclusive" in hsets:
         queues.append(host("retest_inconclusive"))
     today = timezone.localdate()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from outreach.audit import audit_update
 from outreach.models import Host
@@ -30,13 +31,13 @@ def host_status_correct(*, host_id: int, status: str, reason: str, user: Abstrac
 
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("A correction needs a reason.")
+        raise ValidationError(gettext("A correction needs a reason."))
     if status not in Host.Status.values:
-        raise ValidationError(f"{status!r} is not a host status.")
+        raise ValidationError(gettext("%(status)r is not a host status.") % {"status": status})
     if not user.has_perm("outreach.change_host"):
-        raise PermissionDenied("Correcting a host needs the change_host permission.")
+        raise PermissionDenied(gettext("Correcting a host needs the change_host permission."))
     if not Host.objects.for_user(user).filter(pk=host_id).exists():
-        raise PermissionDenied("No such host.")
+        raise PermissionDenied(gettext("No such host."))
     host = Host.objects.select_for_update().get(pk=host_id)
     fixed_at = host.fixed_at or timezone.now() if status == Host.Status.FIXED else None
     audit_update(

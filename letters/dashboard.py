@@ -22,6 +22,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, fields
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from letters.delivery import DELIVERY_UNKNOWN
 from letters.models import Letter, Response
@@ -34,6 +36,22 @@ BREAKDOWNS = {
     "agency": "agency__name",
     "country": "contact__country",
     "language": "language",
+}
+# The page's names for the breakdowns and the figures (the keys stay in URLs
+# and in the CSV's header, which programs read).
+BREAKDOWN_LABELS = {"agency": _("agency"), "country": _("country"), "language": _("language")}
+FIGURE_LABELS = {
+    "built": _("built"),
+    "approved": _("approved"),
+    "sent": _("sent"),
+    "bounced": _("bounced"),
+    "answered": _("answered"),
+    "fixed": _("fixed"),
+    "retest_inconclusive": _("re-test inconclusive"),
+    "median_days_to_fix": _("median days to fix"),
+    "delivery_unknown": _("delivery unknown"),
+    "response_rate": _("response rate"),
+    "fix_rate": _("fix rate"),
 }
 
 
@@ -129,7 +147,7 @@ def _median_days_to_fix(letters: QuerySet[Letter], field: str) -> dict[str | Non
 
 
 def _total(rows: list[Figures], median: float | None) -> Figures:
-    total = Figures(label="Total", median_days_to_fix=median)
+    total = Figures(label=gettext("Total"), median_days_to_fix=median)
     for name in COUNTS:
         setattr(total, name, sum(getattr(row, name) for row in rows))
     return total

@@ -38,6 +38,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from letters.blobs import blob_put
 from letters.delivery import DELIVERY_UNKNOWN
@@ -467,9 +468,11 @@ def senders_check(*, agency_ids: list[int]) -> None:
     refusals = []
     for agency in Agency.objects.filter(id__in=agency_ids).order_by("code"):
         for problem in agency_sender_problems(agency):
-            refusals.append(f"agency {agency.name} ({agency.code}): {problem}")
+            refusal = gettext("agency %(name)s (%(code)s): %(problem)s")
+            names = {"name": agency.name, "code": agency.code}
+            refusals.append(refusal % {**names, "problem": problem})
     if refusals:
-        raise OutboxError("cannot send: " + "; ".join(refusals))
+        raise OutboxError(gettext("cannot send: %(refusals)s") % {"refusals": "; ".join(refusals)})
 
 
 def _agency_ids(campaign_id: int, agency_id: int | None) -> list[int]:

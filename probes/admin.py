@@ -17,6 +17,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from outreach.admin_base import ScopedAdmin, ScopedInline
@@ -32,15 +33,21 @@ ADDITIONS, SNAPSHOT = "additions", "snapshot"
 
 
 class FeedUploadForm(forms.Form):
-    file = forms.FileField(required=False, help_text=_("Plain text, CSV or gzip."))
+    file = forms.FileField(label=_("File"), required=False, help_text=_("Plain text, CSV or gzip."))
     format = forms.ChoiceField(
+        label=_("Format"),
         choices=[("", _("The feed's format")), ("auto", _("Detect"))] + [(f, f) for f in FORMATS],
         required=False,
     )
     ip_column = forms.CharField(
-        required=False, max_length=64, help_text=_("CSV only: column name, or number.")
+        label=_("IP column"),
+        required=False,
+        max_length=64,
+        help_text=_("CSV only: column name, or number."),
     )
-    campaign = forms.ModelChoiceField(queryset=Campaign.objects.none(), required=False)
+    campaign = forms.ModelChoiceField(
+        label=_("Campaign"), queryset=Campaign.objects.none(), required=False
+    )
     token = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
     mode = forms.ChoiceField(
         label=_("This file is"),
@@ -92,7 +99,8 @@ class FeedAdmin(ScopedAdmin):
         campaigns = Campaign.objects.for_user(request.user)
         form = FeedUploadForm(request.POST or None, request.FILES or None, campaigns=campaigns)
         context = {**self.admin_site.each_context(request), "feed": feed, "form": form}
-        context["opts"], context["title"] = self.model._meta, _("Import a file into %s") % feed
+        title = gettext("Import a file into %(feed)s") % {"feed": feed}
+        context["opts"], context["title"] = self.model._meta, title
         if request.method == "POST" and form.is_valid():
             try:
                 if "commit" in request.POST:
@@ -105,7 +113,7 @@ class FeedAdmin(ScopedAdmin):
     def _upload_preview(self, feed: Feed, form: FeedUploadForm) -> dict:
         data = form.cleaned_data
         if not data["file"]:
-            raise FeedError("choose a file to upload")
+            raise FeedError(gettext("choose a file to upload"))
         token = uploads.upload_save(chunks=data["file"].chunks())
         preview = uploads.upload_preview(
             token=token, feed=feed, fmt=data["format"], ip_column=data["ip_column"]
@@ -113,6 +121,7 @@ class FeedAdmin(ScopedAdmin):
         campaign = data["campaign"]
         return {
             "preview": preview,
+            "shown": uploads.preview_shown(preview),
             "token": token,
             "commit_format": data["format"],
             "commit_ip_column": data["ip_column"],
@@ -123,7 +132,9 @@ class FeedAdmin(ScopedAdmin):
     def _upload_commit(self, request: HttpRequest, feed: Feed, data: dict) -> HttpResponse:
         token = data["token"]
         if not uploads.upload_exists(token):
-            raise FeedError("this upload has expired or was already imported: upload it again")
+            raise FeedError(
+                gettext("this upload has expired or was already imported: upload it again")
+            )
         campaign = data["campaign"]
         job = partial(
             tasks.feed_upload_import.delay,
@@ -147,17 +158,22 @@ class FeedAdmin(ScopedAdmin):
             **self.admin_site.each_context(request),
             "feed": feed,
             "opts": self.model._meta,
-            "title": _("Import into %s") % feed,
+            "title": gettext("Import into %(feed)s") % {"feed": feed},
             "status": status or {"state": "queued", "lines": 0},
+            "summary": uploads.summary_shown((status or {}).get("summary") or {}),
         }
         return render(request, "admin/probes/feed/upload_status.html", context)
 
     @admin.action(description=_("Import now from the feed's URL"))
     def import_now(self, request: HttpRequest, queryset: Any) -> None:
-        report = ActionReport(_("%(count)d feed import(s) queued."))
+        report = ActionReport(
+            ngettext_lazy(
+                "%(count)d feed import queued.", "%(count)d feed imports queued.", "count"
+            )
+        )
         for feed in queryset.only("pk", "name", "url"):
             if not feed.url:
-                report.skip(feed, _("no URL to fetch from (upload a file instead)"))
+                report.skip(feed, gettext("no URL to fetch from (upload a file instead)"))
                 continue
             transaction.on_commit(partial(tasks.feed_refresh.delay, feed.pk))
             report.ok(feed)
@@ -273,6 +289,7 @@ class ContactDisputeAdmin(ScopedAdmin):
         except DisputeError as exc:
             messages.error(request, str(exc))
             return
-        messages.success(
-            request, _("%(n)d hosts now go to %(email)s.") % {"n": moved, "email": email}
+        done = ngettext(
+            "%(count)d host now goes to %(email)s.", "%(count)d hosts now go to %(email)s.", moved
         )
+        messages.success(request, done % {"count": moved, "email": email})

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from outreach.audit import audit_event, audit_update
 from outreach.models import Host
@@ -29,10 +30,10 @@ def contact_dispute_resolve(*, dispute_id: int, email: str, actor: Any) -> int:
         ContactDispute.objects.select_for_update().select_related("network").get(id=dispute_id)
     )
     if dispute.status != ContactDispute.Status.OPEN:
-        raise DisputeError("this dispute is already resolved")
+        raise DisputeError(gettext("this dispute is already resolved"))
     chosen = next((c for c in dispute.candidates if c.get("email") == email), None)
     if chosen is None:
-        raise DisputeError(f"{email!r} is not one of the candidates")
+        raise DisputeError(gettext("%(email)r is not one of the candidates") % {"email": email})
     network = dispute.network
     choice = chosen | {"rule": "investigator", "confidence": 1.0, "chosen_from": chosen["rule"]}
     network.contact_candidates = [choice] + [

@@ -28,6 +28,8 @@ from ipaddress import IPv4Address
 from socket import AF_INET, inet_pton
 from typing import BinaryIO
 
+from django.utils.translation import gettext
+
 from outreach.lib.iputil import IPAddress, IPNetwork
 from probes import addresses, feed_detect
 
@@ -49,7 +51,8 @@ class FeedError(ValueError):
 
     def __init__(self, message: str, line: int = 0) -> None:
         self.line = line
-        super().__init__(f"line {line}: {message}" if line else message)
+        where = gettext("line %(line)d: %(message)s")
+        super().__init__(where % {"line": line, "message": message} if line else message)
 
 
 @dataclass(slots=True)
@@ -171,10 +174,8 @@ def _next_chunk(stream: BinaryIO, counter: _Counter) -> bytes:
 def _count(total: int, more: int, max_bytes: int, counter: _Counter) -> int:
     total += more
     if total > max_bytes:
-        raise FeedError(
-            f"the file is larger than the {max_bytes:,} byte limit (FEED_MAX_BYTES)",
-            counter.line + 1,
-        )
+        message = gettext("the file is larger than the %(limit)s byte limit (FEED_MAX_BYTES)")
+        raise FeedError(message % {"limit": f"{max_bytes:,}"}, counter.line + 1)
     return total
 
 
@@ -185,12 +186,16 @@ def _decoded(raw: Iterator[bytes | None], counter: _Counter) -> Iterator[str | N
             yield None
             continue
         if b"\x00" in data:
-            raise FeedError("binary data (NUL byte): this is not a text list", counter.line)
+            raise FeedError(_binary(), counter.line)
         text = data.decode("utf-8", "replace").strip()
         # No list format has a line starting with "<": a proxy's error page has.
         if text[:1] == "<" and _looks_like_html(text):
-            raise FeedError("an HTML page was served instead of a list", counter.line)
+            raise FeedError(gettext("an HTML page was served instead of a list"), counter.line)
         yield text
+
+
+def _binary() -> str:
+    return gettext("binary data (NUL byte): this is not a text list")
 
 
 _HTML = re.compile(r"<(!doctype\s+html|html|head|body|title)\b", re.IGNORECASE)
@@ -507,7 +512,7 @@ def parse_csv(lines: Iterator[str | None], counter: _Counter, options: dict) -> 
     if wanted.isdecimal() and wanted.isascii():
         index = int(wanted) - 1
         if index < 0:
-            raise FeedError("CSV column numbers start at 1")
+            raise FeedError(gettext("CSV column numbers start at 1"))
     elif layout and layout.ip_index is not None and not wanted:
         index = layout.ip_index
     else:
@@ -609,10 +614,10 @@ def open_feed(
     if not head.strip():
         # An empty download is a failed download: importing it would mark
         # every listing of the feed as removed.
-        raise FeedError("the file is empty")
+        raise FeedError(gettext("the file is empty"))
     if b"\x00" in head[:DETECT_BYTES]:
         first_nul = head.count(b"\n", 0, head.index(b"\x00")) + 1
-        raise FeedError("binary data (NUL byte): this is not a text list", first_nul)
+        raise FeedError(_binary(), first_nul)
     detection = _detection(head, fmt, ip_column, complete=len(head) < DETECT_BYTES)
     counter = _Counter()
     lines = _decoded(iter_lines(stream, head, counter, max_bytes=max_bytes), counter)

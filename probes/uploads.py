@@ -15,13 +15,89 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from outreach.models import Campaign
+from probes import addresses
 from probes.feed_import import FeedPreview, feed_import, feed_preview
-from probes.feeds import FeedError
+from probes.feeds import (
+    EXCLUDED,
+    HOST,
+    NETWORK,
+    NETWORK_TOO_LARGE,
+    TOO_LONG,
+    UNPARSABLE,
+    FeedError,
+)
 from probes.models import Feed
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+# What the upload pages call an import summary's figures (probes.feed_import)
+# and the refusal codes it counts; the codes stay in the stored summary.
+SUMMARY_LABELS = {
+    "feed": _("Feed"),
+    "source": _("Source"),
+    "format": _("Format"),
+    "detected_by": _("Decided by"),
+    "lines": _("Lines"),
+    "accepted": _("Accepted"),
+    "new_hosts": _("New hosts"),
+    "updated_hosts": _("Hosts already known (updated)"),
+    "duplicates": _("Duplicates"),
+    "networks": _("Networks"),
+    "expanded_networks": _("Networks expanded into hosts"),
+    "expanded_hosts": _("Hosts from expanded networks"),
+    "expansions_skipped": _("Networks not expanded (limit reached)"),
+    "removed_listings": _("Listings marked removed"),
+    "rejected": _("Rejected"),
+    "not_modified": _("Not modified since the last fetch"),
+    "seconds": _("Seconds"),
+}
+REJECTION_LABELS = {
+    UNPARSABLE: _("unparsable"),
+    TOO_LONG: _("line too long"),
+    EXCLUDED: _("rbldnsd exclusion"),
+    NETWORK_TOO_LARGE: _("network too large"),
+    addresses.NON_GLOBAL: _("not a public address"),
+    addresses.NEVER_CONTACT: _("on the never-contact list"),
+}
+
+KIND_LABELS = {HOST: _("host"), NETWORK: _("network")}
+
+
+def rejection_label(code: str) -> str:
+    return str(REJECTION_LABELS.get(code, code))
+
+
+def rejections_shown(rejected: dict[str, int] | None) -> list[tuple[str, int]]:
+    """(label, count) of an import's or a preview's refusals, for a page."""
+    return [(rejection_label(code), count) for code, count in (rejected or {}).items()]
+
+
+def preview_shown(preview: FeedPreview) -> dict:
+    """A preview's rows, refusals and refused lines with their codes in words."""
+    return {
+        "rejected": rejections_shown(preview.tally.rejected),
+        "rows": [
+            (line, str(KIND_LABELS.get(kind, kind)), key, reason)
+            for line, kind, key, reason in preview.rows
+        ],
+        "refused": [
+            (line, rejection_label(reason), text) for line, reason, text in preview.rejected_lines
+        ],
+    }
+
+
+def summary_shown(summary: dict) -> list[tuple[str, str, object]]:
+    """(key, label, value) rows of an import summary for its page; the refusals
+    come as (label, count) pairs."""
+    rows = []
+    for key, value in summary.items():
+        shown = rejections_shown(value) if key == "rejected" else value
+        rows.append((key, str(SUMMARY_LABELS.get(key, key)), shown))
+    return rows
 
 
 def _folder() -> Path:
@@ -33,7 +109,7 @@ def _folder() -> Path:
 def _path(token: str, suffix: str) -> Path:
     # The token comes back from the browser: never let it name another file.
     if not _TOKEN.match(token):
-        raise FeedError("unknown upload")
+        raise FeedError(gettext("unknown upload"))
     return _folder() / f"{token}{suffix}"
 
 
@@ -66,9 +142,8 @@ def upload_save(*, chunks: Iterable[bytes]) -> str:
             if size > settings.FEED_MAX_BYTES:
                 out.close()
                 path.unlink()
-                raise FeedError(
-                    f"the file is larger than the {settings.FEED_MAX_BYTES:,} byte limit"
-                )
+                message = gettext("the file is larger than the %(limit)s byte limit")
+                raise FeedError(message % {"limit": f"{settings.FEED_MAX_BYTES:,}"})
             out.write(chunk)
     return token
 

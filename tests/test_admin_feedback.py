@@ -76,7 +76,7 @@ def test_it_approves_drafts_and_warns_about_the_rest_with_reasons(client):
         follow=True,
     )
     assert _levels(response) == [
-        (messages.SUCCESS, "1 letter(s) approved."),
+        (messages.SUCCESS, "1 letter approved."),
         (messages.WARNING, f"Skipped 1: not a draft (sent) ({sent.pk})."),
     ]
     assert Letter.objects.get(pk=draft.pk).status == Letter.Status.APPROVED
@@ -92,7 +92,7 @@ def test_it_warns_when_no_selected_letter_could_be_approved(client):
         follow=True,
     )
     levels = _levels(response)
-    assert levels[0] == (messages.WARNING, "0 letter(s) approved.")
+    assert levels[0] == (messages.WARNING, "0 letters approved.")
     assert (
         "messagelist" in response.content.decode()
         and 'class="warning"' in response.content.decode()
@@ -107,6 +107,6 @@ def test_it_skips_feeds_without_a_url_with_the_reason(admin_client):
         follow=True,
     )
     levels = _levels(response)
-    assert levels[0] == (messages.WARNING, "0 feed import(s) queued.")
+    assert levels[0] == (messages.WARNING, "0 feed imports queued.")
     assert levels[1][0] == messages.WARNING and "uploads-only" in levels[1][1]
     assert "no URL" in levels[1][1]

@@ -159,7 +159,7 @@ def test_the_import_now_action_queues_the_feeds_with_a_url(
             {"action": "import_now", "_selected_action": [f.pk for f in Feed.objects.all()]},
             follow=True,
         )
-    assert "1 feed import(s) queued." in response.content.decode()
+    assert "1 feed import queued." in response.content.decode()
     assert list(Host.objects.values_list("ip", flat=True)) == ["8.8.4.4"]
     assert Listing.objects.filter(feed=feed).count() == 1
 
