@@ -15,22 +15,18 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from letters.dashboard import BREAKDOWNS, Figures, campaign_figures, figures_csv
+from letters.dashboard import (
+    BREAKDOWN_LABELS,
+    BREAKDOWNS,
+    FIGURE_LABELS,
+    Figures,
+    campaign_figures,
+    figures_csv,
+)
 from outreach.charts import Series, bar_chart_svg
 from outreach.models import Campaign
 
 COLORS = {"sent": "#4c78a8", "answered": "#54a24b", "bounced": "#e45756", "fixed": "#f58518"}
-SERIES_LABELS = {
-    "sent": gettext_lazy("sent"),
-    "answered": gettext_lazy("answered"),
-    "bounced": gettext_lazy("bounced"),
-    "fixed": gettext_lazy("fixed"),
-}
-BREAKDOWN_LABELS = {
-    "agency": gettext_lazy("agency"),
-    "country": gettext_lazy("country"),
-    "language": gettext_lazy("language"),
-}
 
 
 class CampaignDashboardMixin:
@@ -95,7 +91,7 @@ class CampaignDashboardMixin:
 
 def _chart(rows: list[Figures], by: str) -> str:
     series = [
-        Series(str(SERIES_LABELS[name]), color, [getattr(r, name) for r in rows])
+        Series(str(FIGURE_LABELS[name]), color, [getattr(r, name) for r in rows])
         for name, color in COLORS.items()
     ]
     return bar_chart_svg(

@@ -59,8 +59,9 @@ class CampaignHomeMixin:
 
 def _chart(breakdown: Breakdown) -> str:
     series = [
-        Series(name, COLORS[i % len(COLORS)], [row[1][i].count for row in breakdown.rows])
+        Series(str(name), COLORS[i % len(COLORS)], [row[1][i].count for row in breakdown.rows])
         for i, name in enumerate(breakdown.columns)
     ]
     labels = [label for label, _cells in breakdown.rows]
-    return bar_chart_svg(title=f"By {breakdown.name}", labels=labels, series=series)
+    title = _("By %(name)s") % {"name": breakdown.title}
+    return bar_chart_svg(title=str(title), labels=labels, series=series)
