@@ -186,7 +186,19 @@ def test_the_command_prints_the_json_summary(capsys):
     call_command(
         "import_blocklist", str(FIXTURES / "spamhaus_drop.txt"), "--feed", "drop", "--json"
     )
-    summary = json.loads(capsys.readouterr().out)
+    summary, total = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert total == {
+        "summary": True,
+        "feed": "drop",
+        "files": 1,
+        "failed": 0,
+        "lines": 6,
+        "accepted": summary["accepted"],
+        "new_hosts": 0,
+        "updated_hosts": 0,
+        "duplicates": summary["duplicates"],
+        "networks": 2,
+    }
     assert {
         "lines",
         "accepted",
@@ -207,7 +219,9 @@ def test_the_command_imports_the_good_files_and_fails_for_the_bad(tmp_path, caps
     good = FIXTURES / "blocklist_de_mail.ipset"
     with pytest.raises(CommandError, match="1 of 2 files failed"):
         call_command("import_blocklist", str(bad), str(good), "--feed", "bl", "--json")
-    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    first, second, total = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert (total["summary"], total["files"], total["failed"]) == (True, 1, 1)
+    assert (total["new_hosts"], total["duplicates"]) == (10, 1)
     assert first == {
         "source": str(bad),
         "error": "line 1: an HTML page was served instead of a list",
@@ -224,7 +238,7 @@ def test_the_command_marks_a_feed_as_a_host_list(capsys, settings):
     factories.FeedFactory(name="dshield", format="auto", is_host_list=False)
     path = str(FIXTURES / "dshield_block.txt")
     call_command("import_blocklist", path, "--feed", "dshield", "--host-list", "--json")
-    summary = json.loads(capsys.readouterr().out)
+    summary, _total = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert (summary["networks"], summary["expanded_hosts"]) == (2, 512)
     assert Host.objects.filter(ip="43.229.53.255").exists()
 
@@ -330,7 +344,7 @@ def test_the_json_summary_names_the_format_and_the_rule_that_decided_it(capsys):
     # by its values, with no --ip-column.
     path = FIXTURES / "versions" / "abusech_feodo_2021.csv"
     call_command("import_blocklist", str(path), "--feed", "feodo", "--json")
-    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    summary = json.loads(capsys.readouterr().out.splitlines()[-2])
     assert summary["format"] == "csv"
     assert "'dst_ip' (number 2)" in summary["detected_by"]
     assert summary["accepted"] == 6
