@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from django.core.management.base import BaseCommand, CommandParser, OutputWrapper
@@ -71,16 +72,27 @@ class OutreachCommand(BaseCommand):
         """A warning or an error that does not stop the command: always on stderr."""
         self._write(self.stderr, self.bar_stream, text)
 
-    def progress(self, *, total: int | None = None, unit: str = "", **kwargs: Any) -> tqdm:
-        """A tqdm bar on stderr; a silent one off a terminal or with ``--json``."""
+    def progress(self, iterable: Iterable | None = None, *, unit: str = "", **kwargs: Any) -> tqdm:
+        """A tqdm bar on stderr (over ``iterable``, if given); silent off a terminal
+        or with ``--json``."""
         shown = not self.as_json and _is_tty(self.bar_stream)
-        return tqdm(total=total, unit=unit, file=self.bar_stream, disable=not shown, **kwargs)
+        return tqdm(iterable, unit=unit, file=self.bar_stream, disable=not shown, **kwargs)
 
     def _write(self, wrapper: OutputWrapper, stream: IO[str], text: str) -> None:
         # A line written under a running bar would land on the bar's line:
         # tqdm takes the bar off the terminal for the write, then redraws it.
         with tqdm.external_write_mode(file=stream):
             wrapper.write(text)
+
+
+def done_of_total(bar: tqdm) -> Callable[[int, int], None]:
+    """The ``progress(done, total)`` callback services take, moving this bar."""
+
+    def advance(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    return advance
 
 
 def _line(obj: dict[str, Any]) -> str:
