@@ -48,6 +48,9 @@ class OutreachCommand(BaseCommand):
 
     def execute(self, *args: Any, **options: Any) -> str | None:
         self.as_json = bool(options.get("json"))
+        # call_command hands its streams to execute, not to the constructor.
+        self.out_stream = options.get("stdout") or self.out_stream
+        self.bar_stream = options.get("stderr") or self.bar_stream
         return super().execute(*args, **options)
 
     def record(self, obj: dict[str, Any], text: str | None = None) -> None:

@@ -26,3 +26,12 @@ def json_lines(out: io.StringIO | str) -> list[dict]:
 def bar_drawn(text: str) -> bool:
     """tqdm redraws its bar after a carriage return; plain lines never carry one."""
     return "\r" in text
+
+
+def run_command(*args: object, tty: bool = False) -> tuple[str, str]:
+    """Run a management command; its stdout and stderr (a terminal when ``tty``)."""
+    from django.core.management import call_command
+
+    out, err = io.StringIO(), TtyStream() if tty else io.StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()

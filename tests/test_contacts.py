@@ -20,6 +20,7 @@ from probes import contacts, flight, pacing
 from probes.contacts import contact_fallback, contacts_lookup, network_resolve
 from probes.pacing import Pacer
 from probes.tasks_rdap import LookupDeferred, campaign_contacts_lookup, contacts_lookup_batch
+from tests.command_io import bar_drawn, run_command
 from tests.factories import AgencyFactory, CampaignFactory, ContactFactory, HostFactory
 
 ANSWERS = recorded_answers()
@@ -443,6 +444,15 @@ def test_the_command_looks_up_a_campaigns_verified_relays(sim, campaign, capsys)
     assert "62.239.237.1  62.239.237.0/24  zzdnsr@bt.com  abuse_role 0.95  ico" in out
     assert "200.57.141.161" not in out
     assert "1 hosts, 0 waiting for a registry." in out
+
+
+def test_the_command_shows_progress_on_a_terminal_only(sim, campaign):
+    args = ("lookup_contacts", "--ip", "62.239.237.1", "210.107.73.73")
+    out, err = run_command(*args, tty=True)
+    assert bar_drawn(err) and "2/2" in err and "requests left" in err
+    assert "2 hosts, 0 waiting for a registry." in out and not bar_drawn(out)
+    assert not bar_drawn(run_command(*args)[1])
+    assert not bar_drawn(run_command(*args, "--json", tty=True)[1])
 
 
 # --- Pacing (the in-process command waits; it does not give up) -------------

@@ -19,6 +19,7 @@ from probes.feed_import import feed_import, feed_import_source
 from probes.feeds import FeedError
 from probes.models import Listing
 from tests import factories
+from tests.command_io import bar_drawn, run_command
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -231,6 +232,15 @@ def test_the_command_imports_the_good_files_and_fails_for_the_bad(tmp_path, caps
         1,
         {"non_global": 1, "unparsable": 1},
     )
+
+
+def test_the_command_shows_progress_on_a_terminal_only():
+    args = ("import_blocklist", str(FIXTURES / "spamhaus_drop.txt"), "--feed", "drop")
+    out, err = run_command(*args, tty=True)
+    assert bar_drawn(err) and "lines" in err
+    assert "spamhaus_drop.txt (spamhaus): 6 lines" in out and not bar_drawn(out)
+    assert not bar_drawn(run_command(*args)[1])
+    assert not bar_drawn(run_command(*args, "--json", tty=True)[1])
 
 
 def test_the_command_marks_a_feed_as_a_host_list(capsys, settings):

@@ -17,7 +17,7 @@ from probes import selectors, smtp
 from probes.models import Probe
 from probes.status import host_status_next
 from probes.verify import hosts_verify, temp_retry_delay
-from tests.command_io import json_lines
+from tests.command_io import bar_drawn, json_lines, run_command
 from tests.factories import CampaignFactory, HostFactory
 
 pytestmark = pytest.mark.django_db
@@ -211,6 +211,15 @@ def test_it_verifies_a_whole_campaign_with_all_tests(lab_hosts):
     call_command("verify_relays", "--campaign", campaign.slug, "--all-tests", stdout=out)
     assert Probe.objects.get(host=made[0][0]).tests_passed == [5, 6, 8]
     assert "2 hosts probed (not_relay: 1, open_relay: 1)" in out.getvalue()
+
+
+def test_it_shows_the_probing_progress_on_a_terminal_only(lab_hosts):
+    ips = [h.ip for h, _ in lab_hosts(["open", "closed"])]
+    out, err = run_command("verify_relays", "--ip", *ips, tty=True)
+    assert bar_drawn(err) and "2/2" in err
+    assert "2 hosts probed (not_relay: 1, open_relay: 1)" in out and not bar_drawn(out)
+    assert not bar_drawn(run_command("verify_relays", "--ip", *ips)[1])
+    assert not bar_drawn(run_command("verify_relays", "--ip", *ips, "--json", tty=True)[1])
 
 
 def test_it_probes_a_target_directly_under_the_same_rules(lab, settings):
