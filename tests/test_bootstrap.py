@@ -67,14 +67,20 @@ def test_it_refuses_overlapping_prefixes():
         bootstrap.table_build(pairs)
 
 
-def test_the_refresh_command_swaps_in_valid_files_and_refuses_bad_ones(tmp_path):
-    from django.core.management import CommandError, call_command
-
+def _source_and_target(tmp_path):
+    """A folder of valid bootstrap files, and an empty one to write them to."""
     source, target = tmp_path / "src", tmp_path / "dst"
     source.mkdir()
     target.mkdir()
     (source / "ipv4.json").write_text(_file([[["1.0.0.0/8"], ["https://rdap.apnic.net/"]]]))
     (source / "ipv6.json").write_text(_file([[["2a00::/12"], ["https://rdap.db.ripe.net/"]]]))
+    return source, target
+
+
+def test_the_refresh_command_swaps_in_valid_files_and_refuses_bad_ones(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    source, target = _source_and_target(tmp_path)
     call_command("rdap_bootstrap_refresh", "--source", str(source), "--to", str(target))
     assert bootstrap.registry_for("1.2.3.4", data_dir=str(target)) == "apnic"
     assert bootstrap.registry_for("62.1.1.1", data_dir=str(target)) == ""
@@ -91,11 +97,7 @@ def test_the_refresh_command_prints_a_json_summary(tmp_path):
 
     from tests.command_io import json_lines
 
-    source, target = tmp_path / "src", tmp_path / "dst"
-    source.mkdir()
-    target.mkdir()
-    (source / "ipv4.json").write_text(_file([[["1.0.0.0/8"], ["https://rdap.apnic.net/"]]]))
-    (source / "ipv6.json").write_text(_file([[["2a00::/12"], ["https://rdap.db.ripe.net/"]]]))
+    source, target = _source_and_target(tmp_path)
     out = StringIO()
     call_command(
         "rdap_bootstrap_refresh", "--source", str(source), "--to", str(target), "--json", stdout=out

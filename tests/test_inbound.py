@@ -176,38 +176,32 @@ def test_it_scores_bounces_once_a_day_and_disables_at_the_threshold(settings):
     assert contact.do_not_contact_reason == "disabled: too many bounces"
 
 
+def mail_files(tmp_path: Path, *, maildir: bool = False) -> list[str]:
+    """An mbox of two replies to a letter, (a Maildir of one,) and an .eml matching none."""
+    letter = LetterFactory(status=Letter.Status.SENT)
+    to = f"relay+{letter.reply_token}@ftc.example"
+    box = mailbox.mbox(tmp_path / "in.mbox")
+    box.add(reply(To=to, Message_ID="<m1@isp.example>"))
+    box.add(reply(To=to, Message_ID="<m2@isp.example>"))
+    box.close()
+    paths = [tmp_path / "in.mbox"]
+    if maildir:
+        mailbox.Maildir(tmp_path / "Maildir").add(reply(To=to, Message_ID="<m3@isp.example>"))
+        paths.append(tmp_path / "Maildir")
+    (tmp_path / "one.eml").write_bytes(reply(To="x@ftc.example", Message_ID="<m4@isp.example>"))
+    return [str(path) for path in [*paths, tmp_path / "one.eml"]]
+
+
 @pytest.mark.django_db
 def test_it_ingests_mbox_maildir_and_eml_files(tmp_path):
-    letter = LetterFactory(status=Letter.Status.SENT)
-    to = f"relay+{letter.reply_token}@ftc.example"
-    box = mailbox.mbox(tmp_path / "in.mbox")
-    box.add(reply(To=to, Message_ID="<m1@isp.example>"))
-    box.add(reply(To=to, Message_ID="<m2@isp.example>"))
-    box.close()
-    maildir = mailbox.Maildir(tmp_path / "Maildir")
-    maildir.add(reply(To=to, Message_ID="<m3@isp.example>"))
-    (tmp_path / "one.eml").write_bytes(reply(To="x@ftc.example", Message_ID="<m4@isp.example>"))
-
-    paths = [tmp_path / "in.mbox", tmp_path / "Maildir", tmp_path / "one.eml"]
-    report = mail_paths_ingest(paths=paths)
-
+    paths = mail_files(tmp_path, maildir=True)
+    report = mail_paths_ingest(paths=[Path(path) for path in paths])
     assert (report.stored, report.matched) == (4, 3)
-
-
-def two_files(tmp_path: Path) -> list[str]:
-    letter = LetterFactory(status=Letter.Status.SENT)
-    to = f"relay+{letter.reply_token}@ftc.example"
-    box = mailbox.mbox(tmp_path / "in.mbox")
-    box.add(reply(To=to, Message_ID="<m1@isp.example>"))
-    box.add(reply(To=to, Message_ID="<m2@isp.example>"))
-    box.close()
-    (tmp_path / "one.eml").write_bytes(reply(To="x@ftc.example", Message_ID="<m3@isp.example>"))
-    return [str(tmp_path / "in.mbox"), str(tmp_path / "one.eml")]
 
 
 @pytest.mark.django_db
 def test_the_ingest_command_prints_a_file_a_line_and_the_totals_as_json(tmp_path):
-    mbox, eml = two_files(tmp_path)
+    mbox, eml = mail_files(tmp_path)
     rows = json_lines(run_command("ingest_mail", mbox, eml, "--json")[0])
     counts = {"duplicates": 0, "poisoned": 0, "unparsable": 0}
     assert rows == [
@@ -221,7 +215,7 @@ def test_the_ingest_command_prints_a_file_a_line_and_the_totals_as_json(tmp_path
 
 @pytest.mark.django_db
 def test_the_ingest_command_shows_progress_on_a_terminal_only(tmp_path):
-    paths = two_files(tmp_path)
+    paths = mail_files(tmp_path)
     out, err = run_command("ingest_mail", *paths, tty=True)
     assert bar_drawn(err) and "3 messages" in err
     assert out.startswith("stored 3 (2 matched") and not bar_drawn(out)
