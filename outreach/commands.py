@@ -67,7 +67,8 @@ class OutreachCommand(BaseCommand):
     def note(self, text: str) -> None:
         """Words for a person: on stdout, or on stderr when stdout carries JSON."""
         if self.as_json:
-            self.warn(text)
+            # Not in red: Django colours stderr as errors on a terminal.
+            self._write(self.stderr, self.bar_stream, text, style_func=str)
         else:
             self._write(self.stdout, self.out_stream, text)
 
@@ -81,11 +82,17 @@ class OutreachCommand(BaseCommand):
         shown = not self.as_json and _is_tty(self.bar_stream)
         return tqdm(iterable, unit=unit, file=self.bar_stream, disable=not shown, **kwargs)
 
-    def _write(self, wrapper: OutputWrapper, stream: IO[str], text: str) -> None:
+    def _write(
+        self,
+        wrapper: OutputWrapper,
+        stream: IO[str],
+        text: str,
+        style_func: Callable[[str], str] | None = None,
+    ) -> None:
         # A line written under a running bar would land on the bar's line:
         # tqdm takes the bar off the terminal for the write, then redraws it.
         with tqdm.external_write_mode(file=stream):
-            wrapper.write(text)
+            wrapper.write(text, style_func=style_func)
 
 
 def done_of_total(bar: tqdm) -> Callable[[int, int], None]:

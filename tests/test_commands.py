@@ -87,6 +87,16 @@ def test_it_draws_no_bar_with_json_even_on_a_terminal():
     json_lines(out)
 
 
+def test_it_leaves_notes_uncoloured_on_a_terminal_and_warnings_red():
+    err = TtyStream()
+    command = OutreachCommand(stdout=io.StringIO(), stderr=err, force_color=True)
+    command.as_json = True
+    command.note("created")
+    command.warn("down")
+    assert err.getvalue() == "created\n" + command.style.ERROR("down\n")
+    assert command.style.ERROR("down\n") != "down\n"
+
+
 def test_it_offers_json_through_the_shared_option_only():
     assert "--json" in Counting().create_parser("manage.py", "counting").format_help()
 
