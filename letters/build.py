@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -44,14 +45,17 @@ class BuildSummary:
 
 
 @transaction.atomic
-def letters_build(*, campaign_id: int) -> BuildSummary:
+def letters_build(
+    *, campaign_id: int, progress: Callable[[int, int], None] | None = None
+) -> BuildSummary:
     """One draft letter per (campaign, contact) over the contact's open relays.
 
     Idempotent: drafts are refreshed (hosts, signer, language unless an
     investigator set it), letters already approved or sent are left alone.
     The signer is the contact's agency, else the campaign's lead agency.
     New letters and their host links are written in bulk; a draft is saved
-    again only when something in it changed.
+    again only when something in it changed. ``progress(done, total)`` is
+    called after each contact.
     """
     campaign = Campaign.objects.select_related("lead_agency").get(pk=campaign_id)
     summary = BuildSummary(campaign=campaign.slug)
@@ -65,7 +69,7 @@ def letters_build(*, campaign_id: int) -> BuildSummary:
     # The agency texts a letter falls back on depend on (signer, language) only.
     fallbacks: dict[tuple[int, str], list[dict]] = {}
     new: list[tuple[Letter, list[Host]]] = []
-    for contact_id, hosts in by_contact.items():
+    for done, (contact_id, hosts) in enumerate(by_contact.items(), start=1):
         contact, letter = contacts[contact_id], existing.get(contact_id)
         if contact.do_not_contact:
             summary.skipped_do_not_contact += 1
@@ -88,6 +92,8 @@ def letters_build(*, campaign_id: int) -> BuildSummary:
             summary.updated += 1
         else:
             summary.unchanged += 1
+        if progress:
+            progress(done, len(by_contact))
     summary.created = _letters_create(new)
     return summary
 

@@ -18,7 +18,7 @@ import logging
 import mailbox
 import os
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import getaddresses
 from pathlib import Path
@@ -185,13 +185,20 @@ class IngestReport:
     unparsable: int = 0
 
 
-def mail_paths_ingest(*, paths: list[Path]) -> IngestReport:
-    """Ingest mbox files, Maildir folders and .eml files; one transaction per file."""
+def mail_paths_ingest(
+    *, paths: list[Path], progress: Callable[[IngestReport], None] | None = None
+) -> IngestReport:
+    """Ingest mbox files, Maildir folders and .eml files; one transaction per file.
+
+    ``progress(report)`` is called after each message.
+    """
     report = IngestReport()
     for path in paths:
         with transaction.atomic():
             for raw in _messages_in(path):
                 _count(report, _ingest_or_set_aside(raw))
+                if progress:
+                    progress(report)
     return report
 
 

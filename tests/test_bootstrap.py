@@ -67,14 +67,20 @@ def test_it_refuses_overlapping_prefixes():
         bootstrap.table_build(pairs)
 
 
-def test_the_refresh_command_swaps_in_valid_files_and_refuses_bad_ones(tmp_path):
-    from django.core.management import CommandError, call_command
-
+def _source_and_target(tmp_path):
+    """A folder of valid bootstrap files, and an empty one to write them to."""
     source, target = tmp_path / "src", tmp_path / "dst"
     source.mkdir()
     target.mkdir()
     (source / "ipv4.json").write_text(_file([[["1.0.0.0/8"], ["https://rdap.apnic.net/"]]]))
     (source / "ipv6.json").write_text(_file([[["2a00::/12"], ["https://rdap.db.ripe.net/"]]]))
+    return source, target
+
+
+def test_the_refresh_command_swaps_in_valid_files_and_refuses_bad_ones(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    source, target = _source_and_target(tmp_path)
     call_command("rdap_bootstrap_refresh", "--source", str(source), "--to", str(target))
     assert bootstrap.registry_for("1.2.3.4", data_dir=str(target)) == "apnic"
     assert bootstrap.registry_for("62.1.1.1", data_dir=str(target)) == ""
@@ -82,3 +88,25 @@ def test_the_refresh_command_swaps_in_valid_files_and_refuses_bad_ones(tmp_path)
     with pytest.raises(CommandError, match=r"ipv6\.json: not JSON"):
         call_command("rdap_bootstrap_refresh", "--source", str(source), "--to", str(target))
     assert bootstrap.registry_for("2a00::1", data_dir=str(target)) == "ripe"
+
+
+def test_the_refresh_command_prints_a_json_summary(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.command_io import json_lines
+
+    source, target = _source_and_target(tmp_path)
+    out = StringIO()
+    call_command(
+        "rdap_bootstrap_refresh", "--source", str(source), "--to", str(target), "--json", stdout=out
+    )
+    assert json_lines(out) == [
+        {
+            "summary": True,
+            "source": str(source),
+            "to": str(target),
+            "files": ["ipv4.json", "ipv6.json"],
+        }
+    ]

@@ -20,6 +20,7 @@ from probes import contacts, flight, pacing
 from probes.contacts import contact_fallback, contacts_lookup, network_resolve
 from probes.pacing import Pacer
 from probes.tasks_rdap import LookupDeferred, campaign_contacts_lookup, contacts_lookup_batch
+from tests.command_io import bar_drawn, run_command
 from tests.factories import AgencyFactory, CampaignFactory, ContactFactory, HostFactory
 
 ANSWERS = recorded_answers()
@@ -394,8 +395,9 @@ def test_two_workers_never_ask_for_one_network_at_once(postgres_url, settings):
 def test_the_command_prints_one_json_object_per_host(sim, campaign, capsys):
     call_command("lookup_contacts", "--ip", "62.239.237.1", "210.107.73.73", "--json")
     lines = capsys.readouterr().out.splitlines()
-    # JSON Lines, like verify_relays: one complete object per line.
-    rows = [json.loads(line) for line in lines]
+    # JSON Lines, like verify_relays: one complete object per line, then the summary.
+    *rows, summary = [json.loads(line) for line in lines]
+    assert summary == {"summary": True, "hosts": 2, "waiting": 0}
     assert rows == [
         {
             "ip": "62.239.237.1",
@@ -423,7 +425,8 @@ def test_the_command_streams_valid_json_across_batches(sim, campaign, capsys, mo
     for ip in ("62.239.237.1", "62.239.237.2", "200.57.141.161"):
         host(ip, campaign, status=Host.Status.OPEN_RELAY)
     call_command("lookup_contacts", "--campaign", campaign.slug, "--json")
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    *rows, summary = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert summary == {"summary": True, "hosts": 3, "waiting": 0}
     # Address order on PostgreSQL (inet), text order on SQLite.
     assert sorted((r["ip"], r["contact"]) for r in rows) == [
         ("200.57.141.161", "operacion.redes@triara.com"),
@@ -441,6 +444,15 @@ def test_the_command_looks_up_a_campaigns_verified_relays(sim, campaign, capsys)
     assert "62.239.237.1  62.239.237.0/24  zzdnsr@bt.com  abuse_role 0.95  ico" in out
     assert "200.57.141.161" not in out
     assert "1 hosts, 0 waiting for a registry." in out
+
+
+def test_the_command_shows_progress_on_a_terminal_only(sim, campaign):
+    args = ("lookup_contacts", "--ip", "62.239.237.1", "210.107.73.73")
+    out, err = run_command(*args, tty=True)
+    assert bar_drawn(err) and "2/2" in err and "requests left" in err
+    assert "2 hosts, 0 waiting for a registry." in out and not bar_drawn(out)
+    assert not bar_drawn(run_command(*args)[1])
+    assert not bar_drawn(run_command(*args, "--json", tty=True)[1])
 
 
 # --- Pacing (the in-process command waits; it does not give up) -------------
@@ -465,7 +477,8 @@ def test_the_command_reports_hosts_waiting_with_no_wait(sim, settings, capsys):
     settings.RDAP_RATE_LIMITS = {"lacnic": (1.0, 0.001)}
     bucket.buckets_reset()
     call_command("lookup_contacts", "--ip", *LACNIC_IPS, "--no-wait", "--json")
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    *rows, summary = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert summary == {"summary": True, "hosts": 3, "waiting": 2}
     assert [r.get("error", "") for r in rows].count("local limit for lacnic reached") == 2
     assert sim.requests == 1
 
@@ -505,13 +518,13 @@ def test_a_pacer_gives_up_on_a_registry_that_keeps_answering_429(settings, campa
 
 
 def test_the_progress_bar_shows_requests_left_per_registry_and_an_eta(settings):
-    import io
+    from tqdm import tqdm
 
     from probes.management.commands.lookup_contacts import Progress
 
     settings.RDAP_RATE_LIMITS = {"lacnic": (6.0, 0.1), "ripe": (10.0, 10.0)}
     hosts = [host(ip) for ip in (*LACNIC_IPS, "62.239.237.1")]
-    progress = Progress([h.id for h in hosts], stream=io.StringIO())
+    progress = Progress([h.id for h in hosts], bar=tqdm(disable=True))
     pacer = Pacer()
     pacer.sent_one("lacnic")
     progress.advance({"ip": "177.1.1.1"}, pacer)

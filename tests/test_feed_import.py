@@ -19,6 +19,7 @@ from probes.feed_import import feed_import, feed_import_source
 from probes.feeds import FeedError
 from probes.models import Listing
 from tests import factories
+from tests.command_io import bar_drawn, run_command
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -186,7 +187,19 @@ def test_the_command_prints_the_json_summary(capsys):
     call_command(
         "import_blocklist", str(FIXTURES / "spamhaus_drop.txt"), "--feed", "drop", "--json"
     )
-    summary = json.loads(capsys.readouterr().out)
+    summary, total = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert total == {
+        "summary": True,
+        "feed": "drop",
+        "files": 1,
+        "failed": 0,
+        "lines": 6,
+        "accepted": summary["accepted"],
+        "new_hosts": 0,
+        "updated_hosts": 0,
+        "duplicates": summary["duplicates"],
+        "networks": 2,
+    }
     assert {
         "lines",
         "accepted",
@@ -207,7 +220,9 @@ def test_the_command_imports_the_good_files_and_fails_for_the_bad(tmp_path, caps
     good = FIXTURES / "blocklist_de_mail.ipset"
     with pytest.raises(CommandError, match="1 of 2 files failed"):
         call_command("import_blocklist", str(bad), str(good), "--feed", "bl", "--json")
-    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    first, second, total = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert (total["summary"], total["files"], total["failed"]) == (True, 1, 1)
+    assert (total["new_hosts"], total["duplicates"]) == (10, 1)
     assert first == {
         "source": str(bad),
         "error": "line 1: an HTML page was served instead of a list",
@@ -219,12 +234,21 @@ def test_the_command_imports_the_good_files_and_fails_for_the_bad(tmp_path, caps
     )
 
 
+def test_the_command_shows_progress_on_a_terminal_only():
+    args = ("import_blocklist", str(FIXTURES / "spamhaus_drop.txt"), "--feed", "drop")
+    out, err = run_command(*args, tty=True)
+    assert bar_drawn(err) and "lines" in err
+    assert "spamhaus_drop.txt (spamhaus): 6 lines" in out and not bar_drawn(out)
+    assert not bar_drawn(run_command(*args)[1])
+    assert not bar_drawn(run_command(*args, "--json", tty=True)[1])
+
+
 def test_the_command_marks_a_feed_as_a_host_list(capsys, settings):
     settings.FEED_EXPAND_MAX_ADDRESSES = 256
     factories.FeedFactory(name="dshield", format="auto", is_host_list=False)
     path = str(FIXTURES / "dshield_block.txt")
     call_command("import_blocklist", path, "--feed", "dshield", "--host-list", "--json")
-    summary = json.loads(capsys.readouterr().out)
+    summary, _total = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert (summary["networks"], summary["expanded_hosts"]) == (2, 512)
     assert Host.objects.filter(ip="43.229.53.255").exists()
 
@@ -330,7 +354,7 @@ def test_the_json_summary_names_the_format_and_the_rule_that_decided_it(capsys):
     # by its values, with no --ip-column.
     path = FIXTURES / "versions" / "abusech_feodo_2021.csv"
     call_command("import_blocklist", str(path), "--feed", "feodo", "--json")
-    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    summary = json.loads(capsys.readouterr().out.splitlines()[-2])
     assert summary["format"] == "csv"
     assert "'dst_ip' (number 2)" in summary["detected_by"]
     assert summary["accepted"] == 6

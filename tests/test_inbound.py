@@ -11,6 +11,7 @@ from letters.inbound import InboundError, mail_ingest, mail_paths_ingest
 from letters.mailparse import mail_parse
 from letters.models import Letter, Response
 from letters.responses import bounce_record
+from tests.command_io import bar_drawn, json_lines, run_command
 from tests.factories import ContactFactory, LetterFactory
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -175,22 +176,51 @@ def test_it_scores_bounces_once_a_day_and_disables_at_the_threshold(settings):
     assert contact.do_not_contact_reason == "disabled: too many bounces"
 
 
-@pytest.mark.django_db
-def test_it_ingests_mbox_maildir_and_eml_files(tmp_path):
+def mail_files(tmp_path: Path, *, maildir: bool = False) -> list[str]:
+    """An mbox of two replies to a letter, (a Maildir of one,) and an .eml matching none."""
     letter = LetterFactory(status=Letter.Status.SENT)
     to = f"relay+{letter.reply_token}@ftc.example"
     box = mailbox.mbox(tmp_path / "in.mbox")
     box.add(reply(To=to, Message_ID="<m1@isp.example>"))
     box.add(reply(To=to, Message_ID="<m2@isp.example>"))
     box.close()
-    maildir = mailbox.Maildir(tmp_path / "Maildir")
-    maildir.add(reply(To=to, Message_ID="<m3@isp.example>"))
+    paths = [tmp_path / "in.mbox"]
+    if maildir:
+        mailbox.Maildir(tmp_path / "Maildir").add(reply(To=to, Message_ID="<m3@isp.example>"))
+        paths.append(tmp_path / "Maildir")
     (tmp_path / "one.eml").write_bytes(reply(To="x@ftc.example", Message_ID="<m4@isp.example>"))
+    return [str(path) for path in [*paths, tmp_path / "one.eml"]]
 
-    paths = [tmp_path / "in.mbox", tmp_path / "Maildir", tmp_path / "one.eml"]
-    report = mail_paths_ingest(paths=paths)
 
+@pytest.mark.django_db
+def test_it_ingests_mbox_maildir_and_eml_files(tmp_path):
+    paths = mail_files(tmp_path, maildir=True)
+    report = mail_paths_ingest(paths=[Path(path) for path in paths])
     assert (report.stored, report.matched) == (4, 3)
+
+
+@pytest.mark.django_db
+def test_the_ingest_command_prints_a_file_a_line_and_the_totals_as_json(tmp_path):
+    mbox, eml = mail_files(tmp_path)
+    rows = json_lines(run_command("ingest_mail", mbox, eml, "--json")[0])
+    counts = {"duplicates": 0, "poisoned": 0, "unparsable": 0}
+    assert rows == [
+        {"path": mbox, "stored": 2, "matched": 2} | counts,
+        {"path": eml, "stored": 1, "matched": 0} | counts,
+        {"summary": True, "stored": 3, "matched": 2} | counts,
+    ]
+    again = json_lines(run_command("ingest_mail", mbox, eml, "--json")[0])
+    assert (again[-1]["stored"], again[-1]["duplicates"]) == (0, 3)
+
+
+@pytest.mark.django_db
+def test_the_ingest_command_shows_progress_on_a_terminal_only(tmp_path):
+    paths = mail_files(tmp_path)
+    out, err = run_command("ingest_mail", *paths, tty=True)
+    assert bar_drawn(err) and "3 messages" in err
+    assert out.startswith("stored 3 (2 matched") and not bar_drawn(out)
+    assert not bar_drawn(run_command("ingest_mail", *paths)[1])
+    assert not bar_drawn(run_command("ingest_mail", *paths, "--json", tty=True)[1])
 
 
 @pytest.mark.django_db
@@ -334,16 +364,15 @@ def test_it_counts_a_bounce_without_a_message_id_once_however_often_it_is_read()
     assert letter.contact.bounce_score == 1.0
 
 
-@pytest.mark.django_db
-def test_the_poll_command_reads_each_mailbox_and_survives_one_that_is_down(monkeypatch, capsys):
-    import io
-
+@pytest.fixture
+def two_mailboxes(monkeypatch):
+    """One mailbox holding a reply to a sent letter, and one that is down."""
     from letters import inbound
     from tests.factories import MailboxFactory
 
     letter = LetterFactory(status=Letter.Status.SENT)
     up = MailboxFactory(agency=letter.agency, host="up.ftc.example")
-    MailboxFactory(agency=letter.agency, host="down.ftc.example")
+    down = MailboxFactory(agency=letter.agency, host="down.ftc.example")
     to = f"relay+{letter.reply_token}@ftc.example"
 
     def connect(box):
@@ -352,8 +381,47 @@ def test_the_poll_command_reads_each_mailbox_and_survives_one_that_is_down(monke
         return FakeImap({b"1": reply(To=to, Message_ID="<p1@isp.example>")})
 
     monkeypatch.setattr(inbound, "_imap_connect", connect)
-    err = io.StringIO()
-    call_command("poll_mailboxes", stderr=err)
-    assert "stored 1 (1 matched)" in capsys.readouterr().out
-    assert "down.ftc.example" in err.getvalue()
+    return letter, up, down
+
+
+@pytest.mark.django_db
+def test_the_poll_command_reads_each_mailbox_and_survives_one_that_is_down(two_mailboxes):
+    letter, _up, _down = two_mailboxes
+    out, err = run_command("poll_mailboxes")
+    assert "stored 1 (1 matched)" in out
+    assert "down.ftc.example" in err
     assert Response.objects.get().letter == letter
+
+
+@pytest.mark.django_db
+def test_the_poll_command_prints_a_mailbox_a_line_as_json(two_mailboxes):
+    _letter, up, down = two_mailboxes
+    out, err = run_command("poll_mailboxes", "--json")
+    rows = {row.get("mailbox"): row for row in json_lines(out)}
+    assert rows[str(up)] == {
+        "mailbox": str(up),
+        "stored": 1,
+        "matched": 1,
+        "duplicates": 0,
+        "poisoned": 0,
+        "unparsable": 0,
+    }
+    assert rows[str(down)] == {"mailbox": str(down), "error": "OSError: connection refused"}
+    assert rows[None] == {
+        "summary": True,
+        "mailboxes": 2,
+        "failed": 1,
+        "stored": 1,
+        "matched": 1,
+        "duplicates": 0,
+        "poisoned": 0,
+        "unparsable": 0,
+    }
+    assert "down.ftc.example" in err
+
+
+@pytest.mark.django_db
+def test_the_poll_command_shows_progress_on_a_terminal_only(two_mailboxes):
+    assert bar_drawn(run_command("poll_mailboxes", tty=True)[1])
+    assert not bar_drawn(run_command("poll_mailboxes")[1])
+    assert not bar_drawn(run_command("poll_mailboxes", "--json", tty=True)[1])

@@ -62,3 +62,30 @@ def test_it_declares_the_plural_forms_of_each_language(code):
     for block in text.split("\n\n"):
         if "msgid_plural" in block:
             assert block.count("msgstr[") == nplurals
+
+
+def test_the_command_prints_each_problem_and_the_summary_as_json(tmp_path, monkeypatch):
+    from django.core.management import CommandError
+
+    from letters.management.commands import update_catalogs
+    from tests.command_io import json_lines, run_command
+
+    # Only the reporting is under test: makemessages itself is the test above.
+    monkeypatch.setattr(update_catalogs, "catalogs_update", lambda locale_dir: None)
+    monkeypatch.setattr(settings, "BASE_DIR", tmp_path)
+    po = tmp_path / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+    po.parent.mkdir(parents=True)
+    po.write_text(
+        'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "one"\nmsgstr ""\n\n#, fuzzy\nmsgid "two"\nmsgstr "deux"\n'
+    )
+    out, err = run_command("update_catalogs", "--json")
+    *rows, summary = json_lines(out)
+    assert [(row["language"], row["problem"].split(":")[0]) for row in rows] == [
+        ("fr", "untranslated"),
+        ("fr", "fuzzy"),
+    ]
+    assert summary == {"summary": True, "catalogs": len(catalog_languages()), "problems": 2}
+    assert err.count("fr: ") == 2
+    with pytest.raises(CommandError, match="2 catalog problem"):
+        run_command("update_catalogs", "--check", "--json")

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import subprocess
 import zipfile
 
@@ -10,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from letters.models import Letter
+from tests.command_io import bar_drawn, json_lines, run_command
 from tests.factories import AgencyFactory, CampaignFactory, ContactFactory
 from tests.letters_helpers import compiled_catalogs, letter_with_relays  # noqa: F401
 
@@ -25,9 +25,20 @@ def run(*args: str) -> str:
 def test_it_builds_letters_and_prints_json():
     letter = letter_with_relays()
     Letter.objects.all().delete()
-    summary = json.loads(run("build_letters", "--campaign", letter.campaign.slug, "--json"))
+    [summary] = json_lines(run("build_letters", "--campaign", letter.campaign.slug, "--json"))
     assert summary["created"] == 1 and summary["campaign"] == letter.campaign.slug
     assert Letter.objects.count() == 1
+    [again] = json_lines(run("build_letters", "--campaign", letter.campaign.slug, "--json"))
+    assert (again["created"], again["unchanged"]) == (0, 1)
+
+
+def test_it_shows_the_build_progress_on_a_terminal_only():
+    slug = letter_with_relays().campaign.slug
+    out, err = run_command("build_letters", "--campaign", slug, tty=True)
+    assert bar_drawn(err) and "1/1" in err
+    assert "campaign: " in out and not bar_drawn(out)
+    assert not bar_drawn(run_command("build_letters", "--campaign", slug)[1])
+    assert not bar_drawn(run_command("build_letters", "--campaign", slug, "--json", tty=True)[1])
 
 
 def test_it_names_an_unknown_campaign():
@@ -65,6 +76,25 @@ def test_it_exports_a_zip_of_pdfs_with_a_manifest(tmp_path):
     assert pdf.startswith(b"%PDF-")
     assert {row["language"] for row in rows} == {"fr", "es"}
     assert "'=HYPERLINK(1)" in {row["organisation"] for row in rows}
+
+
+def test_it_prints_the_export_as_json(tmp_path):
+    campaign, _first, _second = approved_letters()
+    out = tmp_path / "letters.zip"
+    lines = run("export_letters", "--campaign", campaign.slug, "--out", str(out), "--json")
+    assert json_lines(lines) == [{"summary": True, "path": str(out), "letters": 2, "merged": False}]
+    with zipfile.ZipFile(out) as archive:
+        assert len(archive.namelist()) == 3
+
+
+def test_it_shows_the_export_progress_on_a_terminal_only(tmp_path):
+    campaign, _first, _second = approved_letters()
+    args = ("export_letters", "--campaign", campaign.slug, "--out", str(tmp_path / "x.zip"))
+    out, err = run_command(*args, tty=True)
+    assert bar_drawn(err) and "2/2" in err
+    assert out == f"2 letters written to {tmp_path / 'x.zip'}\n"
+    assert not bar_drawn(run_command(*args)[1])
+    assert not bar_drawn(run_command(*args, "--json", tty=True)[1])
 
 
 def test_it_filters_the_export_by_agency_and_language(tmp_path):

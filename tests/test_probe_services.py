@@ -17,6 +17,7 @@ from probes import selectors, smtp
 from probes.models import Probe
 from probes.status import host_status_next
 from probes.verify import hosts_verify, temp_retry_delay
+from tests.command_io import bar_drawn, json_lines, run_command
 from tests.factories import CampaignFactory, HostFactory
 
 pytestmark = pytest.mark.django_db
@@ -189,7 +190,12 @@ def test_it_prints_one_json_object_per_host(lab_hosts):
     made = lab_hosts(["open", "closed"])
     out = StringIO()
     call_command("verify_relays", "--ip", *[h.ip for h, _ in made], "--json", stdout=out)
-    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    *rows, summary = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert summary == {
+        "summary": True,
+        "hosts": 2,
+        "verdicts": {smtp.NOT_RELAY: 1, smtp.OPEN_RELAY: 1},
+    }
     assert {(r["ip"], r["verdict"]) for r in rows} == {
         (made[0][0].ip, smtp.OPEN_RELAY),
         (made[1][0].ip, smtp.NOT_RELAY),
@@ -207,17 +213,28 @@ def test_it_verifies_a_whole_campaign_with_all_tests(lab_hosts):
     assert "2 hosts probed (not_relay: 1, open_relay: 1)" in out.getvalue()
 
 
+def test_it_shows_the_probing_progress_on_a_terminal_only(lab_hosts):
+    ips = [h.ip for h, _ in lab_hosts(["open", "closed"])]
+    out, err = run_command("verify_relays", "--ip", *ips, tty=True)
+    assert bar_drawn(err) and "2/2" in err
+    assert "2 hosts probed (not_relay: 1, open_relay: 1)" in out and not bar_drawn(out)
+    assert not bar_drawn(run_command("verify_relays", "--ip", *ips)[1])
+    assert not bar_drawn(run_command("verify_relays", "--ip", *ips, "--json", tty=True)[1])
+
+
 def test_it_probes_a_target_directly_under_the_same_rules(lab, settings):
     [lab_host] = lab.hosts_add(["open"])
     target = f"{lab_host.ip}:{lab_host.port}"
     out = StringIO()
     settings.PROBE_ALLOWED_NETWORKS = []
     call_command("verify_relays", "--target", target, "--json", stdout=out)
-    assert json.loads(out.getvalue())["verdict"] == smtp.SKIPPED
+    assert json_lines(out)[0]["verdict"] == smtp.SKIPPED
     settings.PROBE_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     out = StringIO()
     call_command("verify_relays", "--target", target, "--json", stdout=out)
-    assert json.loads(out.getvalue())["verdict"] == smtp.OPEN_RELAY
+    row, summary = json_lines(out)
+    assert row["verdict"] == smtp.OPEN_RELAY
+    assert summary["verdicts"] == {smtp.OPEN_RELAY: 1}
     assert not Probe.objects.exists()
 
 
@@ -293,7 +310,7 @@ def test_it_finds_a_known_host_however_its_address_is_spelt(lab_hosts):
     lab_hosts(["closed"], ip="2001:db8::5")
     out = StringIO()
     call_command("verify_relays", "--ip", "2001:DB8:0::5", "--json", stdout=out)
-    assert json.loads(out.getvalue())["verdict"] == smtp.NOT_RELAY
+    assert json_lines(out)[0]["verdict"] == smtp.NOT_RELAY
 
 
 @pytest.mark.django_db

@@ -83,6 +83,7 @@ def test_it_verifies_through_the_workers_when_redis_is_set(redis_url, lab_map, s
     out = StringIO()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         call_command("verify_relays", "--ip", *[h.ip for h in hosts], "--json", stdout=out)
-    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    *rows, summary = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert summary == {"summary": True, "hosts": 2, "verdicts": {"not_relay": 1, "open_relay": 1}}
     assert sorted(r["verdict"] for r in rows) == [smtp.NOT_RELAY, smtp.OPEN_RELAY]
     assert Probe.objects.count() == 2

@@ -567,6 +567,26 @@ def test_it_prints_and_renews_a_link_from_the_command_line(letter, client):
         call_command("recipient_link", 999_999)
 
 
+def test_it_prints_the_link_as_json(letter):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.command_io import json_lines
+
+    out = StringIO()
+    call_command("recipient_link", letter.pk, "--renew", "--json", stdout=out)
+    letter.refresh_from_db()
+    assert json_lines(out) == [
+        {
+            "summary": True,
+            "letter": letter.pk,
+            "url": recipient.recipient_url(letter=letter),
+            "renewed": True,
+        }
+    ]
+
+
 def test_it_answers_head_requests_like_get(letter, client):
     assert client.head(page_path(letter)).status_code == 200
 

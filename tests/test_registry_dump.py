@@ -18,6 +18,7 @@ from outreach.models import Network
 from probes import registry_dump
 from probes.models import RegistryDataset, RegistryPrefix
 from probes.registry_dump import DumpError, registry_contact, registry_dump_import
+from tests.command_io import bar_drawn, run_command
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rpsl"
 pytestmark = pytest.mark.django_db
@@ -314,16 +315,27 @@ def test_the_command_prints_its_figures_as_json(tmp_path, capsys):
     path = dump(tmp_path, APNIC_DUMP, "apnic.db.inetnum", gz=True)
     contacts = dump(tmp_path, APNIC_DUMP, "apnic.db.irt", gz=True)
     call_command("import_registry_dump", path, contacts, "--registry", "apnic", "--json")
-    figures = json.loads(capsys.readouterr().out)
+    [figures] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert figures["summary"] is True
     assert figures["registry"] == "apnic"
     assert (figures["networks"], figures["with_contact"]) == (2, 2)
+
+
+def test_the_command_shows_the_bytes_read_on_a_terminal_only(tmp_path):
+    args = ("import_registry_dump", dump(tmp_path, APNIC_DUMP), "--registry", "apnic")
+    out, err = run_command(*args, tty=True)
+    assert bar_drawn(err) and "100%" in err
+    assert out.startswith("apnic ") and not bar_drawn(out)
+    assert not bar_drawn(run_command(*args)[1])
+    assert not bar_drawn(run_command(*args, "--json", tty=True)[1])
 
 
 def test_the_command_reads_split_files_by_their_class(tmp_path, capsys):
     # An inetnum file holds no roles: without the role file nothing resolves.
     path = dump(tmp_path, APNIC_DUMP, "apnic.db.inetnum", gz=True)
     call_command("import_registry_dump", path, "--registry", "apnic", "--json")
-    assert json.loads(capsys.readouterr().out)["with_contact"] == 0
+    [figures] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert figures["with_contact"] == 0
 
 
 def test_the_command_refuses_a_missing_file():

@@ -214,6 +214,37 @@ def test_it_adds_an_agency_login_from_the_command_line(client, alpha, capsys):
     assert login.status_code == 302
 
 
+def test_it_prints_the_new_login_as_json(client, alpha):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.command_io import json_lines
+
+    out, err = StringIO(), StringIO()
+    call_command(
+        "agency_user_add",
+        "alpha",
+        "alpha-viewer",
+        "--role",
+        "viewer",
+        "--json",
+        stdout=out,
+        stderr=err,
+    )
+    [summary] = json_lines(out)
+    assert {k: v for k, v in summary.items() if k != "password"} == {
+        "summary": True,
+        "username": "alpha-viewer",
+        "agency": "alpha",
+        "role": "viewer",
+    }
+    assert "two-factor" in err.getvalue()
+    assert Membership.objects.get(user__username="alpha-viewer").role == Membership.Role.VIEWER
+    login = {"username": "alpha-viewer", "password": summary["password"]}
+    assert client.post("/admin/login/", login).status_code == 302
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 
 from outreach.models import Agency, Campaign, Membership
+from tests.command_io import json_lines
 
 pytestmark = pytest.mark.django_db
 
@@ -35,3 +38,21 @@ def test_it_prepares_a_demo_campaign_and_prints_a_working_login(client, capsys):
     login = client.post("/admin/login/", {"username": "investigator", "password": password})
     assert login.status_code == 302
     assert client.get("/admin/outreach/agency/").status_code == 200
+
+
+def test_the_seed_command_prints_its_summary_as_json():
+    first, second = StringIO(), StringIO()
+    call_command("load_seed_agencies", "--json", stdout=first)
+    call_command("load_seed_agencies", "--json", stdout=second)
+    assert json_lines(first) == [{"summary": True, "created": 14, "updated": 0}]
+    assert json_lines(second) == [{"summary": True, "created": 0, "updated": 14}]
+
+
+def test_the_demo_setup_prints_a_working_login_as_json(client):
+    out = StringIO()
+    call_command("demo_setup", "--json", stdout=out)
+    [summary] = json_lines(out)
+    assert summary["campaign"] == "open-relay-demo"
+    assert summary["username"] == "investigator"
+    login = {"username": "investigator", "password": summary["password"]}
+    assert client.post("/admin/login/", login).status_code == 302

@@ -1,4 +1,4 @@
-"""``python manage.py export_letters --campaign SLUG --out PATH [--merged]``
+"""``python manage.py export_letters --campaign SLUG --out PATH [--merged] [--json]``
 
 Writes a ZIP of PDFs (or one merged PDF) with a CSV manifest. Only letters
 that were approved (or already exported or sent) are exported.
@@ -6,18 +6,20 @@ that were approved (or already exported or sent) are exported.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from letters.exports import EXPORTABLE, letters_export
 from letters.languages import supported_languages
 from letters.models import Letter
+from outreach.commands import OutreachCommand, done_of_total
 from outreach.models import Campaign
 
 
-class Command(BaseCommand):
+class Command(OutreachCommand):
     help = "Export a campaign's approved letters as a ZIP of PDFs plus manifest.csv."
 
     def add_arguments(self, parser: Any) -> None:
@@ -33,10 +35,13 @@ class Command(BaseCommand):
         if not out.parent.is_dir():
             raise CommandError(f"Directory {out.parent} does not exist.")
         try:
-            summary = letters_export(letters=letters, out=out, merged=options["merged"])
+            with self.progress(unit=" letters") as bar:
+                summary = letters_export(
+                    letters=letters, out=out, merged=options["merged"], progress=done_of_total(bar)
+                )
         except ValueError as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(f"{summary.letters} letters written to {summary.path}")
+        self.summary(asdict(summary), f"{summary.letters} letters written to {summary.path}")
 
     def _letters(self, options: dict) -> Any:
         campaign = Campaign.objects.filter(slug=options["campaign"]).first()

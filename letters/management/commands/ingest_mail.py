@@ -1,29 +1,42 @@
-"""python manage.py ingest_mail PATH... (mbox files, Maildir folders, .eml files)."""
+"""python manage.py ingest_mail PATH... [--json] (mbox files, Maildir folders, .eml files)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from letters.inbound import InboundError, mail_paths_ingest
+from letters.inbound import InboundError, IngestReport, mail_paths_ingest
+from outreach.commands import OutreachCommand
 
 
-class Command(BaseCommand):
+class Command(OutreachCommand):
     help = "Store replies and bounces from mbox, Maildir or .eml files (one transaction per file)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", type=Path)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            report = mail_paths_ingest(paths=options["paths"])
-        except InboundError as error:
-            raise CommandError(str(error)) from error
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"stored {report.stored} ({report.matched} matched to a letter, "
-                f"{report.unparsable} unparsable, kept raw), {report.duplicates} already stored"
-            )
-        )
+        total: Counter[str] = Counter()
+        with self.progress(unit=" messages") as bar:
+            # One file a call (each file is its own transaction anyway): a
+            # record a file, and the files before a bad one stay stored.
+            for path in options["paths"]:
+                try:
+                    report = mail_paths_ingest(paths=[path], progress=lambda _: bar.update(1))
+                except InboundError as error:
+                    raise CommandError(str(error)) from error
+                self.record({"path": str(path)} | asdict(report))
+                total.update(asdict(report))
+        report = IngestReport(**total)
+        self.summary(asdict(report), self.style.SUCCESS(_text(report)))
+
+
+def _text(report: IngestReport) -> str:
+    return (
+        f"stored {report.stored} ({report.matched} matched to a letter, "
+        f"{report.unparsable} unparsable, kept raw), {report.duplicates} already stored"
+    )

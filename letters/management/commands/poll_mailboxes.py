@@ -1,17 +1,20 @@
-"""python manage.py poll_mailboxes [--agency CODE]: the IMAP poller, once, without Celery beat."""
+"""python manage.py poll_mailboxes [--agency CODE] [--json]: the IMAP poller, once, without beat."""
 
 from __future__ import annotations
 
 import imaplib
+from collections import Counter
+from dataclasses import asdict
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
-from letters.inbound import mailbox_poll
+from letters.inbound import IngestReport, mailbox_poll
 from letters.models import Mailbox
+from outreach.commands import OutreachCommand
 
 
-class Command(BaseCommand):
+class Command(OutreachCommand):
     help = "Fetch unseen replies and bounces from every active agency mailbox (IMAP over TLS)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,14 +24,28 @@ class Command(BaseCommand):
         boxes = Mailbox.objects.filter(is_active=True).select_related("agency")
         if options["agency"]:
             boxes = boxes.filter(agency__code=options["agency"])
-        for box in boxes:
+        total: Counter[str] = Counter(mailboxes=0, failed=0)
+        for box in self.progress(boxes, unit=" mailboxes"):
+            total["mailboxes"] += 1
             try:
                 report = mailbox_poll(mailbox_id=box.id)
             except (OSError, imaplib.IMAP4.error) as error:
                 # One unreachable mailbox must not stop the others.
-                self.stderr.write(f"{box}: {type(error).__name__}: {error}")
+                total["failed"] += 1
+                self._failed(box, error)
                 continue
-            line = f"{box}: stored {report.stored} ({report.matched} matched)"
-            if report.unparsable or report.poisoned:
-                line += f", {report.unparsable} unparsable, {report.poisoned} set aside"
-            self.stdout.write(line)
+            self.record({"mailbox": str(box)} | asdict(report), _text(box, report))
+            total.update(asdict(report))
+        self.summary(dict(total))
+
+    def _failed(self, box: Mailbox, error: Exception) -> None:
+        said = f"{type(error).__name__}: {error}"
+        self.warn(f"{box}: {said}")
+        self.record({"mailbox": str(box), "error": said})
+
+
+def _text(box: Mailbox, report: IngestReport) -> str:
+    line = f"{box}: stored {report.stored} ({report.matched} matched)"
+    if report.unparsable or report.poisoned:
+        line += f", {report.unparsable} unparsable, {report.poisoned} set aside"
+    return line

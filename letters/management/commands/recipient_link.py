@@ -1,4 +1,5 @@
-"""``python manage.py recipient_link LETTER_ID``: print (or renew) a letter's page link.
+"""``python manage.py recipient_link LETTER_ID [--renew] [--json]``: print (or renew) a letter's
+page link.
 
 For an investigator who must read the link out on the phone, or send it again
 after revoking a leaked one.
@@ -8,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from letters.models import Letter
 from letters.recipient import recipient_token_revoke, recipient_url
+from outreach.commands import OutreachCommand
 
 
-class Command(BaseCommand):
+class Command(OutreachCommand):
     help = "Print the recipient page link of a letter; --renew revokes the old one first."
 
     def add_arguments(self, parser: Any) -> None:
@@ -30,4 +32,4 @@ class Command(BaseCommand):
         url = recipient_url(letter=letter)
         if not url:
             raise CommandError("OUTREACH_PUBLIC_URL is not set: letters carry no link.")
-        self.stdout.write(url)
+        self.summary({"letter": letter.pk, "url": url, "renewed": options["renew"]}, url)

@@ -1,16 +1,19 @@
-"""python manage.py send_letters --campaign SLUG [--agency CODE] [--dry-run] [--limit N]."""
+"""``send_letters --campaign SLUG [--agency CODE] [--dry-run] [--limit N] [--json]``."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from tqdm import tqdm
 
 from letters.outbox import OutboxError, SendReport, outbox_send
+from outreach.commands import OutreachCommand
 from outreach.models import Agency, Campaign
 
 
-class Command(BaseCommand):
+class Command(OutreachCommand):
     help = "Send a campaign's approved letters by email, each exactly once."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,13 +30,14 @@ class Command(BaseCommand):
         if options["limit"] is not None and options["limit"] < 1:
             raise CommandError("--limit must be at least 1.")
         try:
-            report = outbox_send(
-                campaign_id=campaign.id,
-                agency_id=agency_id,
-                limit=options["limit"],
-                dry_run=options["dry_run"],
-                progress=self._progress,
-            )
+            with self.progress(total=options["limit"], unit=" letters") as bar:
+                report = outbox_send(
+                    campaign_id=campaign.id,
+                    agency_id=agency_id,
+                    limit=options["limit"],
+                    dry_run=options["dry_run"],
+                    progress=lambda report: _advance(bar, report),
+                )
         except OutboxError as error:
             raise CommandError(str(error)) from error
         self._summary(report, options["dry_run"])
@@ -46,18 +50,23 @@ class Command(BaseCommand):
             raise CommandError(f"No agency with code {code!r}.")
         return agency.id
 
-    def _progress(self, report: SendReport) -> None:
-        self.stderr.write(f"claimed {report.claimed}, sent {report.sent}")
-
     def _summary(self, report: SendReport, dry_run: bool) -> None:
         if dry_run:
-            self.stdout.write(report.preview or "Nothing to send.")
+            self.record({"preview": report.preview}, report.preview or "Nothing to send.")
         for error in report.errors:
-            self.stderr.write(error)
-        self.stdout.write(
+            self.warn(error)
+            self.record({"error": error})
+        figures = {k: v for k, v in asdict(report).items() if k not in ("preview", "errors")}
+        self.summary(
+            figures | {"dry_run": dry_run},
             self.style.SUCCESS(
                 f"sent {report.sent}, retry later {report.retry}, failed {report.failed}, "
                 f"deferred by rate limit {report.deferred}, "
                 f"delivery unknown (not resent) {report.unknown}"
-            )
+            ),
         )
+
+
+def _advance(bar: tqdm, report: SendReport) -> None:
+    bar.update(report.claimed - bar.n)
+    bar.set_postfix_str(f"sent {report.sent}", refresh=False)

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from outreach.commands import OutreachCommand
 from outreach.models import Membership
 from outreach.services import agency_user_add
 
 
-class Command(BaseCommand):
+class Command(OutreachCommand):
     help = "Create a login for an agency (coordinator by default) and print its password once."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,5 +30,9 @@ class Command(BaseCommand):
             )
         except ValueError as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(f"Login: {user.get_username()} / {password}")
-        self.stdout.write("Ask them to change it, and to set up two-factor at /admin/two-factor/.")
+        login = {"username": user.get_username(), "password": password}
+        self.summary(
+            login | {"agency": options["agency_code"], "role": options["role"]},
+            f"Login: {login['username']} / {password}",
+        )
+        self.note("Ask them to change it, and to set up two-factor at /admin/two-factor/.")

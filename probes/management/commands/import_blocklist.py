@@ -7,19 +7,18 @@ any file failed.
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from outreach.commands import OutreachCommand
 from outreach.models import Campaign
 from probes.feed_import import ImportSummary, feed_import_source
 from probes.feeds import FORMATS, FeedError
 from probes.models import Feed
 
 
-class Command(BaseCommand):
+class Command(OutreachCommand):
     help = "Import suspected relays from blocklist files or http(s) URLs."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,20 +32,20 @@ class Command(BaseCommand):
             action="store_true",
             help="Mark the feed as a host list (its small networks expand into hosts).",
         )
-        parser.add_argument("--json", action="store_true", help="Print one JSON summary per file.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         feed = self._feed(options)
         campaign = self._campaign(options["campaign"])
-        failed = 0
+        done: list[ImportSummary] = []
         for source in options["sources"]:
             try:
-                summary = self._import(feed, source, campaign, options)
+                done.append(self._import(feed, source, campaign, options))
             except FeedError as exc:
-                failed += 1
-                self._report_error(source, exc, options["json"])
+                self._report_error(source, exc)
                 continue
-            self._report(summary, options["json"])
+            self._report(done[-1])
+        failed = len(options["sources"]) - len(done)
+        self.summary({"feed": feed.name, "files": len(done), "failed": failed} | _totals(done))
         if failed:
             raise CommandError(f"{failed} of {len(options['sources'])} files failed", returncode=1)
 
@@ -56,8 +55,8 @@ class Command(BaseCommand):
             name=name,
             defaults={"format": options["format"] or "auto", "is_host_list": options["host_list"]},
         )
-        if created and not options["json"]:
-            self.stdout.write(f"Created feed {name!r}.")
+        if created:
+            self.note(f"Created feed {name!r}.")
         if options["host_list"] and not feed.is_host_list:
             feed.is_host_list = True
             feed.save(update_fields=["is_host_list"])
@@ -72,47 +71,40 @@ class Command(BaseCommand):
             raise CommandError(f"No campaign with slug {slug!r}.") from None
 
     def _import(self, feed: Feed, source: str, campaign: Campaign | None, options: dict) -> Any:
-        bar = self._progress_bar(source, options["json"])
-        try:
+        with self.progress(desc=source[-40:], unit=" lines", unit_scale=True) as bar:
             return feed_import_source(
                 feed=feed,
                 source=source,
                 fmt=options["format"],
                 ip_column=options["ip_column"],
                 campaign=campaign,
-                progress=(lambda lines: bar.update(lines - bar.n)) if bar else None,
+                progress=lambda lines: bar.update(lines - bar.n),
             )
-        finally:
-            if bar:
-                bar.close()
 
-    def _progress_bar(self, source: str, quiet: bool) -> Any:
-        if quiet or not sys.stderr.isatty():
-            return None
-        from tqdm import tqdm
-
-        return tqdm(desc=source[-40:], unit=" lines", unit_scale=True, file=sys.stderr)
-
-    def _report(self, summary: ImportSummary, as_json: bool) -> None:
-        if as_json:
-            self.stdout.write(json.dumps(summary.as_dict()))
-            return
+    def _report(self, summary: ImportSummary) -> None:
         if summary.not_modified:
-            self.stdout.write(f"{summary.source}: not modified since the last import.")
+            self.record(summary.as_dict(), f"{summary.source}: not modified since the last import.")
             return
         rejected = ", ".join(f"{k} {v}" for k, v in summary.rejected.items()) or "none"
-        self.stdout.write(
+        self.record(
+            summary.as_dict(),
             f"{summary.source} ({summary.format}): {summary.lines} lines, "
             f"{summary.accepted} accepted, {summary.new_hosts} new hosts, "
             f"{summary.updated_hosts} updated, {summary.duplicates} duplicates, "
             f"{summary.networks} networks ({summary.expanded_networks} expanded into "
             f"{summary.expanded_hosts} hosts, {summary.expansions_skipped} left unexpanded), "
             f"{summary.removed_listings} listings removed; "
-            f"rejected: {rejected}; {summary.seconds:.2f} s"
+            f"rejected: {rejected}; {summary.seconds:.2f} s",
         )
 
-    def _report_error(self, source: str, exc: FeedError, as_json: bool) -> None:
-        if as_json:
-            self.stdout.write(json.dumps({"source": source, "error": str(exc)}))
+    def _report_error(self, source: str, exc: FeedError) -> None:
+        if self.as_json:
+            self.record({"source": source, "error": str(exc)})
         else:
             self.stderr.write(f"{source}: {exc} (nothing from this file was imported)")
+
+
+def _totals(summaries: list[ImportSummary]) -> dict[str, int]:
+    """The counts of every file's summary, added up."""
+    keys = ("lines", "accepted", "new_hosts", "updated_hosts", "duplicates", "networks")
+    return {key: sum(getattr(summary, key) for summary in summaries) for key in keys}

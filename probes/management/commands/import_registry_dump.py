@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from tqdm import tqdm
 
+from outreach.commands import OutreachCommand
 from probes.registry_dump import DumpError, registry_dump_import
 from probes.registry_rules import REGISTRIES
 
 
-class Command(BaseCommand):
+class Command(OutreachCommand):
     help = (
         "Import a registry's RPSL dump (gzipped or not, split files or one) as the new "
         "version of its bulk data, swapped in atomically."
@@ -24,10 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument("--registry", required=True, choices=REGISTRIES)
         parser.add_argument("--serial", default="", help="dump serial or date (default: file date)")
-        parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     def handle(self, *args: object, **options: Any) -> None:
-        bar = _Bar(options["paths"])
+        total = 2 * sum(Path(p).stat().st_size for p in options["paths"] if Path(p).is_file())
+        bar = _Bar(self.progress(total=total, unit="B", unit_scale=True))
         try:
             dataset = registry_dump_import(
                 paths=options["paths"],
@@ -41,26 +41,22 @@ class Command(BaseCommand):
             bar.close()
         summary = {"dataset": dataset.id, "registry": dataset.registry, "serial": dataset.serial}
         summary |= dataset.figures
-        if options["json"]:
-            self.stdout.write(json.dumps(summary, ensure_ascii=False))
-            return
-        self.stdout.write(
+        self.summary(
+            summary,
             f"{dataset.registry} {dataset.serial}: {summary['networks']} networks, "
             f"{summary['prefixes']} prefixes, {summary['with_contact']} with their own abuse "
-            f"contact, {summary['refused_objects']} objects refused, in {summary['seconds']} s."
+            f"contact, {summary['refused_objects']} objects refused, in {summary['seconds']} s.",
         )
-        for error in summary["errors"][:10]:
-            self.stdout.write(f"  refused: {error}")
+        if not self.as_json:
+            for error in summary["errors"][:10]:
+                self.stdout.write(f"  refused: {error}")
 
 
 class _Bar:
-    """Bytes read (of the files on disk), over both passes; off when not a tty."""
+    """Bytes read (of the files on disk), over both passes."""
 
-    def __init__(self, paths: list[str]) -> None:
-        from tqdm import tqdm
-
-        total = 2 * sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
-        self.bar = tqdm(total=total, unit="B", unit_scale=True, file=sys.stderr, disable=None)
+    def __init__(self, bar: tqdm) -> None:
+        self.bar = bar
         self.last = 0
 
     def update(self, position: int) -> None:

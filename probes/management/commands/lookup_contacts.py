@@ -8,16 +8,15 @@ only with ``--no-wait`` or when a registry is down.
 
 from __future__ import annotations
 
-import json
-import sys
 from argparse import ArgumentParser
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from tqdm import tqdm
 
+from outreach.commands import OutreachCommand
 from outreach.models import Campaign, Host
 from probes.bootstrap import registry_for
 from probes.contacts import contacts_lookup, hosts_ensure
@@ -27,7 +26,7 @@ from probes.tasks_rdap import BATCH
 FIELDS = ("ip", "network", "contact", "rule", "confidence", "agency")
 
 
-class Command(BaseCommand):
+class Command(OutreachCommand):
     help = "Look up the networks, abuse contacts and agencies of hosts through RDAP."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -42,25 +41,22 @@ class Command(BaseCommand):
             action="store_true",
             help="report hosts over a local limit as waiting instead of pacing",
         )
-        parser.add_argument("--json", action="store_true", help="JSON Lines: one object per host")
 
     def handle(self, *args: object, **options: object) -> None:
         host_ids, campaign_id = self._hosts(options)
-        progress = Progress(host_ids, stream=sys.stderr)
+        progress = Progress(host_ids, bar=self.progress(total=len(host_ids), unit=" hosts"))
         pacer = None if options["no_wait"] else Pacer(on_wait=progress.waiting)
         hosts = waiting = 0
         for row in self._rows(host_ids, campaign_id, pacer):
             progress.advance(row, pacer)
-            if options["json"]:
-                obj = {key: row[key] for key in FIELDS} | _error(row)
-                self.stdout.write(json.dumps(obj, ensure_ascii=False))
-            else:
-                self.stdout.write(_line(row))
+            self.record({key: row[key] for key in FIELDS} | _error(row), _line(row))
             hosts += 1
             waiting += bool(row.get("retry"))
         progress.close()
-        if not options["json"]:
-            self.stdout.write(f"{hosts} hosts, {waiting} waiting for a registry.")
+        self.summary(
+            {"hosts": hosts, "waiting": waiting},
+            f"{hosts} hosts, {waiting} waiting for a registry.",
+        )
 
     def _rows(
         self, host_ids: list[int], campaign_id: int | None, pacer: Pacer | None
@@ -86,18 +82,13 @@ class Command(BaseCommand):
 
 
 class Progress:
-    """A tqdm bar over the hosts, its postfix the requests left and the ETA.
+    """A tqdm bar over the hosts, its postfix the requests left and the ETA."""
 
-    tqdm turns itself off when stderr is not a terminal (cron, tests).
-    """
-
-    def __init__(self, host_ids: list[int], *, stream: Any) -> None:
-        from tqdm import tqdm  # only the command needs it
-
+    def __init__(self, host_ids: list[int], *, bar: tqdm) -> None:
         ips = Host.objects.filter(id__in=host_ids).values_list("ip", flat=True).iterator()
         self.left = Counter(registry_for(ip) or "other" for ip in ips)
         self.done: Counter = Counter()
-        self.bar = tqdm(total=len(host_ids), unit=" hosts", file=stream, disable=None)
+        self.bar = bar
 
     def advance(self, row: dict, pacer: Pacer | None) -> None:
         registry = registry_for(row["ip"]) or "other"

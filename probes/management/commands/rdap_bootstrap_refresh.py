@@ -13,14 +13,15 @@ import urllib.request
 from argparse import ArgumentParser
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from outreach.commands import OutreachCommand
 from probes import bootstrap
 
 IANA = "https://data.iana.org/rdap/"
 
 
-class Command(BaseCommand):
+class Command(OutreachCommand):
     help = "Refresh the RDAP bootstrap files (IANA, RFC 7484) the registry choice reads."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -37,7 +38,10 @@ class Command(BaseCommand):
         for name, text in texts.items():
             _replace(Path(str(options["to"])) / name, text)
         bootstrap.tables.cache_clear()
-        self.stdout.write(f"Bootstrap files refreshed from {options['source']}.")
+        self.summary(
+            {"source": options["source"], "to": options["to"], "files": list(texts)},
+            f"Bootstrap files refreshed from {options['source']}.",
+        )
 
     def _read(self, source: str, name: str) -> str:
         try:
