@@ -8,7 +8,12 @@ import pytest
 from django.conf import settings
 from django.utils.translation import to_locale
 
-from letters.catalogs import catalog_languages, catalog_problems, catalogs_update
+from letters.catalogs import (
+    admin_catalog_languages,
+    catalog_languages,
+    catalog_problems,
+    catalogs_update,
+)
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 
@@ -72,6 +77,7 @@ def test_the_command_prints_each_problem_and_the_summary_as_json(tmp_path, monke
 
     # Only the reporting is under test: makemessages itself is the test above.
     monkeypatch.setattr(update_catalogs, "catalogs_update", lambda locale_dir: None)
+    monkeypatch.setattr(update_catalogs, "admin_catalogs_update", lambda locale_dir: None)
     monkeypatch.setattr(settings, "BASE_DIR", tmp_path)
     po = tmp_path / "locale" / "fr" / "LC_MESSAGES" / "django.po"
     po.parent.mkdir(parents=True)
@@ -79,13 +85,20 @@ def test_the_command_prints_each_problem_and_the_summary_as_json(tmp_path, monke
         'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
         'msgid "one"\nmsgstr ""\n\n#, fuzzy\nmsgid "two"\nmsgstr "deux"\n'
     )
+    admin_po = tmp_path / "outreach" / "locale" / "es" / "LC_MESSAGES" / "django.po"
+    admin_po.parent.mkdir(parents=True)
+    admin_po.write_text(
+        'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\nmsgid "x"\nmsgstr ""\n'
+    )
     out, err = run_command("update_catalogs", "--json")
     *rows, summary = json_lines(out)
-    assert [(row["language"], row["problem"].split(":")[0]) for row in rows] == [
-        ("fr", "untranslated"),
-        ("fr", "fuzzy"),
+    assert [(row["catalog"], row["language"], row["problem"].split(":")[0]) for row in rows] == [
+        ("letter", "fr", "untranslated"),
+        ("letter", "fr", "fuzzy"),
+        ("admin", "es", "untranslated"),
     ]
-    assert summary == {"summary": True, "catalogs": len(catalog_languages()), "problems": 2}
-    assert err.count("fr: ") == 2
-    with pytest.raises(CommandError, match="2 catalog problem"):
+    catalogs = len(catalog_languages()) + len(admin_catalog_languages())
+    assert summary == {"summary": True, "catalogs": catalogs, "problems": 3}
+    assert err.count("letter fr: ") == 2
+    with pytest.raises(CommandError, match="3 catalog problem"):
         run_command("update_catalogs", "--check", "--json")
