@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from letters.message import UnsafeHeaderError, address_checked
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -29,24 +31,31 @@ class AddressProblem:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.label} {self.value!r} {self.reason}"
+        # One whole sentence for translators; label and reason are translated
+        # where they were found, in the reader's language.
+        return _("%(label)s %(value)s: %(reason)s") % {
+            "label": self.label,
+            "value": repr(self.value),
+            "reason": self.reason,
+        }
 
 
 def domain_problem(domain: str, *, lab: bool) -> str:
     """Why mail to ``domain`` cannot come back, or "" when it can."""
     name = (domain or "").strip().lower().removesuffix(".")
     if not name:
-        return "is empty"
+        return _("the domain is empty")
     labels = name.split(".")
     if len(labels) < 2:
-        return "is a bare hostname (no dot in the domain)"
+        return _("a bare hostname (no dot in the domain)")
     if not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
-        return "is not a domain name"
+        return _("not a domain name")
     if NEVER & set(labels):
-        return f"is a reserved name that never routes (.{(NEVER & set(labels)).pop()})"
+        reserved = (NEVER & set(labels)).pop()
+        return _("a reserved name that never routes (.%(name)s)") % {"name": reserved}
     lab_only = labels[-1] in LAB_ONLY_TLDS or ".".join(labels[-2:]) in LAB_ONLY_DOMAINS
     if lab_only and not lab:
-        return "is a documentation domain, allowed only in lab mode"
+        return _("a documentation domain, allowed only in lab mode")
     return ""
 
 
@@ -54,9 +63,9 @@ def address_problem(address: str, *, lab: bool) -> str:
     try:
         address_checked(address)
     except UnsafeHeaderError:
-        return "is not a plain email address"
+        return _("not a plain email address")
     problem = domain_problem(address.rpartition("@")[2], lab=lab)
-    return f"has a domain that {problem}" if problem else ""
+    return _("its domain is %(problem)s") % {"problem": problem} if problem else ""
 
 
 def sender_problems(
@@ -70,11 +79,13 @@ def sender_problems(
     """
     problems = []
     sender = contact_email or default_from
-    source = "contact_email" if contact_email else "DEFAULT_FROM_EMAIL, as contact_email is empty"
     if reason := address_problem(sender, lab=lab):
-        label = f"From address ({source})"
+        if contact_email:
+            label = _("From address (contact_email)")
+        else:
+            label = _("From address (DEFAULT_FROM_EMAIL, as contact_email is empty)")
         problems.append(AddressProblem("contact_email", label, sender, reason))
     if reason := domain_problem(reply_domain, lab=lab):
-        label = "Reply-To and bounce domain (reply_domain)"
+        label = _("Reply-To and bounce domain (reply_domain)")
         problems.append(AddressProblem("reply_domain", label, reply_domain, reason))
     return problems
