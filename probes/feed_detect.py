@@ -139,7 +139,9 @@ def fits_dshield(line: str) -> bool:
     return _is_address(size) and "." in size
 
 
-_ADDRESS_SHAPED = re.compile(r"^[0-9A-Fa-f:.]+(/\d{1,3})?$")
+# An address has dots (IPv4) or colons (IPv6): a bare hex word such as "a"
+# or "cafe" is not one, however hex its letters.
+_ADDRESS_SHAPED = re.compile(r"^(?=[^/]*[.:])[0-9A-Fa-f:.]+(/\d{1,3})?$")
 
 
 def fits_dataplane(line: str) -> bool:

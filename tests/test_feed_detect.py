@@ -234,3 +234,15 @@ def test_it_accepts_the_same_set_whatever_the_spelling(feed):
     text, expected = feed
     _fmt, got, _by = parsed_values(text.encode())
     assert got == expected
+
+
+def test_a_hex_looking_word_is_not_an_address():
+    # Found by the property test above: "a" is all hex digits, so the pipe
+    # row "1.0.0.0|_|a" passed for a dataplane row with its address in the
+    # third cell, and the real address in the first was lost.
+    text = b"# _\n1.0.0.0|_|a\n"
+    assert feed_detect.detect(text).format == "csv"
+    assert parsed_values(text)[1] == {"1.0.0.0"}
+    assert not feed_detect.fits_dataplane("64500|AS-EXAMPLE|cafe|2026-01-01|smtp")
+    assert feed_detect.fits_dataplane("64500 | AS-EXAMPLE | 192.0.2.7 | 2026-01-01 | smtp")
+    assert feed_detect.fits_dataplane("64500 | AS-EXAMPLE | 2001:db8::7 | 2026-01-01 | smtp")
