@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +30,7 @@ from letters.delivery import letter_delivery_confirm
 from letters.evidence import NOT_TESTED, inconclusive_label, transcript_excerpt, verdict_label
 from letters.models import Letter, RecipientAction, RecipientToken, Response
 from letters.responses import response_record
+from letters.retests import retests_left
 from letters.selectors import letter_hosts_latest
 from outreach import security
 from outreach.audit import audit_event, audit_update
@@ -253,14 +254,6 @@ def recipient_answer(*, visitor: Visitor, message: str) -> Response:
     return response
 
 
-def retests_left(*, letter_id: int) -> int:
-    since = timezone.now() - timedelta(days=1)
-    used = RecipientAction.objects.filter(
-        letter_id=letter_id, action=RecipientAction.Action.RETEST, created_at__gte=since
-    ).count()
-    return max(0, settings.OUTREACH_RECIPIENT_RETESTS_PER_DAY - used)
-
-
 @transaction.atomic
 def recipient_fixed_claim(*, visitor: Visitor, message: str = "") -> bool:
     """Records "we fixed it" and queues a re-probe of the letter's hosts.
@@ -284,51 +277,6 @@ def recipient_fixed_claim(*, visitor: Visitor, message: str = "") -> bool:
     _audit(visitor, RecipientAction.Action.RETEST, detail={"hosts": hosts})
     _retest_enqueue(letter.pk)
     return True
-
-
-# A refused re-test is a promise ("we will test again later") kept for this long.
-DEFERRED_RETEST_DAYS = 7
-
-
-def deferred_retests_run(*, now: datetime | None = None) -> list[int]:
-    """Keeps the page's promise: queues the re-test refused for the day's limit.
-
-    A letter is due when its latest refused re-test is recent, nothing has
-    probed its hosts since, no re-test was queued since, and the day's limit
-    has room again. The queued re-test is recorded like one the owner asked
-    for, so it counts against the limit and is never queued twice.
-    """
-    now = now or timezone.now()
-    refused = (
-        RecipientAction.objects.filter(
-            action=RecipientAction.Action.RETEST_REFUSED,
-            created_at__gte=now - timedelta(days=DEFERRED_RETEST_DAYS),
-        )
-        .values("letter_id")
-        .annotate(latest=Max("created_at"))
-    )
-    queued = []
-    for row in refused:
-        with transaction.atomic():
-            letter = Letter.objects.select_for_update().get(pk=row["letter_id"])
-            if not _deferred_retest_due(letter, promised_at=row["latest"]):
-                continue
-            RecipientAction.objects.create(
-                letter=letter,
-                action=RecipientAction.Action.RETEST,
-                detail={"deferred": True, "promised_at": row["latest"].isoformat()},
-            )
-            audit_event(actor=None, obj=letter, event="recipient retest (deferred, as promised)")
-            _retest_enqueue(letter.pk)
-            queued.append(letter.pk)
-    return queued
-
-
-def _deferred_retest_due(letter: Letter, *, promised_at: datetime) -> bool:
-    kept = RecipientAction.objects.filter(
-        letter=letter, action=RecipientAction.Action.RETEST, created_at__gte=promised_at
-    ).exists() or Probe.objects.filter(host__letters=letter, started_at__gte=promised_at).exists()
-    return not kept and letter.hosts.exists() and retests_left(letter_id=letter.pk) > 0
 
 
 def _retest_enqueue(letter_id: int) -> None:

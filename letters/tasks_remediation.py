@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from letters.remediation import letters_due, letters_remediate
+from letters.retests import deferred_retests_run
 
 
 @shared_task(
@@ -38,9 +39,11 @@ def campaigns_remediate_task() -> int:
 @shared_task(name="letters.tasks.deferred_retests_task")
 def deferred_retests_task() -> int:
     """Hourly: the re-tests the recipient page promised when the day's were used up."""
-    from letters.recipient import deferred_retests_run
+    return len(deferred_retests_run(enqueue=fixed_claim_remediate_one))
 
-    return len(deferred_retests_run())
+
+def fixed_claim_remediate_one(letter_id: int) -> None:
+    fixed_claim_remediate(letter_id=letter_id)
 
 
 def fixed_claim_remediate(*, letter_id: int) -> None:

@@ -69,7 +69,8 @@ def test_an_investigator_runs_a_campaign_from_upload_to_dashboard(page, live_ser
     page.select_option("select[name=campaign]", str(campaign.pk))
     page.click("input[name=preview]")
     shot(page, "campaign-1-upload-preview")
-    assert "non_global" in page.content() or "non-global" in page.content()
+    # The refused private address is named, its reason in words.
+    assert "Rejected: not a public address" in page.content()
     page.click("input[name=commit]")
     page.wait_for_load_state()
     assert set(Host.objects.values_list("ip", flat=True)) == set(targets)

@@ -131,6 +131,6 @@ def test_an_action_with_mixed_results_shows_a_warning_with_the_reason(page, live
     page.click("button[name=index]")
     page.wait_for_load_state()
     shot(page, "action-mixed-results")
-    assert page.locator(".messagelist li.success").inner_text() == "1 letter(s) approved."
+    assert page.locator(".messagelist li.success").inner_text() == "1 letter approved."
     warning = page.locator(".messagelist li.warning").inner_text()
     assert warning == f"Skipped 1: not a draft (sent) ({sent.pk})."
