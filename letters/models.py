@@ -69,7 +69,14 @@ class Letter(models.Model):
         verbose_name=_("contact"),
     )
     hosts = models.ManyToManyField("outreach.Host", related_name="letters", verbose_name=_("hosts"))
-    kind = models.CharField(_("kind"), max_length=32, default="open_relay")
+    # One template set per kind (templates/letters/<kind>/); its label is what
+    # the admin shows.
+    kind = models.CharField(
+        _("kind"),
+        max_length=32,
+        choices=[("open_relay", _("Open relay notice"))],
+        default="open_relay",
+    )
     language = models.CharField(
         _("language"), max_length=10, default="en", choices=language_choices
     )

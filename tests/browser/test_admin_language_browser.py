@@ -24,6 +24,7 @@ from tests.test_campaign_home import campaign_world, user_of
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse battery staple"
 WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
+CODE = re.compile(r"[a-z]+(?:_[a-z]+)+")
 # Codes, units and names that every language here writes as English does.
 CODES_AND_NAMES = {
     "outreach",
@@ -75,13 +76,14 @@ TEXTS = """() => {
 
 
 def _data_words() -> set[str]:
-    """Every word of every text value in the database: names, addresses, subjects."""
+    """Every word of every text value in the database (names, addresses, subjects),
+    except the codes of fields with choices."""
     words: set[str] = set()
     for model in (Agency, AgencyText, Campaign, Contact, Host, Network, Letter, Response,
                   get_user_model()):  # fmt: skip
-        fields = [
-            f.name for f in model._meta.fields if isinstance(f, models.CharField | models.TextField)
-        ]
+        # Fields with choices hold codes, not data: their labels must show instead.
+        texts = (models.CharField, models.TextField)
+        fields = [f.name for f in model._meta.fields if isinstance(f, texts) and not f.choices]
         for row in model.objects.values_list(*fields):
             for value in row:
                 words |= {w.lower() for w in WORD.findall(str(value or ""))}
@@ -96,7 +98,8 @@ def _english_left(english: set[str], other: set[str], data: set[str], language: 
         words -= data | SAME_IN_BOTH[language]
         if any(len(w) >= 3 for w in words):
             left.add(text)
-    return left
+    # A stored code shown as it is (open_relay, not_fixed) is English too.
+    return left | {text for text in other if CODE.fullmatch(text)}
 
 
 def _pages(campaign: Campaign, letter: Letter, host: Host) -> list[str]:
