@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from lab.smtp import Lab
 from probes import smtp
@@ -44,3 +45,13 @@ def peak_in_flight(monkeypatch, politeness: smtp.Politeness, targets: list[Targe
     monkeypatch.setattr(smtp, "probe", fake)
     run_sync(go())
     return running["peak"]
+
+
+def lab_mode_set(settings, tmp_path: Path) -> Path:
+    """Probe the lab in-process (no Redis worker here); returns the host map to write."""
+    settings.LAB_MODE = True
+    settings.LAB_HOST_MAP = str(tmp_path / "lab-map.json")
+    settings.PROBE_DEADLINE = 5
+    settings.PROBE_READ_TIMEOUT = 3
+    settings.REDIS_URL = ""
+    return tmp_path / "lab-map.json"

@@ -537,16 +537,6 @@ def test_the_command_refuses_a_bad_address_and_an_unknown_campaign(sim):
         call_command("lookup_contacts", "--campaign", "nope")
 
 
-@pytest.fixture
-def eager_tasks():
-    # The fan-out enqueues on commit; run the batches here, even when CI
-    # points Celery at a real broker with no worker listening.
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 def test_the_tasks_look_up_a_campaign_in_batches(
     sim, campaign, django_capture_on_commit_callbacks, eager_tasks
 ):
