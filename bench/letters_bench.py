@@ -24,6 +24,11 @@ WORKERS = 2
 SLUG = f"bench-letters-{COUNT}"
 TARGET_PER_S = 80
 TARGET_RSS_MB = 150
+TRANSCRIPT = "S: 220 bench\n"
+
+
+def _contact_email(n: int) -> str:
+    return f"abuse{n}@letters-bench-{COUNT}.example"
 
 
 def fixtures_ensure() -> list[int]:
@@ -42,12 +47,7 @@ def fixtures_ensure() -> list[int]:
                 code="letters-bench", defaults={"name": "Letters Bench Agency", "country": "US"}
             )
             campaign = relay_campaign_create(
-                slug=SLUG,
-                agency=agency,
-                count=COUNT,
-                email=lambda n: f"abuse{n}@letters-bench-{COUNT}.example",
-                ip=lambda n: f"2001:db8:{COUNT:x}:{n // 65536:x}::{n % 65536:x}",
-                probe={"transcript": "S: 220 bench\n"},
+                SLUG, agency, COUNT, email=_contact_email, net=f"{COUNT:x}", transcript=TRANSCRIPT
             )
         letters_build(campaign_id=campaign.pk)
     return list(

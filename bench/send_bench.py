@@ -75,6 +75,10 @@ def letters_ensure() -> int:
     return campaign.pk
 
 
+def _contact_email(n: int) -> str:
+    return f"abuse{n}@isp{n % 500}.send-bench-{LETTERS}.example"
+
+
 def _campaign_create() -> object:
     from django.db import transaction
     from django.utils import timezone
@@ -96,15 +100,13 @@ def _campaign_create() -> object:
         )
         Smarthost.objects.filter(agency=agency).delete()
         campaign = relay_campaign_create(
-            slug=SLUG,
-            agency=agency,
-            count=LETTERS,
-            email=lambda n: f"abuse{n}@isp{n % 500}.send-bench-{LETTERS}.example",
-            ip=lambda n: f"2001:db8:5e{LETTERS % 256:02x}:{n // 65536:x}::{n % 65536:x}",
-            probe={
-                "finished_at": timezone.now(),
-                "transcript": "S: 220 relay ESMTP\nC: MAIL FROM:<a@b.example>\nS: 250 OK\n",
-            },
+            SLUG,
+            agency,
+            LETTERS,
+            email=_contact_email,
+            net=f"5e{LETTERS % 256:02x}",
+            finished_at=timezone.now(),
+            transcript="S: 220 relay ESMTP\nC: MAIL FROM:<a@b.example>\nS: 250 OK\n",
         )
     letters_build(campaign_id=campaign.pk)
     Letter.objects.filter(campaign=campaign).update(

@@ -7,19 +7,14 @@ from typing import Any
 
 
 def relay_campaign_create(
-    *,
-    slug: str,
-    agency: Any,
-    count: int,
-    email: Callable[[int], str],
-    ip: Callable[[int], str],
-    probe: dict[str, Any],
+    slug: str, agency: Any, count: int, *, email: Callable[[int], str], net: str, **probe: Any
 ) -> Any:
     """A campaign with ``count`` contacts (languages round robin), one open relay each.
 
-    ``email(n)`` and ``ip(n)`` name the n-th contact and relay; ``probe`` holds
-    the fields of each relay's open-relay probe beyond its verdict. Call it
-    inside a transaction: a half-built world is worse than none.
+    ``email(n)`` names the n-th contact; its relay is ``2001:db8:<net>:…``, so
+    each benchmark keeps to addresses of its own. ``probe`` holds the fields of
+    each relay's open-relay probe beyond its verdict. Call it inside a
+    transaction: a half-built world is worse than none.
     """
     from django.conf import settings
 
@@ -35,7 +30,12 @@ def relay_campaign_create(
         for n in range(count)
     )
     hosts = Host.objects.bulk_create(
-        Host(ip=ip(n), status=Host.Status.OPEN_RELAY, contact=c) for n, c in enumerate(contacts)
+        Host(
+            ip=f"2001:db8:{net}:{n // 65536:x}::{n % 65536:x}",
+            status=Host.Status.OPEN_RELAY,
+            contact=c,
+        )
+        for n, c in enumerate(contacts)
     )
     campaign.hosts.add(*hosts)
     Probe.objects.bulk_create(
