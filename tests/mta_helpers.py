@@ -51,3 +51,10 @@ def listeners_probe(lab: mta.MtaLab, map_file: str, **overrides: object) -> dict
     ):
         found = targets_probe(addresses=[(x.ip, x.port) for x in lab.listeners])
     return {(x.mta, x.policy): r for x, r in zip(lab.listeners, found, strict=True)}
+
+
+@pytest.fixture(scope="module", name="lab")
+def mta_lab() -> Iterator[mta.MtaLab]:
+    """The ``lab`` of a real-MTA test module: its MTAs started once for the module."""
+    with mta_lab_running(network=25) as running:
+        yield running

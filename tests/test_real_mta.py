@@ -17,7 +17,7 @@ import pytest
 
 from lab import mta
 from probes import smtp
-from tests.mta_helpers import lab_map_write, listeners_probe, mta_lab_running
+from tests.mta_helpers import lab_map_write, listeners_probe, mta_lab  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.mta
 
@@ -63,12 +63,6 @@ ROWS = [
     *(row(m, "deny_client", smtp.REFUSED) for m in mta.MTAS),
     *(row(m, "tarpit", smtp.TIMEOUT) for m in mta.MTAS),
 ]
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with mta_lab_running(network=25) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

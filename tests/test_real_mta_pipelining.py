@@ -10,15 +10,9 @@ from __future__ import annotations
 import pytest
 
 from lab import mta
-from tests.mta_helpers import lab_map_write, listeners_probe, mta_lab_running
+from tests.mta_helpers import lab_map_write, listeners_probe, mta_lab  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.mta
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with mta_lab_running(network=25) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
