@@ -12,6 +12,7 @@ from letters.mailparse import mail_parse
 from letters.models import Letter, Response
 from letters.responses import bounce_record
 from tests.factories import ContactFactory, LetterFactory
+from tests.letters_helpers import reloaded
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BOUNCES = FIXTURES / "bounces"
@@ -126,8 +127,7 @@ def test_it_maps_a_real_bounce_to_its_letter_by_the_verp_envelope():
     letter = LetterFactory(status=Letter.Status.SENT)
     verp = f"bounces+{letter.reply_token}@ftc.example"
     response = mail_ingest(raw=sample("postfix_01.txt"), envelope_recipients=(verp,))
-    letter.refresh_from_db()
-    letter.contact.refresh_from_db()
+    reloaded(letter)
     assert (response.kind, response.letter) == (Response.Kind.BOUNCE, letter)
     assert "hard bounce" in response.outcome
     assert letter.status == Letter.Status.BOUNCED
