@@ -160,6 +160,17 @@ def test_a_lock_that_stays_taken_defers_the_host_instead_of_failing(sim, monkeyp
 # --- Contract: what every host gets ------------------------------------------
 
 
+# What the lookup says of BT's relay, in the service's rows and the command's JSON.
+BT_ROW = {
+    "ip": "62.239.237.1",
+    "network": "62.239.237.0/24",
+    "contact": "zzdnsr@bt.com",
+    "rule": "abuse_role",
+    "confidence": 0.95,
+    "agency": "ico",
+}
+
+
 def test_it_sets_network_contact_rule_confidence_and_agency_on_each_host(sim, campaign):
     relay = host("62.239.237.1", campaign)
     rows = contacts_lookup(host_ids=[relay.id])
@@ -170,18 +181,7 @@ def test_it_sets_network_contact_rule_confidence_and_agency_on_each_host(sim, ca
     assert relay.agency.code == "ico"
     assert (relay.contact.agency.code, relay.contact.country) == ("ico", "GB")
     assert relay.network.agency.code == "ico"
-    assert rows == [
-        {
-            "host_id": relay.id,
-            "ip": "62.239.237.1",
-            "network": "62.239.237.0/24",
-            "contact": "zzdnsr@bt.com",
-            "rule": "abuse_role",
-            "confidence": 0.95,
-            "agency": "ico",
-            "error": "",
-        }
-    ]
+    assert rows == [{"host_id": relay.id, **BT_ROW, "error": ""}]
 
 
 def test_it_gathers_the_hosts_of_several_networks_under_one_contact(sim, campaign):
@@ -397,14 +397,7 @@ def test_the_command_prints_one_json_object_per_host(sim, campaign, capsys):
     # JSON Lines, like verify_relays: one complete object per line.
     rows = [json.loads(line) for line in lines]
     assert rows == [
-        {
-            "ip": "62.239.237.1",
-            "network": "62.239.237.0/24",
-            "contact": "zzdnsr@bt.com",
-            "rule": "abuse_role",
-            "confidence": 0.95,
-            "agency": "ico",
-        },
+        BT_ROW,
         {
             "ip": "210.107.73.73",
             "network": "210.107.0.0/17",
