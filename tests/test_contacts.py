@@ -24,6 +24,15 @@ from tests.factories import AgencyFactory, CampaignFactory, ContactFactory, Host
 
 ANSWERS = recorded_answers()
 LAB_NETWORKS = ["198.51.100.0/24", "2001:db8::/32"]
+# What the lookup says of BT's relay, in the service's rows and the command's JSON.
+BT_ROW = {
+    "ip": "62.239.237.1",
+    "network": "62.239.237.0/24",
+    "contact": "zzdnsr@bt.com",
+    "rule": "abuse_role",
+    "confidence": 0.95,
+    "agency": "ico",
+}
 pytestmark = pytest.mark.django_db
 
 
@@ -158,17 +167,6 @@ def test_a_lock_that_stays_taken_defers_the_host_instead_of_failing(sim, monkeyp
 
 
 # --- Contract: what every host gets ------------------------------------------
-
-
-# What the lookup says of BT's relay, in the service's rows and the command's JSON.
-BT_ROW = {
-    "ip": "62.239.237.1",
-    "network": "62.239.237.0/24",
-    "contact": "zzdnsr@bt.com",
-    "rule": "abuse_role",
-    "confidence": 0.95,
-    "agency": "ico",
-}
 
 
 def test_it_sets_network_contact_rule_confidence_and_agency_on_each_host(sim, campaign):
