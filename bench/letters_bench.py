@@ -24,48 +24,30 @@ WORKERS = 2
 SLUG = f"bench-letters-{COUNT}"
 TARGET_PER_S = 80
 TARGET_RSS_MB = 150
+TRANSCRIPT = "S: 220 bench\n"
+
+
+def _contact_email(n: int) -> str:
+    return f"abuse{n}@letters-bench-{COUNT}.example"
 
 
 def fixtures_ensure() -> list[int]:
     """A campaign with COUNT contacts, one probed open relay each, languages round robin."""
-    from django.conf import settings
     from django.db import transaction
 
+    from bench.world import relay_campaign_create
     from letters.build import letters_build
     from letters.models import Letter
-    from outreach.models import Agency, Campaign, Contact, Host
-    from probes.models import Probe
+    from outreach.models import Agency, Campaign
 
     campaign = Campaign.objects.filter(slug=SLUG).first()
     if campaign is None:
-        languages = [code for code, _name in settings.LANGUAGES]
         with transaction.atomic():
             agency, _ = Agency.objects.get_or_create(
                 code="letters-bench", defaults={"name": "Letters Bench Agency", "country": "US"}
             )
-            campaign = Campaign.objects.create(
-                name=SLUG, slug=SLUG, lead_agency=agency, instructions_url="https://bench.example/"
-            )
-            contacts = Contact.objects.bulk_create(
-                Contact(
-                    email=f"abuse{n}@letters-bench-{COUNT}.example",
-                    organisation=f"ISP {n}",
-                    language=languages[n % len(languages)],
-                )
-                for n in range(COUNT)
-            )
-            hosts = Host.objects.bulk_create(
-                Host(
-                    ip=f"2001:db8:{COUNT:x}:{n // 65536:x}::{n % 65536:x}",
-                    status=Host.Status.OPEN_RELAY,
-                    contact=c,
-                )
-                for n, c in enumerate(contacts)
-            )
-            campaign.hosts.add(*hosts)
-            Probe.objects.bulk_create(
-                Probe(host=h, verdict="open_relay", tests_passed=[1], transcript="S: 220 bench\n")
-                for h in hosts
+            campaign = relay_campaign_create(
+                SLUG, agency, COUNT, email=_contact_email, net=f"{COUNT:x}", transcript=TRANSCRIPT
             )
         letters_build(campaign_id=campaign.pk)
     return list(

@@ -75,17 +75,19 @@ def letters_ensure() -> int:
     return campaign.pk
 
 
+def _contact_email(n: int) -> str:
+    return f"abuse{n}@isp{n % 500}.send-bench-{LETTERS}.example"
+
+
 def _campaign_create() -> object:
-    from django.conf import settings
     from django.db import transaction
     from django.utils import timezone
 
+    from bench.world import relay_campaign_create
     from letters.build import letters_build
     from letters.models import Letter, Smarthost
-    from outreach.models import Agency, Campaign, Contact, Host
-    from probes.models import Probe
+    from outreach.models import Agency
 
-    languages = [code for code, _name in settings.LANGUAGES]
     with transaction.atomic():
         agency, _ = Agency.objects.update_or_create(
             code="send-bench",
@@ -97,35 +99,14 @@ def _campaign_create() -> object:
             },
         )
         Smarthost.objects.filter(agency=agency).delete()
-        campaign = Campaign.objects.create(
-            name=SLUG, slug=SLUG, lead_agency=agency, instructions_url="https://bench.example/"
-        )
-        contacts = Contact.objects.bulk_create(
-            Contact(
-                email=f"abuse{n}@isp{n % 500}.send-bench-{LETTERS}.example",
-                organisation=f"ISP {n}",
-                language=languages[n % len(languages)],
-            )
-            for n in range(LETTERS)
-        )
-        hosts = Host.objects.bulk_create(
-            Host(
-                ip=f"2001:db8:5e{LETTERS % 256:02x}:{n // 65536:x}::{n % 65536:x}",
-                status=Host.Status.OPEN_RELAY,
-                contact=c,
-            )
-            for n, c in enumerate(contacts)
-        )
-        campaign.hosts.add(*hosts)
-        Probe.objects.bulk_create(
-            Probe(
-                host=h,
-                verdict="open_relay",
-                tests_passed=[1],
-                finished_at=timezone.now(),
-                transcript="S: 220 relay ESMTP\nC: MAIL FROM:<a@b.example>\nS: 250 OK\n",
-            )
-            for h in hosts
+        campaign = relay_campaign_create(
+            SLUG,
+            agency,
+            LETTERS,
+            email=_contact_email,
+            net=f"5e{LETTERS % 256:02x}",
+            finished_at=timezone.now(),
+            transcript="S: 220 relay ESMTP\nC: MAIL FROM:<a@b.example>\nS: 250 OK\n",
         )
     letters_build(campaign_id=campaign.pk)
     Letter.objects.filter(campaign=campaign).update(

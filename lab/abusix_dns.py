@@ -11,17 +11,13 @@ queries and the most that were in flight at once.
 from __future__ import annotations
 
 import ipaddress
-import socketserver
 import threading
 import time
 from collections.abc import Callable
 
-import dns.exception
 import dns.message
-import dns.rcode
-import dns.rrset
 
-from lab.udp import LoopbackUdp
+from lab.udp import LoopbackUdp, txt_response
 from probes.abusix import ZONE
 
 Lookup = Callable[[str], list[str] | None]
@@ -58,7 +54,7 @@ class AbusixDnsServer(LoopbackUdp):
         self.max_in_flight = 0
         self._in_flight = 0
         self._lock = threading.Lock()
-        self._serve(_handler_for(self))
+        self._serve(self.respond)
 
     def enter(self) -> None:
         with self._lock:
@@ -70,36 +66,15 @@ class AbusixDnsServer(LoopbackUdp):
         with self._lock:
             self._in_flight -= 1
 
-
-def _handler_for(server: AbusixDnsServer) -> type[socketserver.BaseRequestHandler]:
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self) -> None:
-            data, sock = self.request
-            try:
-                query = dns.message.from_wire(data)
-            except dns.exception.DNSException:
-                return
-            question = query.question[0]
-            address = name_address(question.name.to_text())
-            if address in server.silent:
-                return
-            server.enter()
-            try:
-                if server.latency:
-                    time.sleep(server.latency)
-                response = _response(query, server.lookup(address) if address else None)
-            finally:
-                server.leave()
-            sock.sendto(response.to_wire(), self.client_address)
-
-    return Handler
-
-
-def _response(query: dns.message.Message, emails: list[str] | None) -> dns.message.Message:
-    response = dns.message.make_response(query)
-    if not emails:
-        response.set_rcode(dns.rcode.NXDOMAIN)
-        return response
-    text = '"' + ",".join(emails) + '"'
-    response.answer.append(dns.rrset.from_text(query.question[0].name, 60, "IN", "TXT", text))
-    return response
+    def respond(self, query: dns.message.Message) -> dns.message.Message | None:
+        address = name_address(query.question[0].name.to_text())
+        if address in self.silent:
+            return None
+        self.enter()
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            emails = self.lookup(address) if address else None
+        finally:
+            self.leave()
+        return txt_response(query, ",".join(emails) if emails else None)

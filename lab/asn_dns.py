@@ -9,17 +9,12 @@ Point ``RDAP_ASN_DNS`` at it (``127.0.0.1:PORT``).
 from __future__ import annotations
 
 import ipaddress
-import socketserver
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import dns.message
-import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
-import dns.rrset
 
-from lab.udp import LoopbackUdp
+from lab.udp import LoopbackUdp, txt_response
 
 
 @dataclass
@@ -57,7 +52,10 @@ class AsnDnsServer(LoopbackUdp):
         self.lookup = lookup
         self.by_asn: dict[int, Origin] = {}
         self.queries: list[str] = []
-        self._serve(_handler_for(self))
+        self._serve(self.respond)
+
+    def respond(self, query: dns.message.Message) -> dns.message.Message:
+        return txt_response(query, self.answer(query.question[0].name.to_text()))
 
     def answer(self, name: str) -> str | None:
         self.queries.append(name)
@@ -77,25 +75,3 @@ class AsnDnsServer(LoopbackUdp):
                 fields = (origin.asn, origin.country, origin.registry, "2004-05-19", origin.name)
                 return " | ".join(str(f) for f in fields)
         return None
-
-
-def _handler_for(server: AsnDnsServer) -> type[socketserver.BaseRequestHandler]:
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self) -> None:
-            data, sock = self.request
-            try:
-                query = dns.message.from_wire(data)
-            except dns.exception.DNSException:
-                return
-            response = dns.message.make_response(query)
-            question = query.question[0]
-            text = server.answer(question.name.to_text())
-            if text is None:
-                response.set_rcode(dns.rcode.NXDOMAIN)
-            else:
-                response.answer.append(
-                    dns.rrset.from_text(question.name, 60, "IN", "TXT", f'"{text}"')
-                )
-            sock.sendto(response.to_wire(), self.client_address)
-
-    return Handler

@@ -6,6 +6,7 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 MESSAGE_MAX = 5000
@@ -30,6 +31,16 @@ class PlainTextField(forms.CharField):
         self.validators.append(plain_text)
 
 
+def optional_message(label: str | Promise) -> PlainTextField:
+    """A short free-text note the owner may leave empty."""
+    return PlainTextField(
+        label=label,
+        max_length=MESSAGE_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 class PageForm(forms.Form):
     def __init__(self, *args: object, **kwargs: object) -> None:
         # The labels are whole sentences, some of them questions: no "?:".
@@ -44,12 +55,7 @@ class AnswerForm(PageForm):
 
 
 class FixedForm(PageForm):
-    message = PlainTextField(
-        label=_("What did you change? (optional)"),
-        max_length=MESSAGE_MAX,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+    message = optional_message(_("What did you change? (optional)"))
 
 
 class DisputeForm(PageForm):
@@ -64,12 +70,7 @@ class DisputeForm(PageForm):
     better_contact = forms.EmailField(
         label=_("A better contact (optional)"), max_length=254, required=False
     )
-    message = PlainTextField(
-        label=_("Anything else (optional)"),
-        max_length=MESSAGE_MAX,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+    message = optional_message(_("Anything else (optional)"))
 
 
 class OptOutForm(PageForm):

@@ -450,7 +450,8 @@ def outbox_send(
         if remaining is not None and remaining <= 0:
             break
         with agency_transport(current) as transport:
-            _send_agency(campaign_id, current, remaining, transport, content, report, progress)
+            job = _AgencyJob(campaign_id, current, remaining, transport, content, report, progress)
+            _send_agency(job)
     return report
 
 
@@ -494,15 +495,20 @@ class _InFlight:
     messages: dict[int, bytes]
 
 
-def _send_agency(
-    campaign_id: int,
-    agency_id: int,
-    limit: int | None,
-    transport: SmtpPool | DjangoTransport,
-    content: ContentFn,
-    report: SendReport,
-    progress: Callable[[SendReport], None] | None,
-) -> None:
+@dataclass
+class _AgencyJob:
+    """One agency's letters going out through one transport, counted in ``report``."""
+
+    campaign_id: int
+    agency_id: int
+    limit: int | None
+    transport: SmtpPool | DjangoTransport
+    content: ContentFn
+    report: SendReport
+    progress: Callable[[SendReport], None] | None
+
+
+def _send_agency(job: _AgencyJob) -> None:
     """Claim and build the next batch while the previous one is on the wire.
 
     At most two batches are claimed at any time, so a dead worker leaves at
@@ -510,40 +516,33 @@ def _send_agency(
     """
     pending: _InFlight | None = None
     while True:
-        current = _batch_start(campaign_id, agency_id, limit, transport, content, report)
+        current = _batch_start(job)
         if pending is not None:
-            _batch_finish(pending, report, progress)
+            _batch_finish(pending, job.report, job.progress)
         if current is None:
             return
         pending = current
 
 
-def _batch_start(
-    campaign_id: int,
-    agency_id: int,
-    limit: int | None,
-    transport: SmtpPool | DjangoTransport,
-    content: ContentFn,
-    report: SendReport,
-) -> _InFlight | None:
+def _batch_start(job: _AgencyJob) -> _InFlight | None:
     size = settings.OUTBOX_BATCH_SIZE
-    if limit is not None:
-        size = min(size, limit - report.claimed)
+    if job.limit is not None:
+        size = min(size, job.limit - job.report.claimed)
     if size <= 0:
         return None
-    token = letters_claim(campaign_id=campaign_id, agency_id=agency_id, limit=size)
+    token = letters_claim(campaign_id=job.campaign_id, agency_id=job.agency_id, limit=size)
     letters = list(_claimed(token))
     if not letters:
         return None
-    report.claimed += len(letters)
+    job.report.claimed += len(letters)
     try:
-        envelopes, refused = _envelopes(letters, content, "")
+        envelopes, refused = _envelopes(letters, job.content, "")
         envelopes, deferred = _rate_split(envelopes)
     except BaseException:
         letters_release(token=token)  # nothing of this batch has left yet
         raise
     messages = {envelope.key: envelope.data for envelope in envelopes}
-    return _InFlight(token, transport.submit(envelopes), refused + deferred, messages)
+    return _InFlight(token, job.transport.submit(envelopes), refused + deferred, messages)
 
 
 def _rate_split(envelopes: list[Envelope]) -> tuple[list[Envelope], list[Result]]:

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from django.utils.functional import Promise
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext_lazy
 
 FSI, PDI = "\u2068", "\u2069"
 
@@ -148,26 +149,36 @@ def _single_member_as_name(item: _Item, partners: list[AgencyWords]) -> _Item:
     return item
 
 
+# Separators between words and before the last one, translated when used.
+NAME_SEPARATORS = (
+    # Translators: separates names inside one phrase ("Arkansas, Louisiana and Texas").
+    pgettext_lazy("names in a phrase", ", "),
+    # Translators: before the last name inside one phrase ("… Louisiana and Texas").
+    pgettext_lazy("names in a phrase, before the last", " and "),
+)
+ITEM_SEPARATORS = (
+    # Translators: separates partner agencies in a list ("…; the Postal Inspection Service; …").
+    pgettext_lazy("partner list", "; "),
+    # Translators: before the last partner agency in a list ("…; and the Richardson Police").
+    pgettext_lazy("partner list, before the last", "; and "),
+)
+
+
 def names_join(names: list[str]) -> str:
     """Names inside one phrase: "a, b and c" in the active language."""
-    if len(names) < 2:
-        return "".join(names)
-    # Translators: separates names inside one phrase ("Arkansas, Louisiana and Texas").
-    comma = pgettext("names in a phrase", ", ")
-    # Translators: before the last name inside one phrase ("… Louisiana and Texas").
-    last = pgettext("names in a phrase, before the last", " and ")
-    return comma.join(names[:-1]) + last + names[-1]
+    return _joined(names, NAME_SEPARATORS)
 
 
 def items_join(items: list[str]) -> str:
     """Partners in a sentence: "a; b; and c" in the active language."""
-    if len(items) < 2:
-        return "".join(items)
-    # Translators: separates partner agencies in a list ("…; the Postal Inspection Service; …").
-    separator = pgettext("partner list", "; ")
-    # Translators: before the last partner agency in a list ("…; and the Richardson Police").
-    last = pgettext("partner list, before the last", "; and ")
-    return separator.join(items[:-1]) + last + items[-1]
+    return _joined(items, ITEM_SEPARATORS)
+
+
+def _joined(words: list[str], separators: tuple[Promise, Promise]) -> str:
+    if len(words) < 2:
+        return "".join(words)
+    between, last = (str(separator) for separator in separators)
+    return between.join(words[:-1]) + last + words[-1]
 
 
 def isolate(name: str, *, rtl: bool) -> str:

@@ -10,15 +10,10 @@ from django.db import DatabaseError, transaction
 
 from letters import outbox
 from letters.exports import export_job_run
+from outreach.celery import retried_task
 
 
-@shared_task(
-    name="letters.export",
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=3,
-)
+@retried_task("letters.export", retry_on=(OSError,))
 def letters_export_task(
     *, export_id: str, letter_ids: list[int], user_id: int, merged: bool
 ) -> str:
@@ -27,13 +22,7 @@ def letters_export_task(
     return export_id
 
 
-@shared_task(
-    name="letters.render",
-    autoretry_for=(DatabaseError, OSError),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=3,
-)
+@retried_task("letters.render", retry_on=(DatabaseError, OSError))
 def letters_render_task(letter_ids: list[int]) -> int:
     """Render and store a batch of approved letters (queue ``render`` or
     ``render-cjk``); letters already stored, or gone, are skipped."""
@@ -42,13 +31,7 @@ def letters_render_task(letter_ids: list[int]) -> int:
     return letters_rendering_store(letter_ids=letter_ids)
 
 
-@shared_task(
-    name="letters.tasks.letters_send_task",
-    autoretry_for=(DatabaseError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
-)
+@retried_task("letters.tasks.letters_send_task", retry_on=(DatabaseError,), max_retries=5)
 def letters_send_task(campaign_id: int, agency_id: int | None = None) -> dict:
     """Send up to OUTBOX_TASK_LETTERS approved letters, then hand on to a
     fresh task while more remain, so no task outlives its time limit. Each
@@ -77,13 +60,7 @@ def mailboxes_poll_task() -> int:
     return len(ids)
 
 
-@shared_task(
-    name="letters.tasks.mailbox_poll_task",
-    autoretry_for=(OSError, imaplib.IMAP4.error),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=3,
-)
+@retried_task("letters.tasks.mailbox_poll_task", retry_on=(OSError, imaplib.IMAP4.error))
 def mailbox_poll_task(mailbox_id: int) -> int:
     from letters.inbound import mailbox_poll
     from letters.models import Mailbox

@@ -12,15 +12,10 @@ from django.db import DatabaseError, transaction
 
 from letters.remediation import letters_due, letters_remediate
 from letters.retests import deferred_retests_run
+from outreach.celery import retried_task
 
 
-@shared_task(
-    name="letters.tasks.letters_remediate_task",
-    autoretry_for=(DatabaseError, OSError),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=3,
-)
+@retried_task("letters.tasks.letters_remediate_task", retry_on=(DatabaseError, OSError))
 def letters_remediate_task(letter_ids: list[int]) -> dict:
     """Re-probe one batch of letters' hosts and derive their outcomes."""
     return {str(k): v for k, v in letters_remediate(letter_ids=letter_ids).items()}

@@ -248,6 +248,20 @@ def _lines(lines: Iterator[str | None], counter: _Counter) -> Iterator[tuple[int
             yield counter.line, text
 
 
+def _each_line(
+    lines: Iterator[str | None], counter: _Counter, parse: Callable[[int, str], Iterator[Record]]
+) -> Iterator[Record]:
+    """``parse(number, text)`` on each line ``_lines`` gives; its Rejected pass through.
+
+    parse_plain keeps its own loop: it is the hot path of a million-line
+    import, and a generator a line would cost it."""
+    for item in _lines(lines, counter):
+        if isinstance(item, Rejected):
+            yield item
+        else:
+            yield from parse(*item)
+
+
 def parse_plain(lines: Iterator[str | None], counter: _Counter, options: dict) -> Iterator[Record]:
     """One IP (or CIDR) per line, '#' and ';' comments, anything after the first word ignored."""
     for item in _lines(lines, counter):
@@ -272,19 +286,18 @@ def parse_spamhaus(
     lines: Iterator[str | None], counter: _Counter, options: dict
 ) -> Iterator[Record]:
     """Spamhaus DROP: ``CIDR ; SBLnnn`` text, or JSON lines ``{"cidr":…,"sblid":…,"rir":…}``."""
-    for item in _lines(lines, counter):
-        if isinstance(item, Rejected):
-            yield item
-            continue
-        number, text = item
-        if text.startswith("{"):
-            yield from _spamhaus_json(number, text)
-            continue
-        cidr, _, sbl = text.partition(";")
-        try:
-            yield _entry(number, parse_address_or_network(cidr.strip()), sbl.strip()[:64])
-        except ValueError:
-            yield Rejected(number, UNPARSABLE, text[:200])
+    return _each_line(lines, counter, _spamhaus_line)
+
+
+def _spamhaus_line(number: int, text: str) -> Iterator[Record]:
+    if text.startswith("{"):
+        yield from _spamhaus_json(number, text)
+        return
+    cidr, _, sbl = text.partition(";")
+    try:
+        yield _entry(number, parse_address_or_network(cidr.strip()), sbl.strip()[:64])
+    except ValueError:
+        yield Rejected(number, UNPARSABLE, text[:200])
 
 
 def _spamhaus_json(number: int, text: str) -> Iterator[Record]:
@@ -360,24 +373,23 @@ def parse_dataplane(
     lines: Iterator[str | None], counter: _Counter, options: dict
 ) -> Iterator[Record]:
     """dataplane.org: ``ASN | ASname | ipaddr | lastseen | category``."""
-    for item in _lines(lines, counter):
-        if isinstance(item, Rejected):
-            yield item
-            continue
-        number, text = item
-        cells = [c.strip() for c in text.split("|")]
-        try:
-            value = parse_address_or_network(cells[2])
-        except (ValueError, IndexError):
-            yield Rejected(number, UNPARSABLE, text[:200])
-            continue
-        evidence = {
-            "as_name": _short(cells[1]),
-            "lastseen": _short(cells[3] if len(cells) > 3 else ""),
-        }
-        if cells[0].isdecimal() and cells[0].isascii():
-            evidence["asn"] = int(cells[0])
-        yield _entry(number, value, _short(cells[4] if len(cells) > 4 else "")[:255], evidence)
+    return _each_line(lines, counter, _dataplane_line)
+
+
+def _dataplane_line(number: int, text: str) -> Iterator[Record]:
+    cells = [c.strip() for c in text.split("|")]
+    try:
+        value = parse_address_or_network(cells[2])
+    except (ValueError, IndexError):
+        yield Rejected(number, UNPARSABLE, text[:200])
+        return
+    evidence = {
+        "as_name": _short(cells[1]),
+        "lastseen": _short(cells[3] if len(cells) > 3 else ""),
+    }
+    if cells[0].isdecimal() and cells[0].isascii():
+        evidence["asn"] = int(cells[0])
+    yield _entry(number, value, _short(cells[4] if len(cells) > 4 else "")[:255], evidence)
 
 
 def parse_rbldnsd(
@@ -456,16 +468,15 @@ def _pad(prefix: str) -> tuple[str, int]:
 def parse_range(lines: Iterator[str | None], counter: _Counter, options: dict) -> Iterator[Record]:
     """Address ranges, ``a.b.c.d - e.f.g.h`` or ``a.b.c.d-e.f.g.h``; single
     addresses and CIDRs may be mixed in. Each range becomes its CIDR blocks."""
-    for item in _lines(lines, counter):
-        if isinstance(item, Rejected):
-            yield item
-            continue
-        number, text = item
-        text = re.split(r"\s[#;]", text, maxsplit=1)[0].strip()
-        try:
-            yield from _range_entries(number, text)
-        except ValueError:
-            yield Rejected(number, UNPARSABLE, text[:200])
+    return _each_line(lines, counter, _range_line)
+
+
+def _range_line(number: int, text: str) -> Iterator[Record]:
+    text = re.split(r"\s[#;]", text, maxsplit=1)[0].strip()
+    try:
+        yield from _range_entries(number, text)
+    except ValueError:
+        yield Rejected(number, UNPARSABLE, text[:200])
 
 
 def _range_entries(number: int, text: str) -> Iterator[Entry]:

@@ -51,19 +51,9 @@ MAX_ERRORS_KEPT = 100
 _NETWORK_FILES = (".inetnum", ".inet6num")
 _CONTACT_FILES = (".role", ".organisation", ".irt", ".person")
 _OTHER_FILES = (".aut-num", ".route", ".route6", ".mntner", ".as-set", ".domain", ".as-block")
-COLUMNS = (
-    "dataset_id",
-    "prefix",
-    "range_start",
-    "range_end",
-    "handle",
-    "netname",
-    "country",
-    "abuse_email",
-    "rule",
-    "refused",
-    "registry_block",
-)
+# What a prefix row says, beside where it is: written by the load, read back by the answer.
+PREFIX_FIELDS = ("handle", "netname", "country", "abuse_email", "rule", "refused", "registry_block")
+COLUMNS = ("dataset_id", "prefix", "range_start", "range_end", *PREFIX_FIELDS)
 Progress = Callable[[int], None]
 
 
@@ -359,18 +349,7 @@ def _layers_rows(ip: str) -> list[tuple]:
             dataset__status=RegistryDataset.Status.ACTIVE, range_start__lte=key, range_end__gte=key
         )
         .order_by("-range_start", "range_end", "id")
-        .values_list(
-            "prefix",
-            "handle",
-            "netname",
-            "country",
-            "abuse_email",
-            "rule",
-            "refused",
-            "registry_block",
-            "dataset__registry",
-            "dataset__serial",
-        )[:64]
+        .values_list("prefix", *PREFIX_FIELDS, "dataset__registry", "dataset__serial")[:64]
     )
     return list(found)
 

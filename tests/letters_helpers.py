@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import trans_real
 
+from letters.models import Letter
 from outreach.models import Host
 from tests.factories import (
     CampaignFactory,
@@ -55,4 +56,11 @@ def letter_with_relays(*, hosts: int = 1, language: str = "en", transcript: str 
             transcript=transcript or "S: 220 relay.isp.example ESMTP\nC: EHLO probe.example\n",
         )
         letter.hosts.add(host)
+    return letter
+
+
+def reloaded(letter: Letter) -> Letter:
+    """The letter and its contact as the database has them now (after ingesting mail)."""
+    letter.refresh_from_db()
+    letter.contact.refresh_from_db()
     return letter

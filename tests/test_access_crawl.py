@@ -185,20 +185,20 @@ def _crawl(client: Any, world: CrawlWorld, users: list[str], models_: list[Any])
     for who in users:
         client.force_login(world.users[who])
         markers = foreign_markers(world, who)
-        check = _checker(result, who, markers)
+        visit = _Visit(client, result, _checker(result, who, markers), world, who)
         for model in models_:
             model_admin = admin.site._registry[model]
             for code in foreign_codes(who):
                 if who in INVESTIGATOR_ONLY_SEEN and not _partner_model(model):
                     continue
-                _object_urls(client, result, check, world, model, model_admin, code, deny=True)
+                _object_urls(visit, model, model_admin, code, deny=True)
             for code in READS.get(who, set()):
-                _object_urls(client, result, check, world, model, model_admin, code, deny=False)
-            _foreign_keys(client, result, check, world, who, model, model_admin)
-            _autocomplete(client, result, check, world, who, model_admin)
-            _filters(client, result, check, world, who, model, model_admin)
-            _actions(client, result, check, world, who, model, model_admin)
-        check("GET /admin/", result.ask(client, "get", "/admin/"))
+                _object_urls(visit, model, model_admin, code, deny=False)
+            _foreign_keys(visit, model, model_admin)
+            _autocomplete(visit, model_admin)
+            _filters(visit, model)
+            _actions(visit, model, model_admin)
+        visit.get("/admin/")
     if snapshot(world) != before:
         result.problems.append("a request changed a row of B or C")
     return result
@@ -214,21 +214,39 @@ def _checker(result: Crawl, who: str, markers: list[str]) -> Any:
     return check
 
 
-def _object_urls(
-    client: Any, result: Crawl, check: Any, world: CrawlWorld, model: Any, model_admin: Any,
-    code: str, *, deny: bool,
-) -> None:  # fmt: skip
+@dataclass
+class _Visit:
+    """One user's turn of the crawl: their client, the tally and their leak check."""
+
+    client: Any
+    result: Crawl
+    check: Any
+    world: CrawlWorld
+    who: str
+
+    def get(self, url: str) -> None:
+        self.check(f"GET {url}", self.result.ask(self.client, "get", url))
+
+    def post(self, what: str, url: str, data: Any) -> None:
+        self.check(what, self.result.ask(self.client, "post", url, data))
+
+
+def _changelist(model: Any) -> str:
+    return f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+
+
+def _object_urls(visit: _Visit, model: Any, model_admin: Any, code: str, *, deny: bool) -> None:
     """Every URL of the admin with the other agency's id: change, history,
     delete and the rest; list-level URLs get the id in the POST body."""
-    target = world.rows[code][model]
+    target = visit.world.rows[code][model]
     smuggled = {"_selected_action": [str(target.pk)], "ids": [str(target.pk)], "pk": target.pk}
     for url, names_object in admin_urls(model, model_admin, target.pk):
         for method in ("get", "post"):
             data = smuggled if method == "post" and not names_object else None
             if method == "post" and names_object and url.endswith("/change/"):
                 data = form_data(model_admin, target)  # a valid form: would it save?
-            response = result.ask(client, method, url, data)
-            check(f"{method.upper()} {url}", response, denied=deny and names_object)
+            response = visit.result.ask(visit.client, method, url, data)
+            visit.check(f"{method.upper()} {url}", response, denied=deny and names_object)
 
 
 def _fk_fields(model: Any) -> list[Any]:
@@ -238,68 +256,54 @@ def _fk_fields(model: Any) -> list[Any]:
     ]  # fmt: skip
 
 
-def _foreign_keys(
-    client: Any, result: Crawl, check: Any, world: CrawlWorld, who: str, model: Any,
-    model_admin: Any,
-) -> None:  # fmt: skip
+def _foreign_keys(visit: _Visit, model: Any, model_admin: Any) -> None:
     """?<fk>=<foreign id> on the add and change forms (raw-ID labels,
     initial values), and POSTs with a foreign id in every foreign key."""
-    base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
-    own = world.rows["alpha"][model]
-    for code in foreign_codes(who):
-        foreign = {fld.name: world.rows[code][fld.related_model].pk for fld in _fk_fields(model)}
+    base = _changelist(model)
+    own = visit.world.rows["alpha"][model]
+    for code in foreign_codes(visit.who):
+        foreign = {
+            fld.name: visit.world.rows[code][fld.related_model].pk for fld in _fk_fields(model)
+        }
         for url in (f"{base}add/", f"{base}{own.pk}/change/"):
             for name, pk in foreign.items():
-                query = f"{url}?{urlencode({name: pk})}"
-                check(f"GET {query}", result.ask(client, "get", query))
+                visit.get(f"{url}?{urlencode({name: pk})}")
             data = form_data(model_admin, own) | {k: str(v) for k, v in foreign.items()}
-            check(f"POST {url} with {code}'s ids", result.ask(client, "post", url, data))
+            visit.post(f"POST {url} with {code}'s ids", url, data)
 
 
-def _autocomplete(
-    client: Any, result: Crawl, check: Any, world: CrawlWorld, who: str, model_admin: Any
-) -> None:
+def _autocomplete(visit: _Visit, model_admin: Any) -> None:
     opts = model_admin.model._meta
     fields = model_admin.get_autocomplete_fields(request_for(User(is_superuser=True)))
     for name in fields:
         related = opts.get_field(name).related_model
-        for code in foreign_codes(who):
-            for term in (str(world.rows[code][related]),):
+        for code in foreign_codes(visit.who):
+            for term in (str(visit.world.rows[code][related]),):
                 query = urlencode({
                     "app_label": opts.app_label, "model_name": opts.model_name,
                     "field_name": name, "term": term,
                 })  # fmt: skip
-                url = f"/admin/autocomplete/?{query}"
-                check(f"GET {url}", result.ask(client, "get", url))
+                visit.get(f"/admin/autocomplete/?{query}")
 
 
-def _filters(
-    client: Any, result: Crawl, check: Any, world: CrawlWorld, who: str, model: Any,
-    model_admin: Any,
-) -> None:  # fmt: skip
-    base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+def _filters(visit: _Visit, model: Any) -> None:
     for fld in _fk_fields(model):
-        for code in foreign_codes(who):
-            pk = world.rows[code][fld.related_model].pk
-            url = f"{base}?{urlencode({f'{fld.name}__id__exact': pk})}"
-            check(f"GET {url}", result.ask(client, "get", url))
+        for code in foreign_codes(visit.who):
+            pk = visit.world.rows[code][fld.related_model].pk
+            visit.get(f"{_changelist(model)}?{urlencode({f'{fld.name}__id__exact': pk})}")
 
 
-def _actions(
-    client: Any, result: Crawl, check: Any, world: CrawlWorld, who: str, model: Any,
-    model_admin: Any,
-) -> None:  # fmt: skip
-    base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
-    if who in INVESTIGATOR_ONLY_SEEN and not _partner_model(model):
+def _actions(visit: _Visit, model: Any, model_admin: Any) -> None:
+    if visit.who in INVESTIGATOR_ONLY_SEEN and not _partner_model(model):
         return  # its rows belong to no agency: nothing foreign to act on
     superuser = request_for(User(is_superuser=True, is_active=True))
-    codes = foreign_codes(who) + sorted(READS.get(who, set()))
+    codes = foreign_codes(visit.who) + sorted(READS.get(visit.who, set()))
     for name in model_admin.get_actions(superuser):
         for code in codes:
-            pk = world.rows[code][model].pk
+            pk = visit.world.rows[code][model].pk
             data = {"action": name, "_selected_action": [str(pk)], "index": "0", "post": "yes"}
             data |= {"confirm": "yes"}
-            check(f"action {name} on {code}'s row", result.ask(client, "post", base, data))
+            visit.post(f"action {name} on {code}'s row", _changelist(model), data)
 
 
 def form_data(model_admin: Any, obj: models.Model) -> dict[str, Any]:

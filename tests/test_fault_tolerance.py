@@ -23,11 +23,12 @@ from django.conf import settings as django_settings
 
 from lab.mailsink import MailSink
 from lab.smtp import Lab
-from letters.models import Letter, Smarthost
+from letters.models import Letter
 from letters.outbox import DELIVERY_UNKNOWN, outbox_recover
 from outreach.celery import app
 from outreach.models import Host
-from tests.factories import AgencyFactory, CampaignFactory, HostFactory, LetterFactory
+from tests.factories import HostFactory, LetterFactory
+from tests.outbox_helpers import sink_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [
@@ -116,11 +117,7 @@ def test_no_letter_is_sent_twice_or_lost_when_a_worker_child_is_killed_mid_send(
     from letters.tasks import letters_send_task
 
     with MailSink(delay=0.03) as sink:
-        agency = AgencyFactory(code="ftc")
-        Smarthost.objects.create(
-            agency=agency, host=sink.host, port=sink.port, security="none", connections=2
-        )
-        campaign = CampaignFactory(lead_agency=agency)
+        campaign = sink_campaign(sink, connections=2)
         LetterFactory.create_batch(30, campaign=campaign, status=Letter.Status.APPROVED)
         letters_send_task.delay(campaign.id)
         wait_for(lambda: len(sink.received) >= 6, what="sending")

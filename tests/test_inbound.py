@@ -13,6 +13,7 @@ from letters.models import Letter, Response
 from letters.responses import bounce_record
 from tests.command_io import bar_drawn, json_lines, run_command
 from tests.factories import ContactFactory, LetterFactory
+from tests.letters_helpers import reloaded
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BOUNCES = FIXTURES / "bounces"
@@ -127,8 +128,7 @@ def test_it_maps_a_real_bounce_to_its_letter_by_the_verp_envelope():
     letter = LetterFactory(status=Letter.Status.SENT)
     verp = f"bounces+{letter.reply_token}@ftc.example"
     response = mail_ingest(raw=sample("postfix_01.txt"), envelope_recipients=(verp,))
-    letter.refresh_from_db()
-    letter.contact.refresh_from_db()
+    reloaded(letter)
     assert (response.kind, response.letter) == (Response.Kind.BOUNCE, letter)
     assert "hard bounce" in response.outcome
     assert letter.status == Letter.Status.BOUNCED

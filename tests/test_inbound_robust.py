@@ -18,6 +18,7 @@ from letters.mailparse import mail_parse
 from letters.models import Letter, Response
 from letters.responses import bounce_record, response_assign
 from tests.factories import LetterFactory
+from tests.letters_helpers import reloaded
 
 MALFORMED = Path(__file__).parent / "fixtures" / "mail" / "malformed"
 _ids = itertools.count()
@@ -241,8 +242,7 @@ def fixture(name: str) -> bytes:
 def test_receipts_reports_auto_replies_and_challenges_never_answer_a_letter(name, kind):
     letter = LetterFactory(status=Letter.Status.SENT)
     response = mail_ingest(raw=fixture(name), envelope_recipients=(to_letter(letter, "relay"),))
-    letter.refresh_from_db()
-    letter.contact.refresh_from_db()
+    reloaded(letter)
     assert (response.kind, response.letter) == (kind, letter)
     assert response.rule
     assert letter.status == Letter.Status.SENT
@@ -255,8 +255,7 @@ def test_a_delay_is_stored_soft_and_never_bounces_the_letter():
     response = mail_ingest(
         raw=fixture("flanker/no-mx.eml"), envelope_recipients=(to_letter(letter),)
     )
-    letter.refresh_from_db()
-    letter.contact.refresh_from_db()
+    reloaded(letter)
     assert (response.kind, response.severity, response.rule) == ("bounce", "soft", "rfc3464_dsn")
     assert response.failed_recipients == ["user@example.com"]
     assert letter.status == Letter.Status.SENT
@@ -269,8 +268,7 @@ def test_a_bounce_of_unknown_severity_is_recorded_but_scores_nothing(settings):
     letter = LetterFactory(status=Letter.Status.SENT)
     raw = good("Undeliverable", From="postmaster@mx.isp.example", To=to_letter(letter))
     response = mail_ingest(raw=raw)
-    letter.refresh_from_db()
-    letter.contact.refresh_from_db()
+    reloaded(letter)
     assert (response.kind, response.severity) == ("bounce", "unknown")
     assert (letter.status, letter.contact.bounce_score) == (Letter.Status.SENT, 0)
     assert not letter.contact.do_not_contact
@@ -293,8 +291,7 @@ def test_assigning_a_queued_bounce_uses_its_stored_severity_not_its_note():
 
     response_assign(response_id=response.id, letter_id=letter.id, user_id=None)
 
-    letter.refresh_from_db()
-    letter.contact.refresh_from_db()
+    reloaded(letter)
     assert letter.status == Letter.Status.SENT  # soft: the letter did not bounce
     assert letter.contact.bounce_score == 0.5
 
@@ -334,7 +331,6 @@ def test_unreadable_mail_to_a_verp_address_is_linked_to_its_letter_but_does_noth
     letter = LetterFactory(status=Letter.Status.SENT)
     raw = BAD_MESSAGES["NULs and 8-bit junk"]
     response = mail_ingest(raw=raw, envelope_recipients=(to_letter(letter),))
-    letter.refresh_from_db()
-    letter.contact.refresh_from_db()
+    reloaded(letter)
     assert (response.kind, response.letter) == (Response.Kind.UNPARSABLE, letter)
     assert (letter.status, letter.contact.bounce_score) == (Letter.Status.SENT, 0)

@@ -8,10 +8,11 @@ import pytest
 from django.utils import timezone
 
 from lab.mailsink import DROP, MailSink
-from letters.models import Letter, Smarthost
+from letters.models import Letter
 from letters.outbox import outbox_send
-from tests.factories import AgencyFactory, CampaignFactory, LetterFactory
+from tests.factories import LetterFactory
 from tests.letter_content import content
+from tests.outbox_helpers import sink_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,11 +27,7 @@ FAULTS = {
 def test_it_retries_transient_faults_and_fails_permanent_ones_sending_each_once(settings):
     settings.OUTBOX_DOMAIN_RATE_PER_MINUTE = 0
     with MailSink() as sink:
-        agency = AgencyFactory(code="ftc")
-        Smarthost.objects.create(
-            agency=agency, host=sink.host, port=sink.port, security="none", connections=2
-        )
-        campaign = CampaignFactory(lead_agency=agency)
+        campaign = sink_campaign(sink, connections=2)
         letters = LetterFactory.create_batch(40, campaign=campaign, status=Letter.Status.APPROVED)
         faulty = dict(zip(letters[::10], FAULTS, strict=True))  # 4 of 40: 10%
         for letter, reply in faulty.items():

@@ -16,10 +16,11 @@ import pytest
 from django.conf import settings as django_settings
 
 from lab.mailsink import MailSink
-from letters.models import Letter, Smarthost
+from letters.models import Letter
 from letters.outbox import DELIVERY_UNKNOWN, outbox_recover, outbox_send
-from tests.factories import AgencyFactory, CampaignFactory, LetterFactory
+from tests.factories import LetterFactory
 from tests.letter_content import content
+from tests.outbox_helpers import sink_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,11 +43,7 @@ def wait_for(condition, limit: float = 30.0) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_it_sends_each_letter_once_when_a_worker_is_killed_mid_batch(postgres_url, settings):
     with MailSink(delay=0.02) as sink:
-        agency = AgencyFactory(code="ftc")
-        Smarthost.objects.create(
-            agency=agency, host=sink.host, port=sink.port, security="none", connections=4
-        )
-        campaign = CampaignFactory(lead_agency=agency)
+        campaign = sink_campaign(sink, connections=4)
         LetterFactory.create_batch(40, campaign=campaign, status=Letter.Status.APPROVED)
         env = {
             **os.environ,

@@ -16,17 +16,11 @@ from letters.compose import letter_compose as letter_render
 from outreach.models import Host
 from probes import smtp
 from probes.evidence import ELISION, proof_excerpt
-from probes.smtp import ProbeSettings, Target, run_sync
 from tests.factories import HostFactory, LetterFactory, ProbeFactory
 from tests.letters_helpers import letter_with_relays
+from tests.probe_helpers import lab_probe, probe_settings
 
-SETTINGS = ProbeSettings(
-    helo_name="probe.agency.example",
-    sender="probe@agency.example",
-    rcpt_domain="relaytest.agency.example",
-    deadline=3,
-    read_timeout=2,
-)
+SETTINGS = probe_settings(deadline=3, read_timeout=2)
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +31,7 @@ def lab():
 
 
 def probe(lab: Lab, behaviour: str) -> smtp.ProbeResult:
-    host = lab.hosts_add([behaviour])[0]
-    return run_sync(smtp.probe(Target(ip=host.ip, port=host.port), SETTINGS))
+    return lab_probe(lab, behaviour, SETTINGS)
 
 
 def bare(line: str) -> str:

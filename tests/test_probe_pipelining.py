@@ -21,14 +21,9 @@ import pytest
 from lab.smtp import BEHAVIOURS, Lab
 from probes import smtp
 from probes.smtp import ProbeSettings, Target, run_sync
+from tests.probe_helpers import peak_in_flight, probe_settings
 
-SETTINGS = ProbeSettings(
-    helo_name="probe.agency.example",
-    sender="probe@agency.example",
-    rcpt_domain="relaytest.agency.example",
-    deadline=8,
-    read_timeout=2,
-)
+SETTINGS = probe_settings(deadline=8, read_timeout=2)
 LOCKSTEP = ProbeSettings(**{**SETTINGS.__dict__, "pipelining": False})
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -268,25 +263,6 @@ def test_it_still_ends_on_a_421_in_lock_step():
 
 
 # --- Politeness: unknown ASNs are grouped by /16 ------------------------------
-
-
-def peak_in_flight(monkeypatch, politeness: smtp.Politeness, targets: list[Target]) -> int:
-    """The most probes in flight at once when these targets are run through ``politeness``."""
-    running = {"now": 0, "peak": 0}
-
-    async def fake(target, settings):
-        running["now"] += 1
-        running["peak"] = max(running["peak"], running["now"])
-        await asyncio.sleep(0.01)
-        running["now"] -= 1
-        return smtp.ProbeResult(ip=target.ip, port=25, verdict=smtp.NOT_RELAY)
-
-    async def go():
-        await asyncio.gather(*(politeness.run(t, SETTINGS) for t in targets))
-
-    monkeypatch.setattr(smtp, "probe", fake)
-    run_sync(go())
-    return running["peak"]
 
 
 def test_it_groups_hosts_of_unknown_asn_by_their_16(monkeypatch):

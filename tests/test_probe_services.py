@@ -19,6 +19,7 @@ from probes.status import host_status_next
 from probes.verify import hosts_verify, temp_retry_delay
 from tests.command_io import bar_drawn, json_lines, run_command
 from tests.factories import CampaignFactory, HostFactory
+from tests.probe_helpers import lab_mode_set
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +34,8 @@ def lab():
 @pytest.fixture
 def lab_hosts(lab, settings, tmp_path):
     """Create Host rows in 203.0.113/24 and map them onto new lab hosts."""
-    settings.LAB_MODE = True
-    settings.LAB_HOST_MAP = str(tmp_path / "lab-map.json")
-    settings.PROBE_DEADLINE = 5
-    settings.PROBE_READ_TIMEOUT = 3
     # verify_relays probes in-process here; the Redis path is in test_probe_tasks.
-    settings.REDIS_URL = ""
+    host_map = lab_mode_set(settings, tmp_path)
     mapping: dict[str, str] = {}
     # Addresses of our own in 203.0.113/24: the factory's sequence turns to
     # IPv6 once earlier tests in the run have made 250 hosts.
@@ -50,7 +47,7 @@ def lab_hosts(lab, settings, tmp_path):
             host = HostFactory(**{"ip": next(addresses), **fields})
             mapping[host.ip] = lab_host.endpoint
             made.append((host, lab_host))
-        (tmp_path / "lab-map.json").write_text(json.dumps(mapping))
+        host_map.write_text(json.dumps(mapping))
         return made
 
     return make
@@ -269,19 +266,8 @@ def test_it_selects_open_relays_due_for_reverification(settings):
     assert selectors.open_relays_due() == [due.id]
 
 
-@pytest.fixture
-def in_process_tasks():
-    """Tasks run in-process even when the suite runs with REDIS_URL (no worker here)."""
-    from outreach.celery import app
-
-    saved = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = saved
-
-
 def test_it_probes_only_the_hosts_the_admin_user_may_see(
-    lab_hosts, client, django_capture_on_commit_callbacks, in_process_tasks
+    lab_hosts, client, django_capture_on_commit_callbacks, eager_tasks
 ):
     from django.contrib.auth.models import Permission
 

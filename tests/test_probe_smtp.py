@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import pytest
@@ -10,15 +9,9 @@ import pytest
 from lab.smtp import Lab
 from probes import smtp
 from probes.smtp import ProbeSettings, Target, run_sync
-from tests.test_probe_pipelining import peak_in_flight
+from tests.probe_helpers import lab_probe, peak_in_flight, probe_settings
 
-SETTINGS = ProbeSettings(
-    helo_name="probe.agency.example",
-    sender="probe@agency.example",
-    rcpt_domain="relaytest.agency.example",
-    deadline=5,
-    read_timeout=3,
-)
+SETTINGS = probe_settings(deadline=5, read_timeout=3)
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +22,7 @@ def lab():
 
 
 def run(lab: Lab, behaviour: str, settings: ProbeSettings = SETTINGS) -> smtp.ProbeResult:
-    host = lab.hosts_add([behaviour])[0]
-    return run_sync(smtp.probe(Target(ip=host.ip, port=host.port), settings))
+    return lab_probe(lab, behaviour, settings)
 
 
 @pytest.mark.parametrize(
@@ -214,23 +206,9 @@ def test_it_runs_the_lab_standalone_and_writes_a_lab_map(tmp_path):
 
 def test_it_caps_connections_per_asn(monkeypatch):
     politeness = smtp.Politeness(per_network=10, per_asn=3)
-    running = {"now": 0, "peak": 0}
-
-    async def fake(target, settings):
-        running["now"] += 1
-        running["peak"] = max(running["peak"], running["now"])
-        await asyncio.sleep(0.01)
-        running["now"] -= 1
-        return smtp.ProbeResult(ip=target.ip, port=25, verdict=smtp.NOT_RELAY)
-
-    async def go():
-        # Ten different /24s, one ASN: the ASN cap is the one that binds.
-        targets = [Target(ip=f"198.51.{i}.1", asn=64500) for i in range(10)]
-        await asyncio.gather(*(politeness.run(t, SETTINGS) for t in targets))
-
-    monkeypatch.setattr(smtp, "probe", fake)
-    run_sync(go())
-    assert running["peak"] == 3
+    # Ten different /24s, one ASN: the ASN cap is the one that binds.
+    targets = [Target(ip=f"198.51.{i}.1", asn=64500) for i in range(10)]
+    assert peak_in_flight(monkeypatch, politeness, targets) == 3
 
 
 def test_it_spaces_new_connections_to_keep_the_rate(monkeypatch):

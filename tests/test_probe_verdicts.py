@@ -8,14 +8,9 @@ from lab.smtp import Lab
 from probes import smtp
 from probes import verdicts as v
 from probes.smtp import ProbeSettings, Target, run_sync
+from tests.probe_helpers import probe_settings
 
-SETTINGS = ProbeSettings(
-    helo_name="probe.agency.example",
-    sender="probe@agency.example",
-    rcpt_domain="relaytest.agency.example",
-    deadline=3,
-    read_timeout=2,
-)
+SETTINGS = probe_settings(deadline=3, read_timeout=2)
 DENIED = "5.7.1 <unknown[127.0.0.1]>: Client host rejected: Access denied"
 
 # One case per row, in the table's order: (reply code or event, text, lab

@@ -11,16 +11,13 @@ Under CI=true a missing package fails the run instead of skipping it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from django.test import override_settings
 
 from lab import mta
 from probes import smtp
-from probes.verify import targets_probe
-from tests.mta_helpers import mta_lab_running
+from tests.mta_helpers import lab_map_write, listeners_probe, mta_lab  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.mta
 
@@ -69,31 +66,9 @@ ROWS = [
 
 
 @pytest.fixture(scope="module")
-def lab():
-    with mta_lab_running(network=25) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def results(lab, tmp_path_factory):
     """Probe every listener once, all at once, through the product's lab-mode path."""
-    map_file = tmp_path_factory.mktemp("mta") / "lab-map.json"
-    map_file.write_text(json.dumps(lab.lab_map()))
-    with override_settings(
-        LAB_MODE=True,
-        LAB_HOST_MAP=str(map_file),
-        PROBE_ALLOWED_NETWORKS=[],
-        PROBE_DNS_RESOLVER="",
-        # The product's default. After 10 errors Postfix answers every command
-        # 1 s late (smtpd_error_sleep_time), so a closed Postfix needs ~21 s.
-        PROBE_DEADLINE=30,
-        # Beyond this, a silent banner is a tarpit.
-        PROBE_READ_TIMEOUT=5,
-        PROBE_PER_NETWORK=50,
-        PROBE_RATE=0,
-    ):
-        found = targets_probe(addresses=[(x.ip, x.port) for x in lab.listeners])
-    return {(x.mta, x.policy): r for x, r in zip(lab.listeners, found, strict=True)}
+    return listeners_probe(lab, lab_map_write(lab, tmp_path_factory))
 
 
 @pytest.mark.parametrize(("mta_name", "policy", "verdict", "passed"), ROWS)

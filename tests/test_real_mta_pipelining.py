@@ -7,45 +7,21 @@ and once in lock-step, and both runs must reach the same verdict.
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from django.test import override_settings
 
 from lab import mta
-from probes import verify
-from tests.mta_helpers import mta_lab_running
+from tests.mta_helpers import lab_map_write, listeners_probe, mta_lab  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.mta
 
 
 @pytest.fixture(scope="module")
-def lab():
-    with mta_lab_running(network=25) as running:
-        yield running
-
-
-def probe_all(lab: mta.MtaLab, map_file: str, pipelining: bool) -> dict:
-    with override_settings(
-        LAB_MODE=True,
-        LAB_HOST_MAP=map_file,
-        PROBE_ALLOWED_NETWORKS=[],
-        PROBE_DNS_RESOLVER="",
-        PROBE_DEADLINE=30,
-        PROBE_READ_TIMEOUT=5,
-        PROBE_PER_NETWORK=50,
-        PROBE_RATE=0,
-        PROBE_PIPELINING=pipelining,
-    ):
-        found = verify.targets_probe(addresses=[(x.ip, x.port) for x in lab.listeners])
-    return {(x.mta, x.policy): r for x, r in zip(lab.listeners, found, strict=True)}
-
-
-@pytest.fixture(scope="module")
 def both(lab, tmp_path_factory):
-    map_file = tmp_path_factory.mktemp("mta") / "lab-map.json"
-    map_file.write_text(json.dumps(lab.lab_map()))
-    return probe_all(lab, str(map_file), True), probe_all(lab, str(map_file), False)
+    map_file = lab_map_write(lab, tmp_path_factory)
+    return (
+        listeners_probe(lab, map_file, PROBE_PIPELINING=True),
+        listeners_probe(lab, map_file, PROBE_PIPELINING=False),
+    )
 
 
 EXIM_NONMAIL = (

@@ -9,22 +9,11 @@ import pytest
 
 from lab.smtp import Lab
 from letters import recipient
-from outreach.celery import app
 from outreach.models import Host
 from probes.verify import hosts_verify
 from tests.factories import HostFactory, LetterFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def eager_tasks():
-    # With REDIS_URL set the probe batch would wait for a worker; here it
-    # runs in-process, as in the embedded mode, so the page can show it.
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
 
 
 @pytest.fixture

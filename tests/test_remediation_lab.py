@@ -13,6 +13,7 @@ from letters.remediation import letters_remediate
 from outreach.models import Host
 from probes.verify import hosts_verify
 from tests.factories import HostFactory, LetterFactory
+from tests.probe_helpers import lab_mode_set
 
 pytestmark = pytest.mark.django_db
 
@@ -25,18 +26,7 @@ def lab():
 
 
 def test_it_turns_a_letter_fixed_only_when_every_relay_stops_relaying(lab, settings, tmp_path):
-    settings.LAB_MODE = True
-    settings.LAB_HOST_MAP = str(tmp_path / "lab-map.json")
-    settings.PROBE_DEADLINE = 5
-    settings.PROBE_READ_TIMEOUT = 3
-    settings.REDIS_URL = ""
-    lab_hosts = lab.hosts_add(["open", "open"])
-    hosts = [HostFactory() for _ in lab_hosts]
-    mapping = {h.ip: lab_host.endpoint for h, lab_host in zip(hosts, lab_hosts, strict=True)}
-    (tmp_path / "lab-map.json").write_text(json.dumps(mapping))
-    hosts_verify(host_ids=[h.id for h in hosts])
-    letter = LetterFactory(status=Letter.Status.SENT, sent_at=timezone.now())
-    letter.hosts.set(hosts)
+    letter, _hosts, lab_hosts = _lab_letter(lab, settings, tmp_path, ["open", "open"])
 
     lab.host_behaviour_set(lab_hosts[0].ip, "closed")
     assert letters_remediate(letter_ids=[letter.id]) == {letter.id: "partly_fixed"}
@@ -47,15 +37,11 @@ def test_it_turns_a_letter_fixed_only_when_every_relay_stops_relaying(lab, setti
 
 
 def _lab_letter(lab, settings, tmp_path, behaviours):
-    settings.LAB_MODE = True
-    settings.LAB_HOST_MAP = str(tmp_path / "lab-map.json")
-    settings.PROBE_DEADLINE = 5
-    settings.PROBE_READ_TIMEOUT = 3
-    settings.REDIS_URL = ""
+    host_map = lab_mode_set(settings, tmp_path)
     lab_hosts = lab.hosts_add(behaviours)
     hosts = [HostFactory() for _ in lab_hosts]
     mapping = {h.ip: lab_host.endpoint for h, lab_host in zip(hosts, lab_hosts, strict=True)}
-    (tmp_path / "lab-map.json").write_text(json.dumps(mapping))
+    host_map.write_text(json.dumps(mapping))
     hosts_verify(host_ids=[h.id for h in hosts])
     letter = LetterFactory(status=Letter.Status.SENT, sent_at=timezone.now())
     letter.hosts.set(hosts)
