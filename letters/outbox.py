@@ -446,11 +446,12 @@ def outbox_send(
     agency_ids = _agency_ids(campaign_id, agency_id)
     senders_check(agency_ids=agency_ids)
     for current in agency_ids:
-        remaining = None if limit is None else limit - report.claimed
-        if remaining is not None and remaining <= 0:
+        if limit is not None and report.claimed >= limit:
             break
         with agency_transport(current) as transport:
-            job = _AgencyJob(campaign_id, current, remaining, transport, content, report, progress)
+            # The limit is the whole send's: the shared report counts every
+            # agency's claims, and each batch takes what is left of it.
+            job = _AgencyJob(campaign_id, current, limit, transport, content, report, progress)
             _send_agency(job)
     return report
 
@@ -501,7 +502,7 @@ class _AgencyJob:
 
     campaign_id: int
     agency_id: int
-    limit: int | None
+    limit: int | None  # for the whole send, across agencies (see outbox_send)
     transport: SmtpPool | DjangoTransport
     content: ContentFn
     report: SendReport

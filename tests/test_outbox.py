@@ -16,7 +16,7 @@ from letters.outbox import (
     outbox_send,
 )
 from letters.transport import Envelope, Result, SmtpPool, SmtpSettings
-from tests.factories import CampaignFactory, ContactFactory, LetterFactory
+from tests.factories import AgencyFactory, CampaignFactory, ContactFactory, LetterFactory
 from tests.letter_content import content
 from tests.outbox_helpers import sink_campaign
 
@@ -196,6 +196,21 @@ def test_it_closes_a_dead_workers_claim_as_unknown_and_never_resends_it(sink, ca
     assert letters_requeue_unknown(letter_ids=[letter.id]) == 1
     assert outbox_send(campaign_id=campaign.id, content=content).sent == 1
     assert len(sink.received) == 1
+
+
+def test_a_limit_holds_across_agencies_and_is_reached(sink, campaign):
+    # The limit is for the whole send: the second agency gets what the first
+    # left, not that minus the first agency's letters again.
+    partner = AgencyFactory(code="accc", name="ACCC", contact_email="relay@accc.example")
+    Smarthost.objects.create(
+        agency=partner, host=sink.host, port=sink.port, security="none", connections=2
+    )
+    campaign.partners.add(partner)
+    approved(campaign, 4)
+    approved(campaign, 10, agency=partner)
+    report = outbox_send(campaign_id=campaign.id, content=content, limit=10)
+    assert (report.claimed, report.sent) == (10, 10)
+    assert Letter.objects.filter(status=Letter.Status.SENT).count() == 10
 
 
 def test_it_uses_djangos_backend_when_no_smarthost_is_configured(settings):
