@@ -100,6 +100,14 @@ def catalogs_update(
             )
 
 
+def catalogs_problems(locale_dir: Path) -> dict[str, list[str]]:
+    """Each catalog's problems under ``locale_dir``, by language directory."""
+    return {
+        po.parent.parent.name: catalog_problems(po)
+        for po in sorted(locale_dir.glob("*/LC_MESSAGES/django.po"))
+    }
+
+
 def catalog_problems(po_file: Path) -> list[str]:
     """Untranslated or fuzzy entries, and msgfmt --check errors, of one catalog."""
     problems = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -14,8 +13,8 @@ from letters.catalogs import (
     admin_catalog_languages,
     admin_catalog_sources,
     admin_catalogs_update,
-    catalog_problems,
 )
+from tests.catalog_helpers import problems_after_update
 
 ADMIN_LOCALE = Path(settings.BASE_DIR) / "outreach" / "locale"
 
@@ -36,13 +35,7 @@ def test_the_admin_sources_are_everything_but_the_letter_sources_and_the_command
 
 
 def test_it_leaves_nothing_untranslated_after_makemessages(tmp_path):
-    # On a copy: the test never rewrites the real catalogs.
-    shutil.copytree(ADMIN_LOCALE, tmp_path / "locale", ignore=shutil.ignore_patterns("*.mo"))
-    admin_catalogs_update(locale_dir=tmp_path / "locale")
-    problems = {
-        po.parent.parent.name: catalog_problems(po)
-        for po in sorted((tmp_path / "locale").glob("*/LC_MESSAGES/django.po"))
-    }
+    problems = problems_after_update(ADMIN_LOCALE, admin_catalogs_update, tmp_path)
     assert sorted(problems) == ["es", "ja"]
     assert {lang: found for lang, found in problems.items() if found} == {}
 

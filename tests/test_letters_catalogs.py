@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from letters.catalogs import (
     catalog_problems,
     catalogs_update,
 )
+from tests.catalog_helpers import problems_after_update
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 
@@ -26,13 +26,7 @@ def test_it_has_a_catalog_for_every_letter_language_but_the_source():
 
 
 def test_it_leaves_nothing_untranslated_after_makemessages(tmp_path):
-    # makemessages runs on a copy, so the test never rewrites the real catalogs.
-    shutil.copytree(LOCALE, tmp_path / "locale", ignore=shutil.ignore_patterns("*.mo"))
-    catalogs_update(locale_dir=tmp_path / "locale")
-    problems = {
-        po.parent.parent.name: catalog_problems(po)
-        for po in sorted((tmp_path / "locale").glob("*/LC_MESSAGES/django.po"))
-    }
+    problems = problems_after_update(LOCALE, catalogs_update, tmp_path)
     assert len(problems) == len(catalog_languages())
     assert {lang: found for lang, found in problems.items() if found} == {}
 

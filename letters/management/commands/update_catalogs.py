@@ -14,7 +14,7 @@ from letters.catalogs import (
     admin_catalog_languages,
     admin_catalogs_update,
     catalog_languages,
-    catalog_problems,
+    catalogs_problems,
     catalogs_update,
 )
 from outreach.commands import OutreachCommand
@@ -32,9 +32,8 @@ class Command(OutreachCommand):
         admin_catalogs_update(locale_dir=base / ADMIN_LOCALE)
         problems = 0
         for kind, locale_dir in (("letter", base / "locale"), ("admin", base / ADMIN_LOCALE)):
-            for po_file in sorted(locale_dir.glob("*/LC_MESSAGES/django.po")):
-                language = po_file.parent.parent.name
-                for problem in catalog_problems(po_file):
+            for language, found in catalogs_problems(locale_dir).items():
+                for problem in found:
                     problems += 1
                     self.warn(f"{kind} {language}: {problem}")
                     self.record({"catalog": kind, "language": language, "problem": problem})
