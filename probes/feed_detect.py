@@ -22,6 +22,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 # A layout wins when this share of the sampled data lines fit it: real lists
 # carry the odd junk line, which the parser then refuses with its line number.
 FIT_SHARE = 0.9
@@ -204,7 +207,7 @@ def fits_rbldnsd(line: str) -> bool:
 @dataclass(frozen=True)
 class Rule:
     format: str
-    description: str
+    description: object  # a lazy translation: read in the reader's language
     fits: Callable[[str], bool]
     # A rule with a marker wins only when at least one line has that marker:
     # a list of plain addresses fits the rbldnsd grammar too.
@@ -213,20 +216,22 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("spamhaus", "Spamhaus DROP JSON lines ({\"cidr\": …})", fits_spamhaus_json),
-    Rule("spamhaus", "Spamhaus DROP/EDROP lines (CIDR ; SBLnnn)", fits_spamhaus_text),
+    Rule("spamhaus", gettext_lazy("Spamhaus DROP JSON lines ({\"cidr\": …})"),
+         fits_spamhaus_json),
+    Rule("spamhaus", gettext_lazy("Spamhaus DROP/EDROP lines (CIDR ; SBLnnn)"), fits_spamhaus_text),
     Rule(
         "dshield",
-        "DShield rows (start, end, prefix length)",
+        gettext_lazy("DShield rows (start, end, prefix length)"),
         fits_dshield,
         header_allowed=True,
     ),
-    Rule("dataplane", "dataplane rows (|-separated, address in the third column)", fits_dataplane),
-    Rule("rbldnsd", "rbldnsd zone lines (directives, prefixes, ranges)", fits_rbldnsd,
-         marker=rbldnsd_marker),
-    Rule("range", "address ranges (a.b.c.d - e.f.g.h)", lambda ln: fits_range(ln) or fits_plain(ln),
-         marker=fits_range),
-    Rule("plain", "one address or CIDR a line", fits_plain),
+    Rule("dataplane", gettext_lazy("dataplane rows (|-separated, address in the third column)"),
+         fits_dataplane),
+    Rule("rbldnsd", gettext_lazy("rbldnsd zone lines (directives, prefixes, ranges)"),
+         fits_rbldnsd, marker=rbldnsd_marker),
+    Rule("range", gettext_lazy("address ranges (a.b.c.d - e.f.g.h)"),
+         lambda ln: fits_range(ln) or fits_plain(ln), marker=fits_range),
+    Rule("plain", gettext_lazy("one address or CIDR a line"), fits_plain),
 )  # fmt: skip
 TRIED = ("spamhaus (text and JSON)", "dshield", "dataplane", "rbldnsd", "range", "plain/cidr",
          "csv")  # fmt: skip
@@ -250,7 +255,8 @@ def _decide(rule: Rule, lines: list[str]) -> str | None:
         return None
     fit, counted = _share(lines, rule)
     if enough(fit, counted):
-        return f"{fit} of {counted} sampled lines are {rule.description}"
+        text = _("%(fit)d of %(counted)d sampled lines are %(what)s")
+        return text % {"fit": fit, "counted": counted, "what": rule.description}
     return None
 
 
@@ -268,7 +274,7 @@ def detect(head: bytes, *, complete: bool = True, ip_column: str = "") -> Detect
         return _by_hint(head)
     if lines[0].startswith("<"):
         # An HTML error page: let the reader refuse it with its line number.
-        return Detection("plain", "an HTML page, refused while reading")
+        return Detection("plain", _("an HTML page, refused while reading"))
     for rule in RULES:
         reason = _decide(rule, lines)
         if reason:
@@ -281,7 +287,8 @@ def detect(head: bytes, *, complete: bool = True, ip_column: str = "") -> Detect
         return Detection("csv", layout[1], layout[0])
     loose = sum(fits_plain_loose(line) for line in lines)
     if enough(loose, len(lines)):
-        return Detection("plain", f"{loose} of {len(lines)} sampled lines start with an address")
+        text = _("%(fit)d of %(counted)d sampled lines start with an address")
+        return Detection("plain", text % {"fit": loose, "counted": len(lines)})
     raise DetectionError(_no_fit_message(lines))
 
 
@@ -289,11 +296,11 @@ def _no_fit_message(lines: list[str]) -> str:
     grammars = [rule.fits for rule in RULES] + [fits_plain_loose]
     misfits = [ln for ln in lines if not any(fits(ln) for fits in grammars)] or lines
     quoted = "; ".join(repr(ln[:120]) for ln in misfits[:QUOTED_LINES])
-    return (
-        f"no known format fits this file (tried {', '.join(TRIED)}); "
-        f"lines that fit none: {quoted}. Force one with --format, or name the address "
-        "column with --ip-column"
+    text = _(
+        "no known format fits this file (tried %(tried)s); lines that fit none: %(lines)s. "
+        "Force one with --format, or name the address column with --ip-column"
     )
+    return text % {"tried": ", ".join(TRIED), "lines": quoted}
 
 
 def _by_hint(head: bytes) -> Detection:
@@ -304,10 +311,11 @@ def _by_hint(head: bytes) -> Detection:
     )
     cells = [c.strip().strip('"').lower() for c in re.split(r"[,\t;|]", header)]
     if cells[:2] == ["start", "end"]:
-        return Detection("dshield", "hint: a header naming start and end (no data lines)")
+        return Detection("dshield", _("hint: a header naming start and end (no data lines)"))
     if len(cells) > 1 and any(c in HINT_IP_NAMES for c in cells):
-        return Detection("csv", "hint: a CSV header naming an address column (no data lines)")
-    return Detection("plain", "no data lines to sample")
+        hint = _("hint: a CSV header naming an address column (no data lines)")
+        return Detection("csv", hint)
+    return Detection("plain", _("no data lines to sample"))
 
 
 # --- CSV: delimiter and address column by their values ---------------------------
@@ -356,32 +364,42 @@ def csv_layout(
     header = len(sampled) > 1 and (first is None or not any(map(is_address_or_network, first)))
     names = [c.strip().lower() for c in first or []] if header else []
     body = [row for row in (sampled[1:] if header else sampled) if row is not None]
-    shown = {",": "','", "\t": "tab", ";": "';'", "|": "'|'"}[delimiter]
+    shown = {",": "','", "\t": _("tab"), ";": "';'", "|": "'|'"}[delimiter]
     if ip_column:
-        return CsvLayout(
-            delimiter, None, header
-        ), f"CSV ({shown}-separated), column {ip_column!r} as given"
+        given = _("CSV (%(delimiter)s-separated), column %(column)s as given")
+        return CsvLayout(delimiter, None, header), given % {
+            "delimiter": shown,
+            "column": repr(ip_column),
+        }
     qualified = _address_columns(body)
     if len(qualified) > 1:
         strong = [i for i in qualified if i < len(names) and names[i] in STRONG_IP_NAMES]
         if len(strong) != 1:
             both = ", ".join(_column_label(i, names) for i in qualified)
-            raise DetectionError(
-                f"two or more columns hold addresses ({both}): say which one with --ip-column"
+            text = _(
+                "two or more columns hold addresses (%(columns)s): say which one with --ip-column"
             )
+            raise DetectionError(text % {"columns": both})
         qualified = strong
     if not qualified:
         named = [i for i, name in enumerate(names) if name in HINT_IP_NAMES]
         if not named:
             return None
-        index, why = named[0], "named like an address column (its values mostly are not)"
+        index = named[0]
+        why = _(
+            "CSV (%(delimiter)s-separated); column %(column)s named like an address column "
+            "(its values mostly are not)"
+        )
     else:
-        index, why = qualified[0], f"holds addresses in at least {FIT_SHARE:.0%} of sampled rows"
+        index = qualified[0]
+        why = _(
+            "CSV (%(delimiter)s-separated); column %(column)s holds addresses in at least "
+            "%(share)s of sampled rows"
+        )
     label = _column_label(index, names)
     name = names[index] if index < len(names) else ""
-    return CsvLayout(
-        delimiter, index, header, name
-    ), f"CSV ({shown}-separated); column {label} {why}"
+    parts = {"delimiter": shown, "column": label, "share": f"{FIT_SHARE:.0%}"}
+    return CsvLayout(delimiter, index, header, name), why % parts
 
 
 def _address_columns(rows: list[list[str]]) -> list[int]:
@@ -398,5 +416,5 @@ def _address_columns(rows: list[list[str]]) -> list[int]:
 
 def _column_label(index: int, names: list[str]) -> str:
     if index < len(names) and names[index]:
-        return f"{names[index]!r} (number {index + 1})"
-    return f"number {index + 1}"
+        return _("%(name)s (number %(number)d)") % {"name": repr(names[index]), "number": index + 1}
+    return _("number %(number)d") % {"number": index + 1}

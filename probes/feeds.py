@@ -114,7 +114,8 @@ def _read_or_fail(stream: BinaryIO, size: int, line: int) -> bytes:
     try:
         return stream.read(size)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise FeedError(f"truncated or corrupt gzip data ({exc})", line + 1) from None
+        text = gettext("truncated or corrupt gzip data (%(error)s)") % {"error": exc}
+        raise FeedError(text, line + 1) from None
 
 
 class _Replay:
@@ -518,7 +519,8 @@ def parse_csv(lines: Iterator[str | None], counter: _Counter, options: dict) -> 
         header = [c.strip().lower() for c in _split_csv(first[1] or "", delimiter)]
     except csv.Error as exc:
         if header_row:
-            raise FeedError(f"unreadable CSV header ({exc})", first[0]) from None
+            text = gettext("unreadable CSV header (%(error)s)") % {"error": exc}
+            raise FeedError(text, first[0]) from None
         header = []
     if wanted.isdecimal() and wanted.isascii():
         index = int(wanted) - 1
@@ -562,15 +564,14 @@ def _csv_ip_index(header: list[str], wanted: str, line: int) -> int:
         if name in header:
             return header.index(name)
     shown = ", ".join(header[:20])[:300]
-    hint = (
-        ""
-        if wanted
-        else " (name it with --ip-column, or give its number for a file without header)"
-    )
-    raise FeedError(
-        f"the CSV header has no column {' or '.join(map(repr, names))}{hint}; columns: {shown}",
-        line,
-    )
+    if wanted:
+        text = gettext("the CSV header has no column %(names)s; columns: %(columns)s")
+    else:
+        text = gettext(
+            "the CSV header has no column %(names)s (name it with --ip-column, or give its "
+            "number for a file without header); columns: %(columns)s"
+        )
+    raise FeedError(text % {"names": " or ".join(map(repr, names)), "columns": shown}, line)
 
 
 def _csv_rows(
@@ -620,7 +621,8 @@ def open_feed(
 ) -> ParsedFeed:
     """Open a (possibly gzipped) feed stream and return its format and records."""
     if fmt not in ("auto", *FORMATS):
-        raise FeedError(f"unknown format {fmt!r}; use auto or one of {', '.join(FORMATS)}")
+        text = gettext("unknown format %(format)s; use auto or one of %(formats)s")
+        raise FeedError(text % {"format": repr(fmt), "formats": ", ".join(FORMATS)})
     stream, head = _open_stream(stream)
     if not head.strip():
         # An empty download is a failed download: importing it would mark
@@ -645,7 +647,8 @@ def _detection(head: bytes, fmt: str, ip_column: str, *, complete: bool) -> feed
         if fmt == "auto":
             detection = feed_detect.detect(head, complete=complete, ip_column=ip_column)
         else:
-            detection = feed_detect.Detection(fmt, f"forced with --format {fmt}")
+            forced = gettext("forced with --format %(format)s") % {"format": fmt}
+            detection = feed_detect.Detection(fmt, forced)
         if detection.format == "csv" and detection.csv is None:
             layout = feed_detect.csv_layout(head, ip_column=ip_column, complete=complete)
             if layout is not None:

@@ -246,3 +246,16 @@ def test_a_hex_looking_word_is_not_an_address():
     assert not feed_detect.fits_dataplane("64500|AS-EXAMPLE|cafe|2026-01-01|smtp")
     assert feed_detect.fits_dataplane("64500 | AS-EXAMPLE | 192.0.2.7 | 2026-01-01 | smtp")
     assert feed_detect.fits_dataplane("64500 | AS-EXAMPLE | 2001:db8::7 | 2026-01-01 | smtp")
+
+
+def test_the_rule_that_decided_speaks_the_readers_language():
+    from django.utils import translation
+
+    text = b"198.51.100.7\n198.51.100.8\n"
+    assert (
+        feed_detect.detect(text).detected_by
+        == "2 of 2 sampled lines are one address or CIDR a line"
+    )
+    with translation.override("es"):
+        by = feed_detect.detect(text).detected_by
+    assert by == "2 de 2 líneas de muestra son una dirección o CIDR por línea"
