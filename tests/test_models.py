@@ -70,3 +70,11 @@ def test_it_gives_every_letter_a_distinct_reply_token():
     first, second = LetterFactory(), LetterFactory()
     assert len(first.reply_token) == 32
     assert first.reply_token != second.reply_token
+
+
+def test_the_network_factory_never_takes_the_network_tests_create_by_hand():
+    # A CI run failed when the hundredth default network was 198.51.100.0/24,
+    # which the host-search tests create themselves.
+    cidrs = {NetworkFactory.build().cidr for _ in range(250)}
+    assert "198.51.100.0/24" not in cidrs
+    assert len(cidrs) == 99
