@@ -1,6 +1,6 @@
 """Inbound mail: the real corpus through ``mail_paths_ingest`` on PostgreSQL.
 
-An mbox of the 277 real messages of ``tests/fixtures/mail`` repeated (each
+An mbox of the real messages of ``tests/fixtures/mail`` repeated (each
 copy under a fresh Message-ID) goes through the whole ingest path:
 classification, letter matching, one savepoint per message, the identity
 constraint. The baseline, timed on the same messages in the same run, is
