@@ -6,6 +6,7 @@ from typing import Any
 
 from csp.decorators import csp_update
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -60,6 +61,9 @@ EXPORT_STATES = {
     "done": _("done"),
     "failed": _("failed"),
 }
+
+# The letter languages by their own names (settings.LANGUAGES), for menus.
+LANGUAGE_NAMES = dict(settings.LANGUAGES)
 
 
 class RevokeApprovalForm(forms.Form):
@@ -295,9 +299,16 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
             "letter": letter,
             "rendered": rendered,
             "language_reason": language_reason_label(letter.language_reason),
-            "languages": sorted(supported_languages()),
+            # Each language by its own name, as a language menu shows it.
+            "languages": [
+                (code, LANGUAGE_NAMES.get(code, code)) for code in sorted(supported_languages())
+            ],
+            "language_name": LANGUAGE_NAMES.get(rendered.language, rendered.language),
             "title": gettext("Letter %(id)s: %(language)s")
-            % {"id": letter.pk, "language": rendered.language},
+            % {
+                "id": letter.pk,
+                "language": LANGUAGE_NAMES.get(rendered.language, rendered.language),
+            },
         }
         return TemplateResponse(request, "admin/letters/letter/preview.html", context)
 

@@ -62,6 +62,8 @@ TEXTS = """() => {
     const node = walk.currentNode;
     const parent = node.parentElement;
     if (!parent || ["SCRIPT", "STYLE", "TEMPLATE"].includes(parent.tagName)) continue;
+    // Text marked as another language (a letter previewed in its own) is not the admin's.
+    if (parent.closest("[lang]") !== document.documentElement) continue;
     if (node.textContent.trim()) out.push(node.textContent.trim());
   }
   const labelled = "[title], [placeholder], [aria-label], input[type=submit]";
@@ -113,6 +115,14 @@ def _pages(campaign: Campaign, letter: Letter, host: Host) -> list[str]:
         "/admin/letters/letter/",
         f"/admin/letters/letter/{letter.pk}/change/",
         "/admin/letters/response/",
+        f"/admin/letters/letter/{letter.pk}/preview/",
+        "/admin/outreach/network/",
+        "/admin/outreach/contact/",
+        "/admin/outreach/agency/",
+        "/admin/probes/feed/",
+        "/admin/probes/probe/",
+        "/admin/probes/contactdispute/",
+        "/admin/letters/recipienttoken/",
         "/admin/preferences/",
     ]
 
