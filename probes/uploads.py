@@ -196,7 +196,13 @@ def upload_import(
     except FeedError as exc:
         status = {"state": "failed", "error": str(exc), "feed": feed.name}
     else:
-        status = {"state": "done", "summary": summary.as_dict(), "feed": feed.name}
+        status = {
+            "state": "done",
+            "summary": summary.as_dict(),
+            "feed": feed.name,
+            # The result page's next steps open this campaign's hosts.
+            "campaign": campaign.pk if campaign else None,
+        }
     finally:
         path.unlink(missing_ok=True)
     _status_write(token, status)

@@ -78,6 +78,10 @@ def test_it_imports_on_commit_and_shows_the_summary(
     page = response.content.decode()
     assert 'id="import-state">Imported.<' in page
     assert "INVALID_TEMPLATE_VARIABLE" not in page
+    # The result page offers the next steps, for this campaign's hosts.
+    hosts = reverse("admin:outreach_host_changelist")
+    assert f'href="{hosts}?status__exact=suspected&amp;campaign={campaign.pk}"' in page
+    assert reverse("admin:outreach_campaign_home", args=[campaign.pk]) in page
     assert set(Listing.objects.filter(feed=feed).values_list("cidr", flat=True)) == {
         "1.4.0.0/17",
         "2a06:e480::/29",
