@@ -104,15 +104,19 @@ def user_demo_ensure(*, username: str, agency_code: str, role: str) -> tuple[Abs
 
 @transaction.atomic
 def agency_user_add(
-    *, agency_code: str, username: str, role: str, email: str = ""
+    *, agency_code: str, username: str, role: str, email: str = "", language: str = ""
 ) -> tuple[AbstractBaseUser, str]:
     """Create a staff login in one agency and return it with a one-time password.
 
-    Refuses an unknown agency or role and an existing username, so a typo
-    never hands an existing account to someone else.
+    Refuses an unknown agency, role or admin language and an existing
+    username, so a typo never hands an existing account to someone else.
+    ``language`` is the user's admin language ("" for the site language).
     """
     if role not in Membership.Role.values:
         raise ValueError(f"Unknown role {role!r}: use one of {', '.join(Membership.Role.values)}.")
+    if language and language not in dict(settings.ADMIN_LANGUAGES):
+        choices = ", ".join(dict(settings.ADMIN_LANGUAGES))
+        raise ValueError(f"Unknown admin language {language!r}: use one of {choices}.")
     agency = Agency.objects.filter(code=agency_code).first()
     if agency is None:
         raise ValueError(f"No agency with code {agency_code!r}.")
@@ -124,6 +128,8 @@ def agency_user_add(
         username=username, email=email, password=password, is_staff=True
     )
     Membership.objects.create(user=user, agency=agency, role=role)
+    if language:
+        user_language_set(user=user, language=language)
     return user, password
 
 

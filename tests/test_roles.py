@@ -214,6 +214,18 @@ def test_it_adds_an_agency_login_from_the_command_line(client, alpha, capsys):
     assert login.status_code == 302
 
 
+def test_a_partner_login_can_get_its_admin_language_at_once(client, alpha):
+    from django.core.management import call_command
+
+    from outreach.admin_language import admin_language_for
+
+    call_command("agency_user_add", "alpha", "alpha-cl", "--language", "es")
+    user = Membership.objects.get(user__username="alpha-cl").user
+    assert admin_language_for(user) == "es"
+    client.force_login(user)
+    assert client.get("/admin/")["Content-Language"] == "es"
+
+
 def test_it_prints_the_new_login_as_json(client, alpha):
     from io import StringIO
 
@@ -251,6 +263,7 @@ def test_it_prints_the_new_login_as_json(client, alpha):
         (["nope", "x"], "No agency"),
         (["alpha", "x", "--role", "boss"], "invalid choice"),
         (["alpha", "taken"], "taken"),
+        (["alpha", "x", "--language", "fr"], "invalid choice"),
     ],
 )
 def test_it_refuses_a_bad_agency_login_request(alpha, args, message):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
 from outreach.commands import OutreachCommand
@@ -19,6 +20,12 @@ class Command(OutreachCommand):
         parser.add_argument(
             "--role", default=Membership.Role.COORDINATOR, choices=Membership.Role.values
         )
+        parser.add_argument(
+            "--language",
+            default="",
+            choices=["", *dict(settings.ADMIN_LANGUAGES)],
+            help="The admin's language for this user (default: the site language).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -27,6 +34,7 @@ class Command(OutreachCommand):
                 username=options["username"],
                 role=options["role"],
                 email=options["email"],
+                language=options["language"],
             )
         except ValueError as error:
             raise CommandError(str(error)) from None
