@@ -6,7 +6,6 @@ from typing import Any
 
 from csp.decorators import csp_update
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -44,7 +43,7 @@ from letters.exports import (
     export_paths,
     letter_filename,
 )
-from letters.languages import supported_languages
+from letters.languages import language_name, supported_languages
 from letters.models import Letter, Mailbox, Response, Smarthost
 from letters.outbox import DELIVERY_UNKNOWN, letters_requeue_unknown
 from outreach.admin_base import ScopedAdmin, ScopedInline
@@ -61,9 +60,6 @@ EXPORT_STATES = {
     "done": _("done"),
     "failed": _("failed"),
 }
-
-# The letter languages by their own names (settings.LANGUAGES), for menus.
-LANGUAGE_NAMES = dict(settings.LANGUAGES)
 
 
 class RevokeApprovalForm(forms.Form):
@@ -300,14 +296,12 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
             "rendered": rendered,
             "language_reason": language_reason_label(letter.language_reason),
             # Each language by its own name, as a language menu shows it.
-            "languages": [
-                (code, LANGUAGE_NAMES.get(code, code)) for code in sorted(supported_languages())
-            ],
-            "language_name": LANGUAGE_NAMES.get(rendered.language, rendered.language),
+            "languages": [(code, language_name(code)) for code in sorted(supported_languages())],
+            "language_name": language_name(rendered.language),
             "title": gettext("Letter %(id)s: %(language)s")
             % {
                 "id": letter.pk,
-                "language": LANGUAGE_NAMES.get(rendered.language, rendered.language),
+                "language": language_name(rendered.language),
             },
         }
         return TemplateResponse(request, "admin/letters/letter/preview.html", context)

@@ -62,6 +62,11 @@ def supported_languages() -> frozenset[str]:
     return frozenset(code for code, _name in settings.LANGUAGES)
 
 
+def language_name(code: str) -> str:
+    """A letter language by its own name ("Español"), as a language menu shows it."""
+    return dict(settings.LANGUAGES).get(code, code)
+
+
 def is_rtl(language: str) -> bool:
     return language.split("-")[0] in RTL_LANGUAGES
 

@@ -28,6 +28,7 @@ from letters import recipient, shortcode
 from letters.archive import sent_message_latest, sent_message_text
 from letters.blobs import BlobMissing
 from letters.forms import AnswerForm, DisputeForm, FixedForm, OptOutForm
+from letters.languages import supported_languages
 from letters.models import RecipientToken
 
 # The body of a form post: a few fields of at most 5000 characters each.
@@ -124,7 +125,7 @@ def _too_many(request: HttpRequest) -> HttpResponse:
 
 
 def _language(request: HttpRequest, token: RecipientToken) -> str:
-    codes = {code for code, _name in settings.LANGUAGES}
+    codes = supported_languages()
     asked = request.GET.get("lang", "")
     if asked in codes:
         return asked
@@ -310,7 +311,7 @@ def _code_entry(request: HttpRequest, language: str) -> HttpResponse:
 
 
 def _entry_language(request: HttpRequest) -> str:
-    codes = {code for code, _name in settings.LANGUAGES}
+    codes = supported_languages()
     asked = request.GET.get("lang", "")
     if asked in codes:
         return asked

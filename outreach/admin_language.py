@@ -30,10 +30,15 @@ from outreach.services import user_language_set
 
 def admin_language_for(user: Any) -> str:
     """The language the admin speaks to ``user`` (anonymous: the site's)."""
-    chosen = ""
-    if getattr(user, "is_authenticated", False):
-        chosen = UserProfile.objects.filter(user=user).values_list("language", flat=True).first()
+    chosen = admin_language_choice(user)
     return chosen if chosen in dict(settings.ADMIN_LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def admin_language_choice(user: Any) -> str:
+    """The user's own choice, "" for none (the site language)."""
+    if not getattr(user, "is_authenticated", False):
+        return ""
+    return UserProfile.objects.filter(user=user).values_list("language", flat=True).first() or ""
 
 
 class AdminLanguageMiddleware:
@@ -75,7 +80,3 @@ def preferences_view(request: HttpRequest, *, context: dict[str, Any]) -> HttpRe
         "admin/preferences.html",
         {**context, "form": form, "title": _("Preferences")},
     )
-
-
-def admin_language_choice(user: Any) -> str:
-    return UserProfile.objects.filter(user=user).values_list("language", flat=True).first() or ""
