@@ -68,6 +68,8 @@ def test_it_uses_postgres_and_redis_from_the_environment(tmp_path):
         ({"REDIS_URL": "http://localhost"}, "REDIS_URL"),
         ({"DEBUG": "maybe"}, "DEBUG"),
         ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT"),
+        # French letters, yes; a French admin, not yet: its catalog is not there.
+        ({"SITE_LANGUAGE": "fr"}, "SITE_LANGUAGE"),
     ],
 )
 def test_it_refuses_to_start_on_a_bad_value_and_names_it(tmp_path, env, named):
