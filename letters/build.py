@@ -16,7 +16,7 @@ from letters.agency_texts import agency_words_for
 from letters.approval import recipient_link_issue
 from letters.languages import language_choose, supported_languages
 from letters.models import Letter
-from letters.rendered import letter_rendering_discard, letters_render_enqueue
+from letters.rendered import letters_render_enqueue
 from outreach.models import Agency, Campaign, Contact, Host, Network
 
 if TYPE_CHECKING:
@@ -230,15 +230,28 @@ def _scoped_letter(letter_id: int, user: AbstractBaseUser) -> Letter:
     return letter
 
 
+def _draft_for(
+    letter_id: int, user: AbstractBaseUser, permission: str, denied: str, not_draft: str
+) -> Letter:
+    """The user's draft letter ``letter_id``, when ``permission`` lets them change it.
+
+    ``denied`` and ``not_draft`` are the (translated) refusals; ``not_draft``
+    takes the ``_letter_status`` placeholders.
+    """
+    if not user.has_perm(permission):
+        raise PermissionDenied(denied)
+    letter = _scoped_letter(letter_id, user)
+    if letter.status != Letter.Status.DRAFT:
+        raise ValidationError(not_draft % _letter_status(letter))
+    return letter
+
+
 @transaction.atomic
 def letter_approve(*, letter_id: int, user: AbstractBaseUser) -> Letter:
     """Approve a draft. Needs the ``letters.approve_letter`` permission."""
-    if not user.has_perm("letters.approve_letter"):
-        raise PermissionDenied(gettext("Approving letters needs the approve_letter permission."))
-    letter = _scoped_letter(letter_id, user)
-    if letter.status != Letter.Status.DRAFT:
-        message = gettext("Letter %(id)s is %(status)s, not a draft.")
-        raise ValidationError(message % _letter_status(letter))
+    denied = gettext("Approving letters needs the approve_letter permission.")
+    not_draft = gettext("Letter %(id)s is %(status)s, not a draft.")
+    letter = _draft_for(letter_id, user, "letters.approve_letter", denied, not_draft)
     letter.status = Letter.Status.APPROVED
     letter.approved_by = user
     letter.approved_at = timezone.now()
@@ -255,18 +268,12 @@ def letter_language_set(*, letter_id: int, language: str, user: AbstractBaseUser
     if language not in supported_languages():
         message = gettext("%(language)r is not a letter language.")
         raise ValidationError(message % {"language": language})
-    if not user.has_perm("letters.change_letter"):
-        raise PermissionDenied(gettext("Changing letters needs the change_letter permission."))
-    letter = _scoped_letter(letter_id, user)
-    if letter.status != Letter.Status.DRAFT:
-        # Frozen once approved: "revoke approval" (letters.approval) returns it to draft.
-        message = gettext("Letter %(id)s is %(status)s; it can no longer change.")
-        raise ValidationError(message % _letter_status(letter))
+    # Frozen once approved: "revoke approval" (letters.approval) returns it to
+    # draft, and discards its rendering, before the language can change.
+    denied = gettext("Changing letters needs the change_letter permission.")
+    not_draft = gettext("Letter %(id)s is %(status)s; it can no longer change.")
+    letter = _draft_for(letter_id, user, "letters.change_letter", denied, not_draft)
     letter.language, letter.language_reason = language, INVESTIGATOR_REASON
     letter.text_fallbacks = _texts_fallbacks(letter.campaign, letter.agency, language, {})
     letter.save(update_fields=["language", "language_reason", "text_fallbacks"])
-    if letter.status == Letter.Status.APPROVED:
-        # The stored rendering is in the old language: render it again.
-        letter_rendering_discard(letter_id=letter.pk)
-        transaction.on_commit(lambda: letters_render_enqueue(letter_ids=[letter.pk]))
     return letter
