@@ -3,10 +3,11 @@
 ``ipaddress.is_global`` is not enough: on Python 3.11 multicast and
 192.88.99.0/24 report ``is_global=True``, and its ranges changed between
 patch releases (cpython #113171). So the answer comes from an explicit copy
-of the IANA IPv4 and IPv6 Special-Purpose Address Registries (plus the
-multicast blocks, which live in their own registries), where the most
-specific block decides. Addresses that embed an IPv4 address (IPv4-mapped,
-NAT64, 6to4) are judged by the IPv4 address they carry.
+(``special_addresses.csv``) of the IANA IPv4 and IPv6 Special-Purpose
+Address Registries (plus the multicast blocks, which live in their own
+registries), where the most specific block decides. Addresses that embed an
+IPv4 address (IPv4-mapped, NAT64, 6to4) are judged by the IPv4 address they
+carry.
 
 The API other stages use::
 
@@ -19,9 +20,11 @@ The API other stages use::
 from __future__ import annotations
 
 import bisect
+import csv
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from outreach.lib.iputil import IPAddress, IPNetwork
 
@@ -43,79 +46,40 @@ class SpecialBlock:
     embeds_ipv4: bool = False
 
 
-def _block(
-    cidr: str, name: str, source: str, reachable: bool = False, embeds: bool = False
-) -> SpecialBlock:
-    return SpecialBlock(ipaddress.ip_network(cidr), name, source, reachable, embeds)
+# The table, in the columns of IANA's own CSV files so that a new edition of a
+# registry can be compared line by line:
+# - the IPv4 Special-Purpose Address Registry (iana-ipv4-special-registry),
+#   plus 224.0.0.0/4 from the IPv4 Multicast Address Space Registry;
+# - the IPv6 Special-Purpose Address Registry (iana-ipv6-special-registry),
+#   plus ff00::/8 (multicast) and, from the IPv6 Address Space registry,
+#   everything outside 2000::/3 that no registry allocates for unicast.
+# "Embeds IPv4" is ours: see SpecialBlock.embeds_ipv4.
+SPECIAL_REGISTRY = Path(__file__).with_name("special_addresses.csv")
+_BOOLEAN = {"True": True, "False": False}
 
 
-# IANA IPv4 Special-Purpose Address Registry (iana-ipv4-special-registry),
-# plus 224.0.0.0/4 from the IPv4 Multicast Address Space Registry.
-IPV4_SPECIAL: tuple[SpecialBlock, ...] = (
-    _block("0.0.0.0/8", '"This network"', "RFC 791"),
-    _block("0.0.0.0/32", '"This host on this network"', "RFC 1122"),
-    _block("10.0.0.0/8", "Private-Use", "RFC 1918"),
-    _block("100.64.0.0/10", "Shared Address Space", "RFC 6598"),
-    _block("127.0.0.0/8", "Loopback", "RFC 1122"),
-    _block("169.254.0.0/16", "Link Local", "RFC 3927"),
-    _block("172.16.0.0/12", "Private-Use", "RFC 1918"),
-    _block("192.0.0.0/24", "IETF Protocol Assignments", "RFC 6890"),
-    _block("192.0.0.0/29", "IPv4 Service Continuity Prefix", "RFC 7335"),
-    _block("192.0.0.8/32", "IPv4 dummy address", "RFC 7600"),
-    _block("192.0.0.9/32", "Port Control Protocol Anycast", "RFC 7723", True),
-    _block("192.0.0.10/32", "Traversal Using Relays around NAT Anycast", "RFC 8155", True),
-    _block("192.0.0.170/32", "NAT64/DNS64 Discovery", "RFC 8880"),
-    _block("192.0.0.171/32", "NAT64/DNS64 Discovery", "RFC 8880"),
-    _block("192.0.2.0/24", "Documentation (TEST-NET-1)", "RFC 5737"),
-    _block("192.31.196.0/24", "AS112-v4", "RFC 7535", True),
-    _block("192.52.193.0/24", "AMT", "RFC 7450", True),
-    _block("192.88.99.0/24", "Deprecated (6to4 Relay Anycast)", "RFC 7526"),
-    _block("192.168.0.0/16", "Private-Use", "RFC 1918"),
-    _block("192.175.48.0/24", "Direct Delegation AS112 Service", "RFC 7534", True),
-    _block("198.18.0.0/15", "Benchmarking", "RFC 2544"),
-    _block("198.51.100.0/24", "Documentation (TEST-NET-2)", "RFC 5737"),
-    _block("203.0.113.0/24", "Documentation (TEST-NET-3)", "RFC 5737"),
-    _block("224.0.0.0/4", "Multicast", "RFC 5771"),
-    _block("240.0.0.0/4", "Reserved", "RFC 1112"),
-    _block("255.255.255.255/32", "Limited Broadcast", "RFC 8190"),
-)
+def load_special_blocks(path: Path = SPECIAL_REGISTRY) -> tuple[SpecialBlock, ...]:
+    """The blocks of ``path``; a malformed row stops start-up with its line named."""
+    with path.open(newline="", encoding="utf-8") as stream:
+        reader = csv.DictReader(stream)
+        try:
+            return tuple(
+                SpecialBlock(
+                    ipaddress.ip_network(row["Address Block"]),
+                    row["Name"],
+                    row["RFC"],
+                    _BOOLEAN[row["Globally Reachable"]],
+                    _BOOLEAN[row["Embeds IPv4"]],
+                )
+                for row in reader
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path.name} line {reader.line_num}: {error!r}") from error
 
-# IANA IPv6 Special-Purpose Address Registry (iana-ipv6-special-registry),
-# plus ff00::/8 (multicast) and, from the IPv6 Address Space registry,
-# everything outside 2000::/3 that no registry allocates for unicast.
-IPV6_SPECIAL: tuple[SpecialBlock, ...] = (
-    _block("::/3", "Not global unicast (IPv6 Address Space)", "RFC 4291"),
-    _block("::1/128", "Loopback Address", "RFC 4291"),
-    _block("::/128", "Unspecified Address", "RFC 4291"),
-    _block("::ffff:0:0/96", "IPv4-mapped Address", "RFC 4291", embeds=True),
-    _block("64:ff9b::/96", "IPv4-IPv6 Translat.", "RFC 6052", True, embeds=True),
-    _block("64:ff9b:1::/48", "IPv4-IPv6 Translat. (local use)", "RFC 8215"),
-    _block("100::/64", "Discard-Only Address Block", "RFC 6666"),
-    _block("100:0:0:1::/64", "Dummy IPv6 Prefix", "RFC 9780"),
-    _block("2001::/23", "IETF Protocol Assignments", "RFC 2928"),
-    _block("2001::/32", "TEREDO", "RFC 4380"),
-    _block("2001:1::1/128", "Port Control Protocol Anycast", "RFC 7723", True),
-    _block("2001:1::2/128", "Traversal Using Relays around NAT Anycast", "RFC 8155", True),
-    _block("2001:1::3/128", "DNS-SD Service Registration Protocol Anycast", "RFC 9665", True),
-    _block("2001:2::/48", "Benchmarking", "RFC 5180"),
-    _block("2001:3::/32", "AMT", "RFC 7450", True),
-    _block("2001:4:112::/48", "AS112-v6", "RFC 7535", True),
-    _block("2001:10::/28", "Deprecated (previously ORCHID)", "RFC 4843"),
-    _block("2001:20::/28", "ORCHIDv2", "RFC 7343", True),
-    _block("2001:30::/28", "Drone Remote ID Protocol Entity Tags (DETs) Prefix", "RFC 9374", True),
-    _block("2001:db8::/32", "Documentation", "RFC 3849"),
-    _block("2002::/16", "6to4", "RFC 3056", True, embeds=True),
-    _block("2620:4f:8000::/48", "Direct Delegation AS112 Service", "RFC 7534", True),
-    _block("3fff::/20", "Documentation", "RFC 9637"),
-    _block("4000::/2", "Not global unicast (IPv6 Address Space)", "RFC 4291"),
-    _block("5f00::/16", "Segment Routing (SRv6) SIDs", "RFC 9602"),
-    _block("8000::/1", "Not global unicast (IPv6 Address Space)", "RFC 4291"),
-    _block("fc00::/7", "Unique-Local", "RFC 4193"),
-    _block("fe80::/10", "Link-Local Unicast", "RFC 4291"),
-    _block("ff00::/8", "Multicast", "RFC 4291"),
-)
 
-SPECIAL_BLOCKS: tuple[SpecialBlock, ...] = IPV4_SPECIAL + IPV6_SPECIAL
+SPECIAL_BLOCKS: tuple[SpecialBlock, ...] = load_special_blocks()
+IPV4_SPECIAL = tuple(block for block in SPECIAL_BLOCKS if block.network.version == 4)
+IPV6_SPECIAL = tuple(block for block in SPECIAL_BLOCKS if block.network.version == 6)
 
 
 class _Table:

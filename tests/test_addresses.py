@@ -209,3 +209,27 @@ def test_it_never_calls_a_reference_non_global_address_probeable(ip):
         assert str(inner) in exceptions or not any(
             inner in net for net in REFERENCE_NON_GLOBAL if net.version == inner.version
         )
+
+
+@pytest.mark.parametrize(
+    ("row", "complaint"),
+    [
+        ("10.0.0.0/33,Private-Use,RFC 1918,False,False", "line 2"),
+        ("10.0.0.0/8,Private-Use,RFC 1918,maybe,False", "'maybe'"),
+        ("10.0.0.0/8,Private-Use,RFC 1918", "line 2"),
+    ],
+)
+def test_a_malformed_registry_row_stops_loading_with_its_line_named(tmp_path, row, complaint):
+    path = tmp_path / "special.csv"
+    header = "Address Block,Name,RFC,Globally Reachable,Embeds IPv4"
+    path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=complaint):
+        addresses.load_special_blocks(path)
+
+
+def test_the_registry_file_loads_both_families_in_its_order():
+    blocks = addresses.load_special_blocks()
+    assert blocks[0].network == ipaddress.ip_network("0.0.0.0/8")
+    assert blocks == addresses.IPV4_SPECIAL + addresses.IPV6_SPECIAL
+    mapped = next(b for b in blocks if b.network == ipaddress.ip_network("::ffff:0:0/96"))
+    assert mapped.embeds_ipv4 and not mapped.globally_reachable
