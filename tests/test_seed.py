@@ -7,7 +7,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from outreach.models import Agency, Campaign, Membership
+from outreach.models import Agency, AgencyText, Campaign, Membership
+from outreach.seed import SEED_AGENCIES
+from outreach.seed_texts import seed_texts
 from tests.command_io import json_lines
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +58,32 @@ def test_the_demo_setup_prints_a_working_login_as_json(client):
     assert summary["username"] == "investigator"
     login = {"username": "investigator", "password": summary["password"]}
     assert client.post("/admin/login/", login).status_code == 302
+
+
+def test_every_seed_agency_has_its_texts_in_five_languages_with_french_reviewed():
+    texts = seed_texts()
+    assert set(texts) == {row["code"] for row in SEED_AGENCIES}
+    for code, by_language in texts.items():
+        assert {"en", "fr", "es", "de", "ja"} <= set(by_language), code
+        assert all(fields["name"] and fields["in_list"] for fields in by_language.values()), code
+        assert by_language["fr"]["status"] == AgencyText.Status.REVIEWED, code
+        assert {f["status"] for f in by_language.values()} <= set(AgencyText.Status.values)
+    assert texts["la-ag"]["fr"] == {
+        "status": "reviewed",
+        "name": "Attorney General de la Louisiane",
+        "in_list": "l'Attorney General de la Louisiane",
+        "group": "us-state-ag",
+        "group_phrase": "les Attorneys General des états {members}",
+        "group_member": "de la Louisiane",
+    }
+
+
+def test_the_seed_loads_agency_texts_and_keeps_a_reviewed_edit():
+    call_command("load_seed_agencies", stdout=StringIO())
+    stored = AgencyText.objects.get(agency__code="tx-ag", language="ja")
+    assert (stored.name, stored.group_member) == ("テキサス州司法長官", "テキサス")
+    stored.name, stored.status = "テキサス州司法長官室", AgencyText.Status.REVIEWED
+    stored.save()
+    call_command("load_seed_agencies", stdout=StringIO())
+    stored.refresh_from_db()
+    assert stored.name == "テキサス州司法長官室"
