@@ -418,38 +418,30 @@ class LetterAdmin(LetterSearchMixin, ScopedAdmin):
         permissions=["export"],  # letters.send_letter: "Can send or export letters"
     )
     def requeue_unknown(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
-        self._settle_unknown(
-            request,
-            queryset,
-            lambda ids: letters_requeue_unknown(letter_ids=ids, actor=request.user),
-            ngettext_lazy(
-                "%(count)d letter will be sent again as a new message.",
-                "%(count)d letters will be sent again as new messages.",
-                "count",
-            ),
+        done = ngettext_lazy(
+            "%(count)d letter will be sent again as a new message.",
+            "%(count)d letters will be sent again as new messages.",
+            "count",
         )
+        self._settle_unknown(request, queryset, letters_requeue_unknown, done)
 
     @admin.action(
         description=_("Delivery unknown: mark as sent (delivered per the smarthost log)"),
         permissions=["export"],
     )
     def mark_sent(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
-        self._settle_unknown(
-            request,
-            queryset,
-            lambda ids: letters_mark_sent(letter_ids=ids, actor=request.user),
-            ngettext_lazy(
-                "%(count)d letter marked as sent.", "%(count)d letters marked as sent.", "count"
-            ),
+        done = ngettext_lazy(
+            "%(count)d letter marked as sent.", "%(count)d letters marked as sent.", "count"
         )
+        self._settle_unknown(request, queryset, letters_mark_sent, done)
 
     def _settle_unknown(
         self, request: HttpRequest, queryset: QuerySet[Letter], settle: Any, done: Any
     ) -> None:
-        """Apply ``settle`` to the letters whose delivery is unknown; report the rest."""
+        """Apply the service ``settle`` to the letters of unknown delivery; report the rest."""
         chosen = list(queryset.values_list("id", "status", "outcome"))
         unknown = [pk for pk, status, outcome in chosen if (status, outcome) == UNKNOWN]
-        count = settle(unknown) if unknown else 0
+        count = settle(letter_ids=unknown, actor=request.user) if unknown else 0
         report = ActionReport(done)
         report.ok(count=count)
         for pk, status, outcome in chosen:

@@ -7,6 +7,7 @@ count on the home is the length of the list it opens.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -39,15 +40,15 @@ class _Filter(ScopedSimpleListFilter):
 
 
 class _SetFilter(_Filter):
-    """A filter whose choices are named sets of rows (the home's queues and stages)."""
+    """A filter whose choices are named sets of rows (the home's queues and stages).
+
+    A subclass names the home's two functions: ``sets()``, the sets by key,
+    and ``members(queryset, key)``, the rows of one set.
+    """
 
     parameter_name = "queue"
-
-    def sets(self) -> dict:
-        raise NotImplementedError
-
-    def members(self, queryset: QuerySet, key: str) -> QuerySet:
-        raise NotImplementedError
+    sets: Callable[[], dict]
+    members: Callable[[QuerySet, str], QuerySet]
 
     def choices_for(self, request: HttpRequest) -> list[tuple[str, str]]:
         return [(key, one.label) for key, one in self.sets().items()]
@@ -61,32 +62,20 @@ class _SetFilter(_Filter):
 
 class LetterQueueFilter(_SetFilter):
     title = _("work queue")
-
-    def sets(self) -> dict:
-        return home.LETTER_SETS
-
-    def members(self, queryset: QuerySet, key: str) -> QuerySet:
-        return home.letters_in(queryset, key)
+    sets = staticmethod(lambda: home.LETTER_SETS)
+    members = staticmethod(home.letters_in)
 
 
 class HostQueueFilter(_SetFilter):
     title = _("stage")
-
-    def sets(self) -> dict:
-        return home.host_sets()
-
-    def members(self, queryset: QuerySet, key: str) -> QuerySet:
-        return home.hosts_in(queryset, key)
+    sets = staticmethod(home.host_sets)
+    members = staticmethod(home.hosts_in)
 
 
 class ResponseQueueFilter(_SetFilter):
     title = _("work queue")
-
-    def sets(self) -> dict:
-        return home.response_sets()
-
-    def members(self, queryset: QuerySet, key: str) -> QuerySet:
-        return home.responses_in(queryset, key)
+    sets = staticmethod(home.response_sets)
+    members = staticmethod(home.responses_in)
 
 
 class _CountryFilter(_Filter):
