@@ -23,7 +23,7 @@ import ipaddress
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -78,14 +78,9 @@ class Figures:
             self.errors.append(f"{Path(path).name}: {exc}")
 
     def as_dict(self) -> dict:
-        return {
-            "objects": self.objects,
-            "networks": self.networks,
-            "prefixes": self.prefixes,
-            "with_contact": self.with_contact,
-            "refused_objects": self.refused_objects,
+        # Stored on the dataset: the 20 most refused contacts are enough to act on.
+        return asdict(self) | {
             "refused_contacts": dict(self.refused_contacts.most_common(20)),
-            "errors": self.errors,
             "seconds": round(self.seconds, 1),
         }
 
