@@ -21,16 +21,6 @@ import csv
 from pathlib import Path
 
 SEED_FILE = Path(__file__).with_name("seed_agency_texts.csv")
-FIELDS = (
-    "status",
-    "name",
-    "in_list",
-    "introduction",
-    "subject",
-    "group",
-    "group_phrase",
-    "group_member",
-)
 
 
 def seed_texts(path: Path = SEED_FILE) -> dict[str, dict[str, dict[str, str]]]:
@@ -38,6 +28,8 @@ def seed_texts(path: Path = SEED_FILE) -> dict[str, dict[str, dict[str, str]]]:
     texts: dict[str, dict[str, dict[str, str]]] = {}
     with path.open(newline="", encoding="utf-8") as stream:
         for row in csv.DictReader(stream):
-            fields = {key: row[key] for key in FIELDS if row[key]}
-            texts.setdefault(row["code"], {})[row["language"]] = fields
+            code, language = row.pop("code"), row.pop("language")
+            texts.setdefault(code, {})[language] = {
+                key: value for key, value in row.items() if value
+            }
     return texts
