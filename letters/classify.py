@@ -49,6 +49,11 @@ _DAEMON_LOCAL = re.compile(
     r"mail[-_]?system|system|administrator|mdaemon|.*-(?:errors?|bounces?|owner|request))$",
     re.IGNORECASE,
 )
+_NOREPLY_LOCAL = re.compile(
+    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|no[-_.]?response|"
+    r"automated[-_.].*|auto[-_.]?(?:reply|responder|notifications?))$",
+)
+_NOREPLY_LABELS = frozenset({"noreply", "no-reply", "nomail", "donotreply"})
 _DAEMON_NAME = re.compile(
     r"mail delivery|mailer[- ]daemon|postmaster|delivery (?:status|subsystem|system)|"
     r"mail administrator|system administrator|mail system",
@@ -117,6 +122,15 @@ _AUTO_PHRASES = [
     r"absence (?:notice|message|notification)",
     r"i am (?:currently )?(?:out|away)",
     r"i'm (?:currently )?(?:out|away)",
+    # Automatic acknowledgements, which abuse desks and authorities send.
+    r"acknowledge?ment of (?:receipt|your (?:message|e-?mail|request))",
+    r"receipt acknowledge?ment",
+    r"empfangsbestätigung",
+    r"eingangsbestätigung",
+    r"accusé de réception",
+    r"acuse de recibo",
+    r"conferma di ricezione",
+    r"ontvangstbevestiging",
     # fr
     r"réponse automatique",
     r"reponse automatique",
@@ -376,6 +390,8 @@ def _classify(message: Message, context: Context) -> Verdict:
     weak = _weak_auto_rule(message)
     if weak:
         return Verdict(kind="auto_reply", rule=weak)
+    if _noreply_sender(message):
+        return Verdict(kind="auto_reply", rule="noreply_sender")
     if context.to_optout:
         return Verdict(kind="opt_out", rule="optout_address")
     if context.to_verp and not _looks_human(message, subject):
@@ -542,7 +558,7 @@ def _has_mdn_marks(message: Message) -> bool:
 
 
 def _strong_auto_rule(message: Message, subject: str) -> str:
-    if any(message.get(name) is not None for name in _STRONG_AUTO_HEADERS):
+    if any(_claims(message, name) for name in _STRONG_AUTO_HEADERS):
         return "x_autoreply_header"
     if (
         _AUTO_SUBJECT.search(subject)
@@ -554,6 +570,22 @@ def _strong_auto_rule(message: Message, subject: str) -> str:
     if "vacation" in auto:
         return "rfc3834_vacation"
     return ""
+
+
+def _claims(message: Message, name: str) -> bool:
+    # Only a value claims anything: ZDF's reply system stamps a person's
+    # written answer with an empty "X-Autoreply:" (froide's test_mail_05).
+    value = header_text(message, name).strip().lower()
+    return value not in {"", "no", "false", "0", "off"}
+
+
+def _noreply_sender(message: Message) -> bool:
+    """From a no-reply address: no person can be answered there, so no person wrote it."""
+    address = parseaddr(header_text(message, "From"))[1].lower()
+    local, _at, domain = address.rpartition("@")
+    return bool(_NOREPLY_LOCAL.match(local)) or bool(
+        _NOREPLY_LABELS.intersection(domain.split("."))
+    )
 
 
 def _weak_auto_rule(message: Message) -> str:
@@ -617,6 +649,8 @@ def _bounce_verdict(
     text = _report_text(message)
     status = _status_of(_status_window(text, failed))
     if not failed and not status:
+        if not bounce_subject and _noreply_sender(message):
+            return None  # an acknowledgement from no_reply@, even from "<>"
         if (daemon or bounce_subject) and not _looks_human(message, subject):
             if _weak_auto_rule(message) and not daemon and not bounce_subject:
                 return None

@@ -117,6 +117,64 @@ def test_it_recognises_automatic_reply_headers(headers, rule):
     assert (verdict.kind, verdict.rule) == ("auto_reply", rule)
 
 
+@pytest.mark.parametrize("value", ["", "no", "False"])
+def test_an_autoreply_header_without_a_yes_claims_nothing(value):
+    # froide's test_mail_05: a person's answer stamped "X-Autoreply:" (empty).
+    verdict = message_classify(message(Subject="Ihr Anliegen", X_Autoreply=value))
+    assert verdict.kind == "reply"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Case 1970/1234 - Acknowledgement of receipt",
+        "Acknowledgment of your message [#12345]",
+        "Empfangsbestätigung: Ihre Nachricht",
+        "Eingangsbestätigung [Ticket#2024]",
+        "Accusé de réception de votre message",
+        "Acuse de recibo: relé abierto",
+        "Conferma di ricezione",
+        "Ontvangstbevestiging van uw melding",
+    ],
+)
+def test_an_automatic_acknowledgement_is_an_auto_reply(subject):
+    verdict = message_classify(message(Subject=subject))
+    assert (verdict.kind, verdict.rule) == ("auto_reply", "autoreply_subject")
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "no_reply@agency.example",
+        "noreply@isp.example",
+        "Do Not Reply <do-not-reply@isp.example>",
+        '"Case system" <automated-notifications@nomail.agency.example>',
+        "tickets@noreply.isp.example",
+    ],
+)
+def test_a_message_from_a_no_reply_address_is_automatic_even_from_the_null_sender(sender):
+    msg = message(
+        "Vielen Dank für Ihre Nachricht. Wir bearbeiten sie so schnell wie möglich.\n",
+        From=sender,
+        Return_Path="<>",
+        Subject="Ihre Nachricht an uns",
+    )
+    verdict = message_classify(msg, VERP)
+    assert (verdict.kind, verdict.rule) == ("auto_reply", "noreply_sender")
+
+
+def test_a_bounce_from_a_no_reply_address_is_still_a_bounce():
+    body = "Delivery to the following recipient failed permanently:\n\n  abuse@isp.example\n"
+    body += "550 5.1.1 The email account that you tried to reach does not exist.\n"
+    msg = message(body, From="no-reply@gw.isp.example", Subject="Delivery failure")
+    verdict = message_classify(msg, VERP)
+    assert (verdict.kind, verdict.severity, verdict.failed) == (
+        "bounce",
+        "hard",
+        ["abuse@isp.example"],
+    )
+
+
 def test_auto_submitted_no_is_a_person():
     verdict = message_classify(message(Subject="Re: open relay", Auto_Submitted="no"))
     assert verdict.kind == "reply"

@@ -55,6 +55,11 @@ def corpus_figures() -> dict[str, object]:
         "not_bounces_taken_for_bounce_or_answer": [
             s["file"] for s in others if results[s["file"]][0] in {"bounce", "reply"}
         ],
+        # A person's answer read as anything else is an answer lost.
+        "human_replies": sum(s["kind"] == "reply" for s in SAMPLES),
+        "human_replies_right": sum(
+            results[s["file"]][0] == "reply" for s in SAMPLES if s["kind"] == "reply"
+        ),
     }
 
 
@@ -81,6 +86,7 @@ def test_the_corpus_meets_the_issue_goals():
     assert figures["recognised"] >= 0.97
     assert figures["right_recipients"] >= 0.90
     assert figures["not_bounces_taken_for_bounce_or_answer"] == []
+    assert figures["human_replies_right"] == figures["human_replies"]
 
 
 if __name__ == "__main__":  # python -m tests.test_mail_corpus: the README figures
