@@ -390,7 +390,7 @@ def _classify(message: Message, context: Context) -> Verdict:
     weak = _weak_auto_rule(message)
     if weak:
         return Verdict(kind="auto_reply", rule=weak)
-    if _noreply_sender(message):
+    if _noreply_sender(sender):
         return Verdict(kind="auto_reply", rule="noreply_sender")
     if context.to_optout:
         return Verdict(kind="opt_out", rule="optout_address")
@@ -579,9 +579,9 @@ def _claims(message: Message, name: str) -> bool:
     return value not in {"", "no", "false", "0", "off"}
 
 
-def _noreply_sender(message: Message) -> bool:
+def _noreply_sender(sender: str) -> bool:
     """From a no-reply address: no person can be answered there, so no person wrote it."""
-    address = parseaddr(header_text(message, "From"))[1].lower()
+    address = parseaddr(sender)[1].lower()
     local, _at, domain = address.rpartition("@")
     return bool(_NOREPLY_LOCAL.match(local)) or bool(
         _NOREPLY_LABELS.intersection(domain.split("."))
@@ -649,7 +649,7 @@ def _bounce_verdict(
     text = _report_text(message)
     status = _status_of(_status_window(text, failed))
     if not failed and not status:
-        if not bounce_subject and _noreply_sender(message):
+        if not bounce_subject and _noreply_sender(sender):
             return None  # an acknowledgement from no_reply@, even from "<>"
         if (daemon or bounce_subject) and not _looks_human(message, subject):
             if _weak_auto_rule(message) and not daemon and not bounce_subject:

@@ -45,9 +45,10 @@ def agency_texts_seed() -> int:
     A text someone marked reviewed is left alone unless the seed's own text
     is reviewed too: a person's edit beats a machine's draft.
     """
-    agencies = {a.code: a for a in Agency.objects.filter(code__in=seed_texts().keys())}
+    texts = seed_texts()  # one read of the seed file
+    agencies = {a.code: a for a in Agency.objects.filter(code__in=texts.keys())}
     written = 0
-    for code, by_language in seed_texts().items():
+    for code, by_language in texts.items():
         if code not in agencies:
             continue
         for language, fields in by_language.items():

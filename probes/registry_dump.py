@@ -23,7 +23,7 @@ import ipaddress
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -79,7 +79,8 @@ class Figures:
 
     def as_dict(self) -> dict:
         # Stored on the dataset: the 20 most refused contacts are enough to act on.
-        return asdict(self) | {
+        # vars(), not asdict(): no deep copy of a counter about to be replaced.
+        return vars(self) | {
             "refused_contacts": dict(self.refused_contacts.most_common(20)),
             "seconds": round(self.seconds, 1),
         }
