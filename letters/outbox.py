@@ -28,11 +28,13 @@ import logging
 import os
 import random
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import get_args
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -51,7 +53,7 @@ from letters.message import (
 )
 from letters.models import Letter, SentMessage, Smarthost
 from letters.routable import AddressProblem, sender_problems
-from letters.transport import DjangoTransport, Envelope, Result, SmtpPool, SmtpSettings
+from letters.transport import DjangoTransport, Envelope, Result, SmtpPool, SmtpSettings, State
 from outreach.audit import audit_update
 from outreach.lib.bucket import bucket_take
 from outreach.models import Agency
@@ -77,18 +79,20 @@ class OutboxError(Exception):
 
 @dataclass
 class SendReport:
+    """What one send run did: the letters it claimed, and how each transaction ended."""
+
     claimed: int = 0
-    sent: int = 0
-    retry: int = 0
-    failed: int = 0
-    unknown: int = 0
-    deferred: int = 0
+    # Transactions by how they ended: "sent", "retry", "failed", "unknown", "deferred".
+    outcomes: Counter[State] = field(default_factory=Counter)
     preview: str = ""
     errors: list[str] = field(default_factory=list)
 
     def add(self, results: list[Result]) -> None:
-        for result in results:
-            setattr(self, result.state, getattr(self, result.state) + 1)
+        self.outcomes.update(result.state for result in results)
+
+    def figures(self) -> dict[str, int]:
+        """Every count by name, the outcomes that did not happen as 0 (``--json``)."""
+        return {"claimed": self.claimed} | {s: self.outcomes[s] for s in get_args(State)}
 
 
 def rendered_content(letter: Letter) -> LetterContent:
@@ -376,15 +380,15 @@ def _envelopes(
 # --- transports -----------------------------------------------------------
 
 
+# The smarthost row's connection fields that SmtpSettings takes as they are.
+_SMARTHOST_FIELDS = ("host", "port", "security", "username", "connections")
+
+
 def smarthost_settings(smarthost: Smarthost) -> SmtpSettings:
     password = os.environ.get(smarthost.password_env, "") if smarthost.password_env else ""
     return SmtpSettings(
-        host=smarthost.host,
-        port=smarthost.port,
-        security=smarthost.security,
-        username=smarthost.username,
+        **{name: getattr(smarthost, name) for name in _SMARTHOST_FIELDS},
         password=password,
-        connections=smarthost.connections,
         timeout=float(settings.EMAIL_TIMEOUT),
         local_hostname=settings.OUTBOX_LOCAL_HOSTNAME,
         validate_certs=settings.OUTBOX_VALIDATE_CERTS,

@@ -40,7 +40,7 @@ def letters_send_task(campaign_id: int, agency_id: int | None = None) -> dict:
     report = outbox.outbox_send(campaign_id=campaign_id, agency_id=agency_id, limit=chunk)
     if report.claimed >= chunk:
         transaction.on_commit(lambda: letters_send_task.delay(campaign_id, agency_id))
-    return {"sent": report.sent, "retry": report.retry, "failed": report.failed}
+    return {state: report.outcomes[state] for state in ("sent", "retry", "failed")}
 
 
 @shared_task(name="letters.tasks.outbox_recover_task")

@@ -41,7 +41,7 @@ def test_it_sends_each_approved_letter_once_with_its_stored_message_id(sink, cam
     report = outbox_send(campaign_id=campaign.id, content=content)
     again = outbox_send(campaign_id=campaign.id, content=content)
 
-    assert (report.sent, again.claimed) == (5, 0)
+    assert (report.outcomes["sent"], again.claimed) == (5, 0)
     stored = {letter.message_id for letter in Letter.objects.filter(status=Letter.Status.SENT)}
     assert sorted(r.message_id for r in sink.received) == sorted(stored)
     assert len(stored) == 5
@@ -79,7 +79,7 @@ def test_it_retries_later_on_a_4xx_and_fails_for_good_on_a_5xx(sink, campaign):
 
     soft.refresh_from_db()
     hard.refresh_from_db()
-    assert (report.retry, report.failed) == (1, 1)
+    assert (report.outcomes["retry"], report.outcomes["failed"]) == (1, 1)
     assert soft.status == Letter.Status.APPROVED
     assert soft.next_attempt_at > timezone.now()
     assert "452" in soft.last_error
@@ -106,7 +106,7 @@ def test_it_retries_when_the_smarthost_is_down(campaign):
     letter = approved(campaign, 1)[0]
     report = outbox_send(campaign_id=campaign.id, content=content)
     letter.refresh_from_db()
-    assert report.retry == 1
+    assert report.outcomes["retry"] == 1
     assert letter.status == Letter.Status.APPROVED
     assert letter.last_error
 
@@ -120,7 +120,7 @@ def test_it_defers_a_domain_over_its_rate_without_counting_an_attempt(sink, camp
         approved(campaign, 1, contact=ContactFactory(email=f"abuse{n}@rated.example"))
     approved(campaign, 1, contact=ContactFactory(email="abuse@other.example"))
     report = outbox_send(campaign_id=campaign.id, content=content)
-    assert (report.sent, report.deferred) == (3, 2)
+    assert (report.outcomes["sent"], report.outcomes["deferred"]) == (3, 2)
     waiting = Letter.objects.filter(status=Letter.Status.APPROVED)
     assert [w.send_attempts for w in waiting] == [0, 0]
     assert all(w.next_attempt_at > timezone.now() for w in waiting)
@@ -132,7 +132,7 @@ def test_it_sends_everything_to_the_test_address_in_test_mode(sink, campaign, se
     settings.OUTREACH_TEST_RECIPIENT = "tester@ftc.example"
     letters = approved(campaign, 3)
     report = outbox_send(campaign_id=campaign.id, content=content)
-    assert report.sent == 3
+    assert report.outcomes["sent"] == 3
     assert {tuple(r.rcpt_tos) for r in sink.received} == {("tester@ftc.example",)}
     assert Letter.objects.filter(status=Letter.Status.APPROVED).count() == 3
     stored = {letter.message_id for letter in letters}
@@ -194,7 +194,7 @@ def test_it_closes_a_dead_workers_claim_as_unknown_and_never_resends_it(sink, ca
     assert outbox_recover() == 1
     assert outbox_send(campaign_id=campaign.id, content=content).claimed == 0
     assert letters_requeue_unknown(letter_ids=[letter.id]) == 1
-    assert outbox_send(campaign_id=campaign.id, content=content).sent == 1
+    assert outbox_send(campaign_id=campaign.id, content=content).outcomes["sent"] == 1
     assert len(sink.received) == 1
 
 
@@ -209,7 +209,7 @@ def test_a_limit_holds_across_agencies_and_is_reached(sink, campaign):
     approved(campaign, 4)
     approved(campaign, 10, agency=partner)
     report = outbox_send(campaign_id=campaign.id, content=content, limit=10)
-    assert (report.claimed, report.sent) == (10, 10)
+    assert (report.claimed, report.outcomes["sent"]) == (10, 10)
     assert Letter.objects.filter(status=Letter.Status.SENT).count() == 10
 
 
@@ -219,7 +219,7 @@ def test_it_uses_djangos_backend_when_no_smarthost_is_configured(settings):
     letter = LetterFactory(campaign=campaign, status=Letter.Status.APPROVED)
     report = outbox_send(campaign_id=campaign.id, content=content)
     letter.refresh_from_db()
-    assert report.sent == 1
+    assert report.outcomes["sent"] == 1
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [letter.contact.email]
     assert letter.status == Letter.Status.SENT
@@ -261,7 +261,7 @@ def test_a_letter_that_cannot_be_rendered_fails_alone(sink, campaign):
 
     report = outbox_send(campaign_id=campaign.id, content=flaky)
     broken.refresh_from_db()
-    assert (report.sent, report.failed) == (1, 1)
+    assert (report.outcomes["sent"], report.outcomes["failed"]) == (1, 1)
     assert broken.status == Letter.Status.FAILED
     assert broken.last_error == "could not render: ValueError: template exploded"
 

@@ -57,7 +57,12 @@ def test_a_drop_after_the_data_is_delivery_unknown_and_never_sent_twice(sink, ca
     second = outbox_send(campaign_id=campaign.id, content=content)
 
     lost.refresh_from_db()
-    assert (first.sent, first.unknown, first.retry, second.claimed) == (5, 1, 0, 0)
+    assert (
+        first.outcomes["sent"],
+        first.outcomes["unknown"],
+        first.outcomes["retry"],
+        second.claimed,
+    ) == (5, 1, 0, 0)
     assert (lost.status, lost.outcome) == (Letter.Status.FAILED, DELIVERY_UNKNOWN)
     assert "no reply after the end of DATA" in lost.last_error
     received = Counter(r.message_id for r in sink.received)
@@ -75,7 +80,7 @@ def test_a_timeout_waiting_for_the_reply_after_the_data_is_delivery_unknown(
     report = outbox_send(campaign_id=campaign.id, content=content)
 
     lost.refresh_from_db()
-    assert (report.unknown, report.retry) == (1, 0)
+    assert (report.outcomes["unknown"], report.outcomes["retry"]) == (1, 0)
     assert lost.outcome == DELIVERY_UNKNOWN
     assert "Timeout" in lost.last_error
 
@@ -87,7 +92,7 @@ def test_a_421_after_the_data_is_retried_once_and_delivered_once(sink, campaign)
 
     first = outbox_send(campaign_id=campaign.id, content=content)
     refused.refresh_from_db()
-    assert (first.sent, first.retry, first.unknown) == (3, 1, 0)
+    assert (first.outcomes["sent"], first.outcomes["retry"], first.outcomes["unknown"]) == (3, 1, 0)
     assert (refused.status, refused.outcome) == (Letter.Status.APPROVED, "")
 
     sink.handler.data_replies.clear()
@@ -95,7 +100,7 @@ def test_a_421_after_the_data_is_retried_once_and_delivered_once(sink, campaign)
     second = outbox_send(campaign_id=campaign.id, content=content)
     refused.refresh_from_db()
     received = Counter(r.message_id for r in sink.received)
-    assert (second.sent, refused.send_attempts, refused.status) == (1, 2, Letter.Status.SENT)
+    assert (second.outcomes["sent"], refused.send_attempts, refused.status) == (1, 2, Letter.Status.SENT)
     assert len(received) == 4 and max(received.values()) == 1
 
 
@@ -104,7 +109,7 @@ def test_a_drop_before_the_data_ends_keeps_the_retry_rule(sink, campaign):
     sink.handler.replies[letter.contact.email] = DROP  # at RCPT: nothing delivered
     report = outbox_send(campaign_id=campaign.id, content=content)
     letter.refresh_from_db()
-    assert (report.retry, report.unknown) == (1, 0)
+    assert (report.outcomes["retry"], report.outcomes["unknown"]) == (1, 0)
     assert (letter.status, letter.outcome) == (Letter.Status.APPROVED, "")
 
 

@@ -25,7 +25,7 @@ def test_it_sends_the_rendered_letter_in_its_language_with_the_pdf(language, wor
         letter = letter_with_relays(language=language, campaign=campaign, agency=agency)
         Letter.objects.filter(id=letter.id).update(status=Letter.Status.APPROVED)
 
-        assert outbox_send(campaign_id=campaign.id).sent == 1
+        assert outbox_send(campaign_id=campaign.id).outcomes["sent"] == 1
 
     message = message_from_bytes(sink.received[0].data, policy=default)
     letter.refresh_from_db()

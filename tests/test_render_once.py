@@ -76,7 +76,7 @@ def test_a_second_export_and_the_send_render_nothing(renders, tmp_path):
         received = {r.message_id: r.data for r in sink.received}
 
     assert len(renders) == 2  # nothing rendered again
-    assert report.sent == 2
+    assert report.outcomes["sent"] == 2
     assert [r["pdf"] for r in first] == [r["pdf"] for r in second]
     for row in first:
         letter = Letter.objects.get(id=row["letter_id"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -56,17 +55,17 @@ class Command(OutreachCommand):
         for error in report.errors:
             self.warn(error)
             self.record({"error": error})
-        figures = {k: v for k, v in asdict(report).items() if k not in ("preview", "errors")}
+        done = report.outcomes
         self.summary(
-            figures | {"dry_run": dry_run},
+            report.figures() | {"dry_run": dry_run},
             self.style.SUCCESS(
-                f"sent {report.sent}, retry later {report.retry}, failed {report.failed}, "
-                f"deferred by rate limit {report.deferred}, "
-                f"delivery unknown (not resent) {report.unknown}"
+                f"sent {done['sent']}, retry later {done['retry']}, failed {done['failed']}, "
+                f"deferred by rate limit {done['deferred']}, "
+                f"delivery unknown (not resent) {done['unknown']}"
             ),
         )
 
 
 def _advance(bar: tqdm, report: SendReport) -> None:
     bar.update(report.claimed - bar.n)
-    bar.set_postfix_str(f"sent {report.sent}", refresh=False)
+    bar.set_postfix_str(f"sent {report.outcomes['sent']}", refresh=False)
