@@ -7,7 +7,7 @@ pure renderer.
 
 from __future__ import annotations
 
-from letters.partners import AgencyWords, Fallback, words_choose
+from letters.partners import TEXT_FIELDS, AgencyWords, Fallback, words_choose
 from outreach.models import Agency, AgencyText, Campaign, PartnerRank
 from outreach.seed import SEED_AGENCIES
 
@@ -24,12 +24,7 @@ def _words(text: AgencyText, agency: Agency) -> AgencyWords:
         country=agency.country,
         language=text.language,
         name=text.name,
-        introduction=text.introduction,
-        subject=text.subject,
-        in_list=text.in_list,
-        group=text.group,
-        group_phrase=text.group_phrase,
-        group_member=text.group_member,
+        **{name: getattr(text, name) for name in TEXT_FIELDS},
     )
 
 

@@ -31,6 +31,11 @@ from django.utils.translation import pgettext_lazy
 FSI, PDI = "\u2068", "\u2069"
 
 
+# An agency's texts in one language beside its name: the columns of
+# outreach.AgencyText that a letter's sentences use.
+TEXT_FIELDS = ("introduction", "subject", "in_list", "group", "group_phrase", "group_member")
+
+
 @dataclass(frozen=True)
 class AgencyWords:
     """One agency's texts in one language (the letter's, or a fallback's)."""
