@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -41,6 +41,16 @@ Progress = Callable[[int], None]
 # Call ``progress`` (with the lines read so far) every this many rows.
 PROGRESS_EVERY = 50_000
 BATCH = 5_000
+
+
+class ImportOptions(TypedDict, total=False):
+    """How to read and file one import: what callers of ``feed_import`` pass through."""
+
+    fmt: str
+    ip_column: str
+    campaign: Campaign | None
+    progress: Progress | None
+    snapshot: bool
 
 
 @dataclass
@@ -151,13 +161,7 @@ def _summary_fill(
 
 
 def feed_import_source(
-    *,
-    feed: Feed,
-    source: str = "",
-    fmt: str = "",
-    ip_column: str = "",
-    campaign: Campaign | None = None,
-    progress: Progress | None = None,
+    *, feed: Feed, source: str = "", **options: Unpack[ImportOptions]
 ) -> ImportSummary:
     """Import a path or an http(s) URL (default: the feed's own ``url``).
 
@@ -180,10 +184,7 @@ def feed_import_source(
             feed=feed,
             stream=opened.stream,  # type: ignore[arg-type]
             source=source,
-            fmt=fmt,
-            ip_column=ip_column,
-            campaign=campaign,
-            progress=progress,
+            **options,
         )
     finally:
         opened.close()

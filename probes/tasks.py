@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
+from typing import Unpack
 
 from celery import shared_task
 from celery.result import AsyncResult
@@ -16,7 +17,7 @@ from probes.feed_import import feed_import_source
 from probes.feeds import FeedError
 from probes.models import Feed
 from probes.sources import FeedFetchError
-from probes.verify import hosts_verify, temp_retry_delay
+from probes.verify import VerifyOptions, hosts_verify, temp_retry_delay
 
 logger = logging.getLogger(__name__)
 
@@ -122,19 +123,17 @@ def open_relays_reverify() -> int:
 
 
 def hosts_verify_enqueue(
-    *,
-    host_ids: list[int],
-    port: int = 25,
-    all_tests: bool = False,
-    concurrency: int | None = None,
+    *, host_ids: list[int], **options: Unpack[VerifyOptions]
 ) -> list[AsyncResult]:
-    """Fan out probe batches to the workers, once the current transaction commits."""
+    """Fan out probe batches to the workers, once the current transaction commits.
+
+    The ``options`` go to each batch as they are: the defaults are the task's.
+    """
     size = settings.PROBE_BATCH_SIZE
     # Ids follow import order, which often follows address order: mixed up,
     # a batch holds many networks and the per-/24 cap does not serialise it.
     host_ids = sorted(host_ids, key=_scatter)
     batches = [host_ids[i : i + size] for i in range(0, len(host_ids), size)]
-    options = {"port": port, "all_tests": all_tests, "concurrency": concurrency}
     sent: list[AsyncResult] = []
     for batch in batches:
         transaction.on_commit(lambda b=batch: sent.append(hosts_verify_batch.delay(b, **options)))

@@ -13,14 +13,14 @@ import secrets
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Unpack
 
 from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from outreach.models import Campaign
 from probes import addresses
-from probes.feed_import import FeedPreview, feed_import, feed_preview
+from probes.feed_import import FeedPreview, ImportOptions, feed_import, feed_preview
 from probes.feeds import (
     EXCLUDED,
     HOST,
@@ -167,16 +167,13 @@ def _status_write(token: str, status: dict) -> None:
     temporary.replace(path)
 
 
-def upload_import(
-    *,
-    token: str,
-    feed: Feed,
-    fmt: str = "",
-    ip_column: str = "",
-    campaign: Campaign | None = None,
-    snapshot: bool = False,
-) -> dict:
-    """Import a stored upload (one transaction), recording progress; then delete the file."""
+def upload_import(*, token: str, feed: Feed, **options: Unpack[ImportOptions]) -> dict:
+    """Import a stored upload (one transaction), recording progress; then delete the file.
+
+    An upload only adds to the feed unless ``snapshot`` says it is the whole feed.
+    """
+    options.setdefault("snapshot", False)
+    campaign = options.get("campaign")
     _status_write(token, {"state": "running", "lines": 0, "feed": feed.name})
     path = _path(token, ".upload")
     try:
@@ -185,13 +182,10 @@ def upload_import(
                 feed=feed,
                 stream=stream,
                 source=f"upload {token[:8]}",
-                fmt=fmt,
-                ip_column=ip_column,
-                campaign=campaign,
-                snapshot=snapshot,
                 progress=lambda lines: _status_write(
                     token, {"state": "running", "lines": lines, "feed": feed.name}
                 ),
+                **options,
             )
     except FeedError as exc:
         status = {"state": "failed", "error": str(exc), "feed": feed.name}

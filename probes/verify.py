@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from datetime import datetime
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -64,6 +65,14 @@ def targets_probe(
     guard = guard_build()
     planned = [guard.target(ip, port) for ip, port in addresses]
     return _probe_planned(planned, all_tests=all_tests, concurrency=concurrency)
+
+
+class VerifyOptions(TypedDict, total=False):
+    """How to probe hosts, passed as they are by whoever queues ``hosts_verify``."""
+
+    port: int
+    all_tests: bool
+    concurrency: int | None
 
 
 def hosts_verify(
