@@ -233,7 +233,7 @@ class Demo:
         if self.workers:
             report = letters_send_task.delay(self.campaign.id).get(timeout=600)
         else:
-            report = vars(outbox_send(campaign_id=self.campaign.id))
+            report = outbox_send(campaign_id=self.campaign.id).figures()
         return (
             f"{report['sent']} sent, {report['failed']} failed, {report['retry']} to retry; "
             f"the sink on 127.0.0.1:{settings.EMAIL_PORT} received {len(self.sink.received)}"
