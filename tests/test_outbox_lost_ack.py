@@ -100,7 +100,11 @@ def test_a_421_after_the_data_is_retried_once_and_delivered_once(sink, campaign)
     second = outbox_send(campaign_id=campaign.id, content=content)
     refused.refresh_from_db()
     received = Counter(r.message_id for r in sink.received)
-    assert (second.outcomes["sent"], refused.send_attempts, refused.status) == (1, 2, Letter.Status.SENT)
+    assert (second.outcomes["sent"], refused.send_attempts, refused.status) == (
+        1,
+        2,
+        Letter.Status.SENT,
+    )
     assert len(received) == 4 and max(received.values()) == 1
 
 
