@@ -6,6 +6,9 @@ import pytest
 from django.contrib import messages
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.db.models import Model
+from django.http import HttpResponse
+from django.test import Client
 from django.urls import reverse
 
 from letters.models import Letter
@@ -65,16 +68,22 @@ def _levels(response):
     return [(m.level, m.message) for m in get_messages(response.wsgi_request)]
 
 
+def _run_action(client: Client, changelist: str, action: str, rows: list[Model]) -> HttpResponse:
+    """Runs an admin action on ``rows`` of the ``changelist`` (say "letters_letter")
+    and follows the redirect back, so the response carries the messages it left."""
+    return client.post(
+        reverse(f"admin:{changelist}_changelist"),
+        {"action": action, "_selected_action": [row.pk for row in rows]},
+        follow=True,
+    )
+
+
 def test_it_approves_drafts_and_warns_about_the_rest_with_reasons(client):
     agency = AgencyFactory()
     draft = LetterFactory(campaign=CampaignFactory(lead_agency=agency), status=Letter.Status.DRAFT)
     sent = LetterFactory(campaign=draft.campaign, status=Letter.Status.SENT)
     client.force_login(_coordinator(agency))
-    response = client.post(
-        reverse("admin:letters_letter_changelist"),
-        {"action": "approve_selected", "_selected_action": [draft.pk, sent.pk]},
-        follow=True,
-    )
+    response = _run_action(client, "letters_letter", "approve_selected", [draft, sent])
     assert _levels(response) == [
         (messages.SUCCESS, "1 letter approved."),
         (messages.WARNING, f"Skipped 1: not a draft (sent) ({sent.pk})."),
@@ -86,11 +95,7 @@ def test_it_warns_when_no_selected_letter_could_be_approved(client):
     agency = AgencyFactory()
     sent = LetterFactory(campaign=CampaignFactory(lead_agency=agency), status=Letter.Status.SENT)
     client.force_login(_coordinator(agency))
-    response = client.post(
-        reverse("admin:letters_letter_changelist"),
-        {"action": "approve_selected", "_selected_action": [sent.pk]},
-        follow=True,
-    )
+    response = _run_action(client, "letters_letter", "approve_selected", [sent])
     levels = _levels(response)
     assert levels[0] == (messages.WARNING, "0 letters approved.")
     assert (
@@ -101,11 +106,7 @@ def test_it_warns_when_no_selected_letter_could_be_approved(client):
 
 def test_it_skips_feeds_without_a_url_with_the_reason(admin_client):
     feed = FeedFactory(name="uploads-only", url="")
-    response = admin_client.post(
-        reverse("admin:probes_feed_changelist"),
-        {"action": "import_now", "_selected_action": [feed.pk]},
-        follow=True,
-    )
+    response = _run_action(admin_client, "probes_feed", "import_now", [feed])
     levels = _levels(response)
     assert levels[0] == (messages.WARNING, "0 feed imports queued.")
     assert levels[1][0] == messages.WARNING and "uploads-only" in levels[1][1]

@@ -13,8 +13,8 @@ from letters.campaign_home import campaign_home, next_recheck
 from letters.models import Letter, RecipientAction, Response
 from outreach.models import Host, Membership
 from probes.models import ContactDispute
+from tests.campaign_helpers import lead_and_partner_campaign
 from tests.factories import (
-    AgencyFactory,
     CampaignFactory,
     ContactFactory,
     HostFactory,
@@ -42,12 +42,9 @@ def world():
 
 def campaign_world():
     """FTC leads, ACCC partners. Each agency has its own hosts and letters."""
-    ftc = AgencyFactory(code="ftc", name="FTC", country="US")
-    accc = AgencyFactory(code="accc", name="ACCC", country="AU")
-    campaign = CampaignFactory(
-        lead_agency=ftc, remediation_deadline=timezone.localdate() + timedelta(days=10)
+    campaign, ftc, accc = lead_and_partner_campaign(
+        remediation_deadline=timezone.localdate() + timedelta(days=10)
     )
-    campaign.partners.add(accc)
     ripe = NetworkFactory(registry="ripe", country="NL")
     now = timezone.now()
     open_ftc = HostFactory(

@@ -12,6 +12,7 @@ from letters.dashboard import campaign_figures, figures_csv
 from letters.models import Letter, Response
 from outreach.charts import Series, bar_chart_svg
 from outreach.models import Membership
+from tests.campaign_helpers import lead_and_partner_campaign
 from tests.factories import (
     AgencyFactory,
     CampaignFactory,
@@ -30,10 +31,7 @@ pytestmark = pytest.mark.django_db
 def campaign():
     """FTC: 4 letters (1 draft, 3 sent: one bounced, one answered and fixed
     in 4 days, one auto-replied). ACCC (partner): 2 letters, 1 sent, fixed in 10 days."""
-    ftc = AgencyFactory(code="ftc", name="FTC", country="US")
-    accc = AgencyFactory(code="accc", name="ACCC", country="AU")
-    campaign = CampaignFactory(lead_agency=ftc)
-    campaign.partners.add(accc)
+    campaign, ftc, accc = lead_and_partner_campaign()
     sent = timezone.now() - timedelta(days=20)
     LetterFactory(campaign=campaign, agency=ftc, status=Letter.Status.DRAFT)
     bounced = sent_letter(campaign, ftc, sent, status=Letter.Status.BOUNCED)

@@ -13,7 +13,7 @@ from letters.models import Letter, Response
 from letters.responses import bounce_record
 from tests.command_io import bar_drawn, json_lines, run_command
 from tests.factories import ContactFactory, LetterFactory
-from tests.letters_helpers import reloaded
+from tests.inbound_helpers import sent_letter_ingest, to_letter
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BOUNCES = FIXTURES / "bounces"
@@ -125,10 +125,7 @@ def test_it_stores_a_message_once_however_often_it_is_read():
 
 @pytest.mark.django_db
 def test_it_maps_a_real_bounce_to_its_letter_by_the_verp_envelope():
-    letter = LetterFactory(status=Letter.Status.SENT)
-    verp = f"bounces+{letter.reply_token}@ftc.example"
-    response = mail_ingest(raw=sample("postfix_01.txt"), envelope_recipients=(verp,))
-    reloaded(letter)
+    response, letter = sent_letter_ingest(sample("postfix_01.txt"))
     assert (response.kind, response.letter) == (Response.Kind.BOUNCE, letter)
     assert "hard bounce" in response.outcome
     assert letter.status == Letter.Status.BOUNCED
@@ -140,7 +137,7 @@ def test_it_counts_an_unreadable_bounce_to_the_verp_address_as_a_bounce():
     letter = LetterFactory(status=Letter.Status.SENT)
     raw = reply(
         From="MAILER-DAEMON@mx.isp.example",
-        To=f"bounces+{letter.reply_token}@ftc.example",
+        To=to_letter(letter),
         Subject="failure",
         body="Something went wrong.\n",
     )
@@ -354,7 +351,7 @@ def test_the_imap_poller_stores_unseen_mail_skips_oversized_and_marks_it_seen(se
 @pytest.mark.django_db
 def test_it_counts_a_bounce_without_a_message_id_once_however_often_it_is_read():
     letter = LetterFactory(status=Letter.Status.SENT)
-    verp = (f"bounces+{letter.reply_token}@ftc.example",)
+    verp = (to_letter(letter),)
     raw = b"\n".join(
         line for line in sample("qmail_01.txt").splitlines() if not line.startswith(b"Message-")
     )

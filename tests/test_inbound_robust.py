@@ -18,6 +18,7 @@ from letters.mailparse import mail_parse
 from letters.models import Letter, Response
 from letters.responses import bounce_record, response_assign
 from tests.factories import LetterFactory
+from tests.inbound_helpers import sent_letter_ingest, to_letter
 from tests.letters_helpers import reloaded
 
 MALFORMED = Path(__file__).parent / "fixtures" / "mail" / "malformed"
@@ -221,10 +222,6 @@ def test_fuzzed_messages_ingest_and_the_good_ones_around_survive(tmp_path_factor
 # --- what a message does to its letter -------------------------------------
 
 
-def to_letter(letter: Letter, prefix: str = "bounces") -> str:
-    return f"{prefix}+{letter.reply_token}@ftc.example"
-
-
 def fixture(name: str) -> bytes:
     return (Path(__file__).parent / "fixtures" / "mail" / name).read_bytes()
 
@@ -240,9 +237,7 @@ def fixture(name: str) -> bytes:
     ],
 )
 def test_receipts_reports_auto_replies_and_challenges_never_answer_a_letter(name, kind):
-    letter = LetterFactory(status=Letter.Status.SENT)
-    response = mail_ingest(raw=fixture(name), envelope_recipients=(to_letter(letter, "relay"),))
-    reloaded(letter)
+    response, letter = sent_letter_ingest(fixture(name), prefix="relay")
     assert (response.kind, response.letter) == (kind, letter)
     assert response.rule
     assert letter.status == Letter.Status.SENT
@@ -251,11 +246,7 @@ def test_receipts_reports_auto_replies_and_challenges_never_answer_a_letter(name
 
 @pytest.mark.django_db
 def test_a_delay_is_stored_soft_and_never_bounces_the_letter():
-    letter = LetterFactory(status=Letter.Status.SENT)
-    response = mail_ingest(
-        raw=fixture("flanker/no-mx.eml"), envelope_recipients=(to_letter(letter),)
-    )
-    reloaded(letter)
+    response, letter = sent_letter_ingest(fixture("flanker/no-mx.eml"))
     assert (response.kind, response.severity, response.rule) == ("bounce", "soft", "rfc3464_dsn")
     assert response.failed_recipients == ["user@example.com"]
     assert letter.status == Letter.Status.SENT
@@ -276,9 +267,8 @@ def test_a_bounce_of_unknown_severity_is_recorded_but_scores_nothing(settings):
 
 @pytest.mark.django_db
 def test_a_bounce_from_any_sender_to_the_verp_address_is_a_bounce():
-    letter = LetterFactory(status=Letter.Status.SENT)
     raw = fixture("bounceparser/quota-6.msg").replace(b"MAILER-DAEMON@", b"sysadmin-notices@")
-    response = mail_ingest(raw=raw, envelope_recipients=(to_letter(letter),))
+    response, letter = sent_letter_ingest(raw)
     assert (response.kind, response.severity, response.letter) == ("bounce", "hard", letter)
 
 
@@ -298,9 +288,8 @@ def test_assigning_a_queued_bounce_uses_its_stored_severity_not_its_note():
 
 @pytest.mark.django_db
 def test_a_hard_bounce_names_the_letter_recipient_among_several_failures():
-    letter = LetterFactory(status=Letter.Status.SENT, contact__email="bounced3@example.net")
     raw = fixture("bounceparser/iis-multiple-bounce.msg")
-    response = mail_ingest(raw=raw, envelope_recipients=(to_letter(letter),))
+    response, _letter = sent_letter_ingest(raw, contact__email="bounced3@example.net")
     assert len(response.failed_recipients) == 4
     assert "the letter's recipient bounced3@example.net" in response.outcome
 
@@ -328,9 +317,6 @@ def test_the_ingest_command_counts_unparsable_mail(tmp_path):
 
 @pytest.mark.django_db
 def test_unreadable_mail_to_a_verp_address_is_linked_to_its_letter_but_does_nothing():
-    letter = LetterFactory(status=Letter.Status.SENT)
-    raw = BAD_MESSAGES["NULs and 8-bit junk"]
-    response = mail_ingest(raw=raw, envelope_recipients=(to_letter(letter),))
-    reloaded(letter)
+    response, letter = sent_letter_ingest(BAD_MESSAGES["NULs and 8-bit junk"])
     assert (response.kind, response.letter) == (Response.Kind.UNPARSABLE, letter)
     assert (letter.status, letter.contact.bounce_score) == (Letter.Status.SENT, 0)

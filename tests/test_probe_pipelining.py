@@ -354,6 +354,17 @@ def _modules_after(code: str) -> set[str]:
     return set(json.loads(done.stdout.splitlines()[-1]))
 
 
+def _modules_after_setup_for(command: str, then: str = "") -> set[str]:
+    """The modules loaded once Django is set up as ``manage.py <command>`` sets
+    it up (whether the admin is autodiscovered depends on the command), and
+    ``then`` has run."""
+    return _modules_after(
+        f"import django, os, sys; sys.argv = ['manage.py', {command!r}];"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'outreach.settings');"
+        f"django.setup();{then}"
+    )
+
+
 def test_it_imports_the_probe_without_weasyprint_ipwhois_or_the_admin():
     loaded = _modules_after("import probes.smtp, probes.smtp_wire, probes.targets")
     assert "probes.smtp" in loaded
@@ -363,12 +374,12 @@ def test_it_imports_the_probe_without_weasyprint_ipwhois_or_the_admin():
 def test_it_starts_verify_relays_without_weasyprint_or_ipwhois():
     # Set up as ``manage.py verify_relays`` is: the admin's autodiscovery (and
     # the letters' PDF stack it would pull in) is skipped for this command.
-    loaded = _modules_after(
-        "import django, os, sys; sys.argv = ['manage.py', 'verify_relays'];"
-        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'outreach.settings');"
-        "django.setup();"
-        "from django.core.management import load_command_class;"
-        "load_command_class('probes', 'verify_relays')"
+    loaded = _modules_after_setup_for(
+        "verify_relays",
+        then=(
+            "from django.core.management import load_command_class;"
+            "load_command_class('probes', 'verify_relays')"
+        ),
     )
     assert "probes.management.commands.verify_relays" in loaded
     heavy = ("weasyprint", "ipwhois", "dns.", "letters.admin", "probes.admin")
@@ -376,11 +387,7 @@ def test_it_starts_verify_relays_without_weasyprint_or_ipwhois():
 
 
 def test_it_still_discovers_the_admin_for_every_other_command():
-    loaded = _modules_after(
-        "import django, os, sys; sys.argv = ['manage.py', 'check'];"
-        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'outreach.settings');"
-        "django.setup()"
-    )
+    loaded = _modules_after_setup_for("check")
     assert {"letters.admin", "probes.admin"} <= loaded
 
 
