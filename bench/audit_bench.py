@@ -7,7 +7,7 @@ does one UPDATE and bulk-inserts the records.
 
 from __future__ import annotations
 
-from bench.common import Row, setup_django, timed
+from bench.common import Measure, Row, setup_django, timed, versus
 
 LETTERS = 5000
 
@@ -64,16 +64,10 @@ def run() -> list[Row]:
     bulk_count = LogEntry.objects.filter(content_type__model="letter").count()
     _reset(campaign)
     assert naive_count == bulk_count == LETTERS, (naive_count, bulk_count)
-    return [
-        Row(
-            figure=f"approve {LETTERS:,} letters, one audit record each",
-            target="< 2 s",
-            measured=f"{bulk():.2f} s",
-            baseline=f"{naive():.2f} s (save() per letter)",
-            ratio=f"{naive() / bulk():.1f}x",
-            ok=bulk() < 2,
-        )
-    ]
+    figure = f"approve {LETTERS:,} letters, one audit record each"
+    one_update = Measure(bulk(), "s", digits=2)
+    per_letter = Measure(naive(), "s", "save() per letter", digits=2)
+    return [versus(figure, "< 2 s", one_update, per_letter, ok=bulk() < 2)]
 
 
 if __name__ == "__main__":

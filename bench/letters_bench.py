@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import time
 
-from bench.common import Row, peak_rss_mb, setup_django
+from bench.common import Measure, Row, peak_rss_mb, setup_django, versus
 
 COUNT = int(os.environ.get("LETTERS_BENCH_COUNT", "10000"))
 NAIVE_SAMPLE = int(os.environ.get("LETTERS_BENCH_NAIVE", "200"))
@@ -86,13 +86,9 @@ def build_row() -> Row:
         build(campaign.pk)
         timings[name] = time.perf_counter() - start
     count = Letter.objects.filter(campaign=campaign).count()
-    return Row(
-        figure=f"letters_build, {count} new letters",
-        target="-",
-        measured=f"{count / timings['bulk']:.0f} letters/s",
-        baseline=f"{count / timings['naive']:.0f} letters/s (save + hosts.set per letter)",
-        ratio=f"{timings['naive'] / timings['bulk']:.1f}x",
-    )
+    bulk = Measure(count / timings["bulk"], "letters/s", digits=0)
+    naive = Measure(count / timings["naive"], "letters/s", "save + hosts.set per letter", digits=0)
+    return versus(f"letters_build, {count} new letters", "-", bulk, naive)
 
 
 def _worker_init() -> None:
@@ -144,12 +140,11 @@ def run() -> list[Row]:
     naive, naive_rss, _size = timed_run(ids[:NAIVE_SAMPLE], naive=True)
     return [
         build,
-        Row(
-            figure=f"letters → PDF, {len(ids)} mixed languages, {WORKERS} workers",
-            target=f">= {TARGET_PER_S} letters/s",
-            measured=f"{shared:.1f} letters/s",
-            baseline=f"{naive:.1f} letters/s (new FontConfiguration per letter)",
-            ratio=f"{shared / naive:.1f}x",
+        versus(
+            f"letters → PDF, {len(ids)} mixed languages, {WORKERS} workers",
+            f">= {TARGET_PER_S} letters/s",
+            Measure(shared, "letters/s"),
+            Measure(naive, "letters/s", "new FontConfiguration per letter"),
             ok=shared >= TARGET_PER_S,
         ),
         Row(

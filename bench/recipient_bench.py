@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from bench.common import Row, print_table, setup_django
+from bench.common import Measure, Row, print_table, setup_django, versus
 
 HOSTS = 200
 PROBES_PER_HOST = 3
@@ -96,12 +96,11 @@ def run() -> list[Row]:
     page = _median_ms(lambda: client.get(path, secure=True))
     lookup = _median_ms(lambda: recipient.recipient_token_find(raw), rounds=200)
     return [
-        Row(
-            figure=f"recipient evidence, {HOSTS} hosts x {PROBES_PER_HOST} probes",
-            target="< 50 ms",
-            measured=f"{fast:.1f} ms",
-            baseline=f"{naive:.1f} ms (query per host)",
-            ratio=f"{naive / fast:.1f}x",
+        versus(
+            f"recipient evidence, {HOSTS} hosts x {PROBES_PER_HOST} probes",
+            "< 50 ms",
+            Measure(fast, "ms"),
+            Measure(naive, "ms", "query per host"),
             ok=fast < 50,
         ),
         Row(

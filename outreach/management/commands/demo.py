@@ -17,13 +17,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", default="out", help="Where the PDFs and the list go.")
-        parser.add_argument("--serve", action="store_true", help="Serve the admin afterwards.")
-        parser.add_argument(
+        # What happens once the campaign is done: handle() does one or the
+        # other, so say so in --help and refuse both rather than drop --hold.
+        afterwards = parser.add_mutually_exclusive_group()
+        afterwards.add_argument("--serve", action="store_true", help="Serve the admin afterwards.")
+        afterwards.add_argument(
             "--hold",
             action="store_true",
             help="Keep the lab running until stopped (the production-style run's web serves).",
         )
-        parser.add_argument("--addrport", default="127.0.0.1:8000")
+        parser.add_argument("--addrport", default="127.0.0.1:8000", help="Where --serve listens.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.LAB_MODE or not settings.LAB_HOST_MAP:
