@@ -18,18 +18,25 @@ EXCERPT_LINE_CHARS = 160
 MAX_FIELD = 300
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
+# Translators: the result of our SMTP relay test of one address, in a table.
+_REFUSED_OUR_TESTS = gettext_lazy("Not a relay: it refused our test messages")
+# Translators: the result of our SMTP relay test of one address, in a table.
+_UNFINISHED = gettext_lazy("Not known: the test could not finish")
+# Translators: the result of our SMTP relay test of one address, in a table.
+_NO_SERVER = gettext_lazy("No mail server answered")
+# Verdicts that prove the same thing to the recipient read the same.
 VERDICT_LABELS = {
     # Translators: the result of our SMTP relay test of one address, in a table.
     "open_relay": gettext_lazy("Open relay: it accepted our test messages for other networks"),
-    "not_relay": gettext_lazy("Not a relay: it refused our test messages"),
-    "auth_required": gettext_lazy("Not a relay: it refused our test messages"),
-    "tls_failed": gettext_lazy("Not known: the test could not finish"),
+    "not_relay": _REFUSED_OUR_TESTS,
+    "auth_required": _REFUSED_OUR_TESTS,
+    "tls_failed": _UNFINISHED,
     "temp_failure": gettext_lazy("Not known: the server asked us to try again later"),
-    "protocol_error": gettext_lazy("Not known: the test could not finish"),
-    "no_smtp": gettext_lazy("No mail server answered"),
+    "protocol_error": _UNFINISHED,
+    "no_smtp": _NO_SERVER,
     # Translators: the server refused to talk to our test, which proves nothing either way.
     "refused": gettext_lazy("Not known: the server refused to talk to our test"),
-    "timeout": gettext_lazy("No mail server answered"),
+    "timeout": _NO_SERVER,
 }
 # Translators: shown for an address whose mail server we have not tested yet.
 NOT_TESTED = gettext_lazy("Not tested yet")

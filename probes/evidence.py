@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ELISION = "…"
 # Lines outside the passing exchange are cut to this many characters, and
@@ -28,8 +28,9 @@ TAIL_LINES = 12
 _LINE = re.compile(r"^\+\s*\d+ms (?P<side>[CS*]): (?P<text>.*)$")
 
 
-@dataclass(frozen=True)
-class _Line:
+class _Line(NamedTuple):
+    """One transcript line, split into its side (C, S or *) and its text."""
+
     raw: str
     side: str
     text: str
