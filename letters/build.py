@@ -30,6 +30,8 @@ INVESTIGATOR_REASON = "investigator"
 
 @dataclass
 class BuildSummary:
+    """What one build of a campaign's letters did (the command's ``--json``)."""
+
     campaign: str
     created: int = 0
     updated: int = 0

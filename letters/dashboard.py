@@ -57,6 +57,8 @@ FIGURE_LABELS = {
 
 @dataclass
 class Figures:
+    """One row of the campaign home's table: an agency, a country, a language or the total."""
+
     label: str
     built: int = 0
     approved: int = 0

@@ -178,6 +178,8 @@ def _act(response: Response, parsed: ParsedMail, letter: Letter) -> None:
 
 @dataclass
 class IngestReport:
+    """What one ingest run did, message by message (the commands print it)."""
+
     stored: int = 0
     matched: int = 0
     duplicates: int = 0

@@ -34,6 +34,8 @@ _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"
 
 @dataclass
 class ParsedMail:
+    """What the parser read in one inbound message, before anything is stored."""
+
     # "bounce", "delivery_report", "read_receipt", "auto_reply",
     # "challenge_response", "opt_out", "reply" or "unparsable"
     kind: str

@@ -33,6 +33,8 @@ _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 @dataclass(frozen=True)
 class Envelope:
+    """One SMTP transaction to make: the sender, one recipient and the bytes of DATA."""
+
     key: int
     sender: str
     recipient: str

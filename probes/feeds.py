@@ -682,6 +682,8 @@ class Policy:
 
 @dataclass
 class Tally:
+    """What screening did with a file's records; the import copies it into its summary."""
+
     accepted: int = 0
     duplicates: int = 0
     networks: int = 0

@@ -167,6 +167,8 @@ class Candidate:
 
 @dataclass
 class NetworkInfo:
+    """A network as one RDAP or WHOIS answer describes it, with its contact candidates."""
+
     cidr: str
     handle: str = ""
     name: str = ""

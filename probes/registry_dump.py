@@ -63,6 +63,8 @@ class DumpError(ValueError):
 
 @dataclass
 class Figures:
+    """What one load of a registry dump read, kept and refused (stored on the dataset)."""
+
     objects: int = 0
     networks: int = 0
     prefixes: int = 0
