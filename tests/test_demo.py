@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from lab.mailsink import free_port
 from letters.models import Letter, Response
@@ -53,3 +53,10 @@ def test_it_runs_all_eight_steps_and_never_sends_data(demo_settings, capsys):
     assert campaign.hosts.filter(status=Host.Status.FIXED).count() == fixed
     lab_map = json.loads((demo_settings / "lab-map.json").read_text())
     assert all(endpoint.startswith("127.") for endpoint in lab_map.values())
+
+
+def test_it_refuses_serve_and_hold_together_rather_than_drop_one(demo_settings):
+    # handle() serves or holds, never both: asked for both, it used to hold nothing.
+    with pytest.raises(CommandError, match="not allowed with argument"):
+        call_command("demo", "--serve", "--hold", "--out", str(demo_settings / "out"))
+    assert not Campaign.objects.exists()
