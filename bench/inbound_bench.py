@@ -63,7 +63,7 @@ def run() -> list[Row]:
                 all_failures(message_from_bytes(raw))
 
     count = len(messages)
-    stored_how = f"{ingest():.1f} s, {report.stored} stored"
+    stored_how = f"{ingest():.1f} s, {report['stored']} stored"
     stored = Measure(count / ingest(), "msg/s", stored_how, digits=0)
     scanned = Measure(count / naive(), "msg/s", "flufl.bounce scan only, nothing stored", digits=0)
     return [
@@ -73,14 +73,14 @@ def run() -> list[Row]:
             "",
             stored,
             scanned,
-            ok=report.stored == count,
+            ok=report["stored"] == count,
             ratio_digits=2,
         ),
         Row(
             figure="inbound: the same mbox read again (all duplicates)",
             target="0 stored",
-            measured=f"{count / again():.0f} msg/s, {repeat.stored} stored",
-            ok=repeat.stored == 0 and repeat.duplicates == count,
+            measured=f"{count / again():.0f} msg/s, {repeat['stored']} stored",
+            ok=repeat["stored"] == 0 and repeat["duplicates"] == count,
         ),
     ]
 

@@ -18,10 +18,12 @@ import logging
 import mailbox
 import os
 import ssl
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import getaddresses
 from pathlib import Path
+from typing import Literal, get_args
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, transaction
@@ -176,15 +178,15 @@ def _act(response: Response, parsed: ParsedMail, letter: Letter) -> None:
 # --- sources: files -------------------------------------------------------
 
 
-@dataclass
-class IngestReport:
-    """What one ingest run did, message by message (the commands print it)."""
+IngestFigure = Literal["stored", "matched", "duplicates", "poisoned", "unparsable"]
 
-    stored: int = 0
-    matched: int = 0
-    duplicates: int = 0
-    poisoned: int = 0
-    unparsable: int = 0
+
+class IngestReport(Counter[IngestFigure]):
+    """What one ingest run did, message by message: reports of several runs add up."""
+
+    def figures(self) -> dict[str, int]:
+        """Every count by name, 0 for what did not happen (``--json``)."""
+        return {name: self[name] for name in get_args(IngestFigure)}
 
 
 def mail_paths_ingest(
@@ -238,11 +240,11 @@ def _store_unparsable(raw: bytes, *, rule: str) -> Response | None:
 
 def _count(report: IngestReport, response: Response | None) -> None:
     if response is None:
-        report.duplicates += 1
+        report["duplicates"] += 1
         return
-    report.stored += 1
-    report.matched += response.letter_id is not None
-    report.unparsable += response.kind == Response.Kind.UNPARSABLE
+    report["stored"] += 1
+    report["matched"] += response.letter_id is not None
+    report["unparsable"] += response.kind == Response.Kind.UNPARSABLE
 
 
 def _messages_in(path: Path) -> Iterator[bytes]:
@@ -314,7 +316,7 @@ def _imap_ingest_one(imap: imaplib.IMAP4, uid: bytes, box: Mailbox, report: Inge
             _count(report, mail_ingest(raw=raw, inbox=f"mailbox:{box.id}"))
     except Exception:
         logger.exception("IMAP message %s in %s could not be stored: set aside", uid, box)
-        report.poisoned += 1
+        report["poisoned"] += 1
         folder = settings.INBOUND_POISON_FOLDER
         if folder:
             imap.uid("COPY", uid, folder)

@@ -193,7 +193,7 @@ def mail_files(tmp_path: Path, *, maildir: bool = False) -> list[str]:
 def test_it_ingests_mbox_maildir_and_eml_files(tmp_path):
     paths = mail_files(tmp_path, maildir=True)
     report = mail_paths_ingest(paths=[Path(path) for path in paths])
-    assert (report.stored, report.matched) == (4, 3)
+    assert (report["stored"], report["matched"]) == (4, 3)
 
 
 @pytest.mark.django_db
@@ -342,7 +342,7 @@ def test_the_imap_poller_stores_unseen_mail_skips_oversized_and_marks_it_seen(se
 
     report = mailbox_poll(mailbox_id=box.id, client=imap)
 
-    assert (report.stored, report.matched) == (1, 1)
+    assert (report["stored"], report["matched"]) == (1, 1)
     assert imap.seen == [b"7", b"8"] and imap.logged_out
     box.refresh_from_db()
     assert box.polled_at is not None

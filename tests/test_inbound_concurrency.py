@@ -22,7 +22,7 @@ def _ingest(path: str, barrier: multiprocessing.Barrier, out: multiprocessing.Qu
 
     barrier.wait(timeout=30)
     report = mail_paths_ingest(paths=[Path(path)])
-    out.put((report.stored, report.duplicates))
+    out.put((report["stored"], report["duplicates"]))
     connections.close_all()
 
 

@@ -87,7 +87,7 @@ def test_a_bad_message_in_an_mbox_keeps_the_good_ones_around_it(tmp_path, name):
 
     report = mail_paths_ingest(paths=[path])
 
-    assert report.stored == 3
+    assert report["stored"] == 3
     subjects = set(Response.objects.values_list("subject", flat=True))
     assert {"first", "last"} <= subjects
 
@@ -112,7 +112,7 @@ def test_a_truncated_mbox_keeps_what_it_holds(tmp_path):
 
     report = mail_paths_ingest(paths=[path])
 
-    assert report.stored == 2
+    assert report["stored"] == 2
     assert Response.objects.filter(subject="whole").exists()
 
 
@@ -122,7 +122,7 @@ def test_real_broken_messages_all_ingest():
     paths = sorted(MALFORMED.glob("*.eml"))
     assert len(paths) >= 35
     report = mail_paths_ingest(paths=paths)
-    assert report.stored + report.duplicates == len(paths)
+    assert report["stored"] + report["duplicates"] == len(paths)
 
 
 @pytest.mark.django_db
@@ -146,7 +146,7 @@ def test_a_failure_storing_one_message_keeps_it_raw_and_goes_on(tmp_path, monkey
 
     report = mail_paths_ingest(paths=[path])
 
-    assert report.stored == 3 and report.unparsable == 1
+    assert report["stored"] == 3 and report["unparsable"] == 1
     kept = Response.objects.get(kind=Response.Kind.UNPARSABLE)
     assert kept.rule.startswith("store_error:") and b"Subject: poison" in bytes(kept.raw)
 
@@ -212,8 +212,8 @@ def test_fuzzed_messages_ingest_and_the_good_ones_around_survive(tmp_path_factor
 
     report = mail_paths_ingest(paths=[path])
 
-    assert report.stored + report.duplicates >= 2
-    assert Response.objects.count() == before + report.stored
+    assert report["stored"] + report["duplicates"] >= 2
+    assert Response.objects.count() == before + report["stored"]
     for raw in (first, last):
         message_id = mail_parse(raw).message_id
         assert Response.objects.filter(message_id=message_id).count() == 1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ class Command(OutreachCommand):
         parser.add_argument("paths", nargs="+", type=Path)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        total: Counter[str] = Counter()
+        total = IngestReport()
         with self.progress(unit=" messages") as bar:
             # One file a call (each file is its own transaction anyway): a
             # record a file, and the files before a bad one stay stored.
@@ -29,14 +27,13 @@ class Command(OutreachCommand):
                     report = mail_paths_ingest(paths=[path], progress=lambda _: bar.update(1))
                 except InboundError as error:
                     raise CommandError(str(error)) from error
-                self.record({"path": str(path)} | asdict(report))
-                total.update(asdict(report))
-        report = IngestReport(**total)
-        self.summary(asdict(report), self.style.SUCCESS(_text(report)))
+                self.record({"path": str(path)} | report.figures())
+                total.update(report)
+        self.summary(total.figures(), self.style.SUCCESS(_text(total)))
 
 
 def _text(report: IngestReport) -> str:
     return (
-        f"stored {report.stored} ({report.matched} matched to a letter, "
-        f"{report.unparsable} unparsable, kept raw), {report.duplicates} already stored"
+        f"stored {report['stored']} ({report['matched']} matched to a letter, "
+        f"{report['unparsable']} unparsable, kept raw), {report['duplicates']} already stored"
     )

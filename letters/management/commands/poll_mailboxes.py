@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import imaplib
 from collections import Counter
-from dataclasses import asdict
 from typing import Any
 
 from django.core.management.base import CommandParser
@@ -34,8 +33,8 @@ class Command(OutreachCommand):
                 total["failed"] += 1
                 self._failed(box, error)
                 continue
-            self.record({"mailbox": str(box)} | asdict(report), _text(box, report))
-            total.update(asdict(report))
+            self.record({"mailbox": str(box)} | report.figures(), _text(box, report))
+            total.update(report.figures())
         self.summary(dict(total))
 
     def _failed(self, box: Mailbox, error: Exception) -> None:
@@ -45,7 +44,7 @@ class Command(OutreachCommand):
 
 
 def _text(box: Mailbox, report: IngestReport) -> str:
-    line = f"{box}: stored {report.stored} ({report.matched} matched)"
-    if report.unparsable or report.poisoned:
-        line += f", {report.unparsable} unparsable, {report.poisoned} set aside"
+    line = f"{box}: stored {report['stored']} ({report['matched']} matched)"
+    if report["unparsable"] or report["poisoned"]:
+        line += f", {report['unparsable']} unparsable, {report['poisoned']} set aside"
     return line
