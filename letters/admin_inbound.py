@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from letters.models import Response
-from letters.responses import response_assign, response_mark, response_record
+from letters.responses import response_assign, response_mark, response_store
 from outreach.admin_base import ScopedSimpleListFilter
 from outreach.admin_feedback import ActionReport
 
@@ -107,22 +107,9 @@ class ResponseMarkMixin:
             response_assign(response_id=obj.pk, letter_id=obj.letter_id, user_id=request.user.pk)
 
     def _record(self, request: HttpRequest, obj: Response) -> None:
-        recorded = response_record(
-            letter_id=obj.letter_id,
-            kind=obj.kind,
-            channel=obj.channel,
-            sender=obj.sender,
-            subject=obj.subject,
-            message_id=obj.message_id,
-            body=obj.body,
-            outcome=obj.outcome,
-            received_at=obj.received_at,
-            actor=request.user,
-            note="entered in the admin",
-        )
-        # The admin goes on with ``obj`` (its log entry, the redirect).
-        obj.pk, obj.handled_by_id = recorded.pk, recorded.handled_by_id
-        obj._state.adding, obj._state.db = False, recorded._state.db
+        # The form's own object is stored, so nothing it holds is dropped and
+        # the admin goes on with it (its log entry, the redirect).
+        response_store(obj, actor=request.user, note="entered in the admin")
         if obj.letter_id is not None and obj.kind in ACTED_ON:
             # "Fixed" re-probes at once, "stop writing" stops all contact.
             response_mark(response_id=obj.pk, kind=obj.kind, user_id=request.user.pk)

@@ -32,7 +32,7 @@ from django.utils import timezone
 from letters.delivery import letter_delivery_confirm
 from letters.mailparse import ParsedMail, db_text, mail_parse, message_identity
 from letters.models import Letter, Mailbox, Response
-from letters.responses import bounce_record, contact_opt_out, response_record
+from letters.responses import bounce_record, contact_opt_out, response_store
 
 logger = logging.getLogger(__name__)
 
@@ -108,24 +108,9 @@ def mail_ingest(
                 # Whatever came back about the letter proves it went out.
                 evidence = f"{parsed.kind} by email"
                 letter_delivery_confirm(letter_id=match.letter.id, evidence=evidence)
-            response = response_record(
-                letter_id=match.letter.id if match.letter is not None else None,
-                kind=KIND[parsed.kind],
-                channel=Response.Channel.EMAIL,
-                sender=db_text(parsed.sender),
-                subject=db_text(parsed.subject),
-                message_id=db_text(identity),
-                body=parsed.body,
-                outcome=_outcome_note(parsed, match),
+            response = response_store(
+                _response(parsed, match, raw=raw, identity=identity, inbox=inbox),
                 note="answered by email",
-                classified={
-                    "identity": db_text(identity)[:128],
-                    "inbox": inbox[:64],
-                    "severity": parsed.severity if parsed.kind == "bounce" else "",
-                    "rule": parsed.rule[:64],
-                    "failed_recipients": parsed.failed,
-                    "raw": raw if parsed.kind == "unparsable" else None,
-                },
             )
             if match.letter is not None:
                 _act(response, parsed, match.letter)
@@ -134,6 +119,28 @@ def mail_ingest(
             return None  # another worker stored it first
         raise
     return response
+
+
+def _response(
+    parsed: ParsedMail, match: Match, *, raw: bytes, identity: str, inbox: str
+) -> Response:
+    # What was read, bounded to the columns; response_store clips the rest.
+    return Response(
+        letter=match.letter,
+        kind=KIND[parsed.kind],
+        channel=Response.Channel.EMAIL,
+        sender=db_text(parsed.sender),
+        subject=db_text(parsed.subject),
+        message_id=db_text(identity),
+        body=parsed.body,
+        outcome=_outcome_note(parsed, match),
+        identity=db_text(identity)[:128],
+        inbox=inbox[:64],
+        severity=parsed.severity if parsed.kind == "bounce" else "",
+        rule=parsed.rule[:64],
+        failed_recipients=parsed.failed,
+        raw=raw if parsed.kind == "unparsable" else None,
+    )
 
 
 def _already_stored(identity: str, inbox: str) -> bool:
@@ -166,7 +173,7 @@ def _letter_recipient(letter: Letter | None) -> str:
 
 
 def _act(response: Response, parsed: ParsedMail, letter: Letter) -> None:
-    # Only a person's reply marks a letter answered (response_record's rule):
+    # Only a person's reply marks a letter answered (response_store's rule):
     # a bounce, a delivery report, a read receipt, an auto-reply or a
     # challenge never does.
     if parsed.kind == "bounce":

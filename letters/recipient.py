@@ -29,7 +29,7 @@ from letters import shortcode
 from letters.delivery import letter_delivery_confirm
 from letters.evidence import NOT_TESTED, inconclusive_label, transcript_excerpt, verdict_label
 from letters.models import Letter, RecipientAction, RecipientToken, Response
-from letters.responses import response_record
+from letters.responses import response_store
 from letters.retests import retests_left
 from letters.selectors import letter_hosts_latest
 from outreach import security
@@ -233,13 +233,15 @@ def _web_response(
     visitor: Visitor, *, kind: str, subject: str, body: str, outcome: str = "recipient page"
 ) -> Response:
     # An answer on the page proves the letter arrived, like a reply by email.
-    return response_record(
-        letter_id=visitor.token.letter_id,
-        channel=Response.Channel.WEB,
-        kind=kind,
-        subject=subject,
-        body=body,
-        outcome=outcome,
+    return response_store(
+        Response(
+            letter_id=visitor.token.letter_id,
+            channel=Response.Channel.WEB,
+            kind=kind,
+            subject=subject,
+            body=body,
+            outcome=outcome,
+        ),
         note="answered on the recipient page",
     )
 

@@ -1,7 +1,7 @@
 """What comes back about a letter, and what it changes.
 
-One function records every answer, whether it came by email, through the
-recipient page or from an investigator in the admin (``response_record``).
+One function stores every answer (``response_store``), whether it came by
+email, through the recipient page or from an investigator in the admin.
 One rule says what an answer does to its letter (``letter_answered``), and
 that change goes through the one audit path (``outreach.audit``). Bounces
 score the contact and, past the threshold, hand the letter to the next
@@ -41,47 +41,34 @@ MARKABLE = HUMAN
 ANSWERABLE = [Letter.Status.SENT, Letter.Status.EXPORTED, Letter.Status.BOUNCED]
 
 
+# The free-text columns a response's sender may fill past their length.
+_CLIPPED = ("sender", "subject", "message_id", "outcome")
+
+
 class ResponseError(Exception):
     """A response cannot be recorded or marked like that."""
 
 
-def response_record(
-    *,
-    letter_id: int | None,
-    kind: str,
-    channel: str,
-    sender: str = "",
-    subject: str = "",
-    message_id: str = "",
-    body: str = "",
-    outcome: str = "",
-    received_at: datetime | None = None,
-    actor: Any = None,
-    note: str = "",
-    classified: dict[str, Any] | None = None,
-) -> Response:
-    """Store one response and let it answer its letter.
+def response_store(response: Response, *, actor: Any = None, note: str = "") -> Response:
+    """Store one response its caller built, and let it answer its letter.
 
-    ``letter_id`` is None for mail that matched no letter (it waits in the
-    unmatched queue). ``actor`` is the investigator who entered it, if any.
-    ``classified`` carries what ``letters.classify`` decided about an email
-    (severity, rule, failed recipients, identity and inbox, raw bytes).
+    The caller builds the unsaved ``Response``: the inbound service from what
+    it parsed, the recipient page from the form, the admin from its add form
+    (so every field the investigator filled in is kept, and the admin goes on
+    with a saved object). ``letter_id`` is None for mail that matched no letter
+    (it waits in the unmatched queue). ``actor`` is the investigator who
+    entered it, if any.
     """
-    response = Response.objects.create(
-        letter_id=letter_id,
-        kind=kind,
-        channel=channel,
-        sender=sender[:254],
-        subject=subject[:998],
-        message_id=message_id[:998],
-        body=body,
-        outcome=outcome[:255],
-        received_at=received_at or timezone.now(),
-        handled_by=actor if getattr(actor, "pk", None) else None,
-        **(classified or {}),
-    )
-    if letter_id is not None:
-        letter_answered(letter_id=letter_id, kind=kind, actor=actor, note=note)
+    # Sender, subject and Message-ID come from strangers' headers: bound them
+    # to their columns rather than lose the message to a database error.
+    for name in _CLIPPED:
+        limit = Response._meta.get_field(name).max_length
+        setattr(response, name, getattr(response, name)[:limit])
+    if response.handled_by_id is None and getattr(actor, "pk", None):
+        response.handled_by = actor
+    response.save(force_insert=True)
+    if response.letter_id is not None:
+        letter_answered(letter_id=response.letter_id, kind=response.kind, actor=actor, note=note)
     return response
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
@@ -14,6 +15,7 @@ from tests.factories import (
     LetterFactory,
     MembershipFactory,
     ResponseFactory,
+    UserFactory,
 )
 from tests.letter_content import content
 
@@ -173,3 +175,34 @@ def test_a_fixed_claim_logged_from_a_phone_call_reprobes(
         assert admin_client.post(url, data).status_code == 302
     assert queued == [[letter.id]]
     assert Response.objects.get().channel == Response.Channel.PHONE
+
+
+def test_a_response_entered_in_the_admin_keeps_every_field_of_the_form(admin_client):
+    # Before, the admin copied nine fields into the service and dropped the
+    # rest: a bounce's severity and the chosen handler were lost.
+    letter = LetterFactory(status=Letter.Status.SENT)
+    handler = UserFactory()
+    url = reverse("admin:letters_response_add")
+    form = admin_client.get(url).context["adminform"].form
+    data = dict.fromkeys(form.fields, "")
+    data.update(
+        letter=letter.pk,
+        received_at_0="2026-11-27",
+        received_at_1="10:00:00",
+        channel=Response.Channel.EMAIL,
+        kind=Response.Kind.BOUNCE,
+        severity=Response.Severity.HARD,
+        handled_by=handler.pk,
+        sender="postmaster@isp.example",
+        body="Forwarded by the ISP: the mailbox does not exist.",
+    )
+    assert admin_client.post(url, data).status_code == 302
+    response = Response.objects.get()
+    assert (response.severity, response.handled_by) == (Response.Severity.HARD, handler)
+    assert response.sender == "postmaster@isp.example"
+    # The admin went on with the stored object: its log entry names it.
+    entry = LogEntry.objects.get(action_flag=ADDITION)
+    assert entry.object_id == str(response.pk)
+    # A bounce is not an answer.
+    letter.refresh_from_db()
+    assert letter.status == Letter.Status.SENT
