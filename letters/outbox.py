@@ -386,9 +386,16 @@ _SMARTHOST_FIELDS = ("host", "port", "security", "username", "connections")
 
 def smarthost_settings(smarthost: Smarthost) -> SmtpSettings:
     password = os.environ.get(smarthost.password_env, "") if smarthost.password_env else ""
-    return SmtpSettings(
-        **{name: getattr(smarthost, name) for name in _SMARTHOST_FIELDS},
-        password=password,
+    server = SmtpSettings(
+        **{name: getattr(smarthost, name) for name in _SMARTHOST_FIELDS}, password=password
+    )
+    return _outbox_wide(server)
+
+
+def _outbox_wide(server: SmtpSettings) -> SmtpSettings:
+    """The server's settings with what the outbox sets for every server alike."""
+    return dataclasses.replace(
+        server,
         timeout=float(settings.EMAIL_TIMEOUT),
         local_hostname=settings.OUTBOX_LOCAL_HOSTNAME,
         validate_certs=settings.OUTBOX_VALIDATE_CERTS,
@@ -411,17 +418,15 @@ def agency_transport(agency_id: int) -> Iterator[SmtpPool | DjangoTransport]:
 
 def _global_settings() -> SmtpSettings:
     security = "tls" if settings.EMAIL_USE_SSL else "starttls" if settings.EMAIL_USE_TLS else "none"
-    return SmtpSettings(
+    server = SmtpSettings(
         host=settings.EMAIL_HOST,
         port=settings.EMAIL_PORT,
         security=security,
         username=settings.EMAIL_HOST_USER,
         password=settings.EMAIL_HOST_PASSWORD,
         connections=settings.OUTBOX_CONNECTIONS,
-        timeout=float(settings.EMAIL_TIMEOUT),
-        local_hostname=settings.OUTBOX_LOCAL_HOSTNAME,
-        validate_certs=settings.OUTBOX_VALIDATE_CERTS,
     )
+    return _outbox_wide(server)
 
 
 # --- the whole run --------------------------------------------------------

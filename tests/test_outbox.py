@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from django.utils import timezone
 from letters.models import Letter, Smarthost
 from letters.outbox import (
     DELIVERY_UNKNOWN,
+    agency_transport,
     letters_claim,
     letters_record,
     letters_requeue_unknown,
@@ -223,6 +225,43 @@ def test_it_uses_djangos_backend_when_no_smarthost_is_configured(settings):
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [letter.contact.email]
     assert letter.status == Letter.Status.SENT
+
+
+# One server, as an agency's smarthost row or as the global EMAIL_* settings.
+SERVER = {"host": "smtp.agency.example", "port": 465, "username": "relay", "connections": 3}
+# The outbox-wide settings differ from SmtpSettings' defaults, so a lost one shows.
+OUTBOX_WIDE = {"timeout": 12.0, "local_hostname": "mx.agency.example", "validate_certs": False}
+EXPECTED = SmtpSettings(**SERVER, **OUTBOX_WIDE, security="tls", password="s3cret")
+
+
+@pytest.fixture
+def outbox_wide(settings):
+    settings.EMAIL_TIMEOUT = 12
+    settings.OUTBOX_LOCAL_HOSTNAME = "mx.agency.example"
+    settings.OUTBOX_VALIDATE_CERTS = False
+
+
+def test_an_agencys_smarthost_gets_the_outbox_wide_settings(outbox_wide, monkeypatch):
+    agency = AgencyFactory()
+    monkeypatch.setenv("SMARTHOST_PW", "s3cret")
+    Smarthost.objects.create(agency=agency, security="tls", password_env="SMARTHOST_PW", **SERVER)
+    with agency_transport(agency.id) as transport:
+        assert transport.config == EXPECTED
+
+
+@pytest.mark.parametrize(
+    ("use_ssl", "use_tls", "security"),
+    [(True, False, "tls"), (False, True, "starttls"), (False, False, "none")],
+)
+def test_the_global_email_host_gets_the_outbox_wide_settings(
+    outbox_wide, settings, use_ssl, use_tls, security
+):
+    settings.EMAIL_HOST, settings.EMAIL_PORT = SERVER["host"], SERVER["port"]
+    settings.EMAIL_USE_SSL, settings.EMAIL_USE_TLS = use_ssl, use_tls
+    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = SERVER["username"], "s3cret"
+    settings.OUTBOX_CONNECTIONS = SERVER["connections"]
+    with agency_transport(AgencyFactory().id) as transport:
+        assert transport.config == dataclasses.replace(EXPECTED, security=security)
 
 
 def test_it_reuses_each_pool_connection_for_many_messages(sink):
