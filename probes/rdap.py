@@ -57,15 +57,9 @@ CONFIDENCE = {
     RULE_NATIONAL: 0.2,
 }
 
-# Which bucket a request host draws from (see outreach.lib.bucket).
-REGISTRY_HOSTS = {
-    "rdap-bootstrap.arin.net": "bootstrap",
-    "rdap.arin.net": "arin",
-    "rdap.db.ripe.net": "ripe",
-    "rdap.apnic.net": "apnic",
-    "rdap.lacnic.net": "lacnic",
-    "rdap.afrinic.net": "afrinic",
-}
+# Which bucket a request host draws from (see outreach.lib.bucket): a
+# registry's own, or the bootstrap's for ARIN's bootstrap service.
+REGISTRY_HOSTS = {"rdap-bootstrap.arin.net": "bootstrap", **bootstrap.REGISTRY_OF_HOST}
 # Our registry names → ipwhois's.
 IPWHOIS_REGISTRY = {
     "arin": "arin",
