@@ -124,12 +124,15 @@ def _too_many(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _language(request: HttpRequest, token: RecipientToken) -> str:
+def _supported(*choices: str) -> str:
+    """The first of these languages the page has a catalog for, else the default."""
     codes = supported_languages()
-    asked = request.GET.get("lang", "")
-    if asked in codes:
-        return asked
-    return token.letter.language if token.letter.language in codes else settings.LANGUAGE_CODE
+    return next((code for code in choices if code in codes), settings.LANGUAGE_CODE)
+
+
+def _language(request: HttpRequest, token: RecipientToken) -> str:
+    # The visitor's ?lang= choice, else the letter's own language.
+    return _supported(request.GET.get("lang", ""), token.letter.language)
 
 
 def _page_url(token: str, language: str, **extra: str) -> str:
@@ -311,12 +314,8 @@ def _code_entry(request: HttpRequest, language: str) -> HttpResponse:
 
 
 def _entry_language(request: HttpRequest) -> str:
-    codes = supported_languages()
-    asked = request.GET.get("lang", "")
-    if asked in codes:
-        return asked
-    accepted = translation.get_language_from_request(request)
-    return accepted if accepted in codes else settings.LANGUAGE_CODE
+    # No letter yet: the visitor's ?lang= choice, else the browser's.
+    return _supported(request.GET.get("lang", ""), translation.get_language_from_request(request))
 
 
 def _answer(visitor: recipient.Visitor, data: dict) -> str:
