@@ -845,14 +845,21 @@ def _part_text(part: Message) -> str:
             if isinstance(sub, Message):
                 chunks.append("\n".join(f"{k}: {v}" for k, v in sub.items()))
         return "\n\n".join(chunks)
+    text = payload_text(part, TEXT_LIMIT)
+    return text if text is not None else str(part.get_payload() or "")[:TEXT_LIMIT]
+
+
+def payload_text(part: Message, limit: int) -> str | None:
+    """A leaf part's first ``limit`` bytes, decoded in the charset it declares
+    (Latin-1 when Python knows no such charset); None when it holds no bytes."""
     payload = part.get_payload(decode=True)
-    if isinstance(payload, bytes):
-        charset = part.get_content_charset() or "utf-8"
-        try:
-            return payload[:TEXT_LIMIT].decode(charset, "replace")
-        except LookupError:
-            return payload[:TEXT_LIMIT].decode("latin-1")
-    return str(part.get_payload() or "")[:TEXT_LIMIT]
+    if not isinstance(payload, bytes):
+        return None
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload[:limit].decode(charset, "replace")
+    except LookupError:  # an unknown charset
+        return payload[:limit].decode("latin-1")
 
 
 def _report_text(message: Message) -> str:

@@ -20,7 +20,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
-from letters.classify import Context, header_text, message_classify
+from letters.classify import Context, header_text, message_classify, payload_text
 from letters.message import clean_text
 
 BODY_LIMIT = 100_000
@@ -180,13 +180,9 @@ def _body_text(message: Message) -> str:
     parts = [p for p in message.walk() if p.get_content_maintype() == "text"]
     plain = [p for p in parts if p.get_content_subtype() == "plain"]
     for part in plain[:1] or parts[:1]:
-        payload = part.get_payload(decode=True)
-        if isinstance(payload, bytes):
-            charset = part.get_content_charset() or "utf-8"
-            try:
-                return payload[: BODY_LIMIT * 4].decode(charset, "replace")[:BODY_LIMIT]
-            except LookupError:  # an unknown charset
-                return payload[: BODY_LIMIT * 4].decode("latin-1")[:BODY_LIMIT]
+        text = payload_text(part, BODY_LIMIT * 4)
+        if text is not None:
+            return text[:BODY_LIMIT]
     return _all_text(message)[:BODY_LIMIT]
 
 
