@@ -30,31 +30,10 @@ from django.utils.translation import pgettext_lazy
 from letters.dashboard import BREAKDOWN_LABELS
 from letters.models import Letter, RecipientAction, Response
 from letters.outbox import DELIVERY_UNKNOWN
+from letters.responses import HUMAN
 from outreach.models import Campaign, Host
-
-# Kinds a person wrote (not auto-replies or bounces): they need an answer.
-HUMAN = [
-    Response.Kind.REPLY,
-    Response.Kind.FIXED_CLAIM,
-    Response.Kind.DISPUTE,
-    Response.Kind.OPT_OUT,
-    Response.Kind.QUESTION,
-]
-
-
-def has_field(model: type, name: str) -> bool:
-    """True when ``model`` has the field ``name`` (some arrive with other branches)."""
-    return any(f.name == name for f in model._meta.get_fields())
-
-
-def _inconclusive_verdicts() -> frozenset[str] | None:
-    # probes.verdicts (issue 15) names the verdicts a re-test cannot conclude on.
-    try:
-        from probes.verdicts import INCONCLUSIVE
-    except ImportError:
-        return None
-    return frozenset(INCONCLUSIVE)
-
+from probes.models import ContactDispute
+from probes.verdicts import INCONCLUSIVE
 
 # --- Letters ---------------------------------------------------------------
 
@@ -149,7 +128,7 @@ def letters_in(letters: QuerySet[Letter], key: str) -> QuerySet[Letter]:
 
 
 def host_sets() -> dict[str, Set]:
-    sets = {
+    return {
         "imported": Set(pgettext_lazy("hosts", "imported")),
         "verified": Set(pgettext_lazy("hosts", "verified"), Q(last_probed_at__isnull=False)),
         "open_relays": Set(
@@ -160,14 +139,12 @@ def host_sets() -> dict[str, Set]:
             pgettext_lazy("hosts", "with contact"),
             Q(status__in=[Host.Status.OPEN_RELAY, Host.Status.FIXED], contact__isnull=False),
         ),
-    }
-    inconclusive = _inconclusive_verdicts()
-    if inconclusive is not None:
-        sets["retest_inconclusive"] = Set(
+        # The verdicts a re-test cannot conclude on: still open, tried again later.
+        "retest_inconclusive": Set(
             pgettext_lazy("hosts", "hosts whose re-test was inconclusive"),
-            Q(status=Host.Status.OPEN_RELAY, last_verdict__in=sorted(inconclusive)),
-        )
-    return sets
+            Q(status=Host.Status.OPEN_RELAY, last_verdict__in=sorted(INCONCLUSIVE)),
+        ),
+    }
 
 
 HOST_FUNNEL = ["imported", "verified", "open_relays", "with_contact"]
@@ -182,14 +159,14 @@ def hosts_in(hosts: QuerySet[Host], key: str) -> QuerySet[Host]:
 
 def response_sets() -> dict[str, Set]:
     unhandled = Q(handled_by__isnull=True, kind__in=HUMAN)
-    sets = {"unhandled": Set(pgettext_lazy("responses", "unhandled replies"), unhandled)}
-    if has_field(Response, "severity"):
-        # Issue 16 classifies bounces: a hard one without a fallback needs a person.
-        sets["hard_bounce"] = Set(
+    return {
+        "unhandled": Set(pgettext_lazy("responses", "unhandled replies"), unhandled),
+        # A hard bounce without a fallback contact needs a person.
+        "hard_bounce": Set(
             pgettext_lazy("responses", "hard bounces"),
             Q(kind=Response.Kind.BOUNCE, severity="hard", handled_by__isnull=True),
-        )
-    return sets
+        ),
+    }
 
 
 def responses_in(responses: QuerySet[Response], key: str) -> QuerySet[Response]:
@@ -293,16 +270,14 @@ def campaign_home(*, user: object, campaign: Campaign) -> Home:
     queues += [letter(k) for k in LETTER_QUEUES[4:]]
     queues += [response(k) for k in rsets if k != "unhandled"]
     disputes = contact_disputes(user=user, campaign_id=cid)
-    if disputes is not None:
-        url = (
-            reverse("admin:probes_contactdispute_changelist")
-            + "?"
-            + urlencode({"campaign": cid, "status__exact": "open"})
-        )
-        label = _("contacts in dispute")
-        queues.append(Count_("contact_dispute", label, disputes.count(), url))
-    if "retest_inconclusive" in hsets:
-        queues.append(host("retest_inconclusive"))
+    url = (
+        reverse("admin:probes_contactdispute_changelist")
+        + "?"
+        + urlencode({"campaign": cid, "status__exact": "open"})
+    )
+    label = _("contacts in dispute")
+    queues.append(Count_("contact_dispute", label, disputes.count(), url))
+    queues.append(host("retest_inconclusive"))
     today = timezone.localdate()
     last = hosts.filter(status=Host.Status.OPEN_RELAY).aggregate(last=Max("last_probed_at"))["last"]
     deadline = campaign.remediation_deadline
@@ -319,15 +294,8 @@ def campaign_home(*, user: object, campaign: Campaign) -> Home:
     )
 
 
-def contact_disputes(*, user: object, campaign_id: int) -> QuerySet | None:
-    """Open disputes (sources naming different contacts) over this campaign's hosts.
-
-    None until probes.ContactDispute (issue 18) is installed.
-    """
-    try:
-        from probes.models import ContactDispute
-    except ImportError:
-        return None
+def contact_disputes(*, user: object, campaign_id: int) -> QuerySet[ContactDispute]:
+    """Open disputes (sources naming different contacts) over this campaign's hosts."""
     ips = Host.objects.filter(campaigns__id=campaign_id).values("ip")
     return ContactDispute.objects.for_user(user).filter(status="open", ip__in=ips)
 

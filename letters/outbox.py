@@ -42,6 +42,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from letters.approval import recipient_link_issue
 from letters.blobs import blob_put
 from letters.delivery import DELIVERY_UNKNOWN
 from letters.message import (
@@ -52,6 +53,7 @@ from letters.message import (
     message_id_new,
 )
 from letters.models import Letter, SentMessage, Smarthost
+from letters.rendered import letter_rendering
 from letters.routable import AddressProblem, sender_problems
 from letters.transport import DjangoTransport, Envelope, Result, SmtpPool, SmtpSettings, State
 from outreach.audit import audit_update
@@ -98,12 +100,6 @@ class SendReport:
 def rendered_content(letter: Letter) -> LetterContent:
     """The letter as it was rendered once and stored (letters.rendered); a
     letter not rendered yet is rendered and stored now, never twice."""
-    try:
-        from letters.rendered import letter_rendering
-    except ImportError as error:
-        raise OutboxError("letters.render is not installed: cannot render letters") from error
-    from letters.approval import recipient_link_issue
-
     recipient_link_issue(letter=letter)  # sending is where a link may be (re)issued
     stored = letter_rendering(letter)
     pdf = stored.pdf if settings.OUTBOX_ATTACH_PDF else None

@@ -168,3 +168,55 @@ def test_it_sees_cycles_and_wrong_arrows_hidden_in_functions(tmp_path):
 
     assert cycles(graph) == [["letters.forms", "letters.views"]]
     assert wrong_arrows(graph) == ["letters.forms -> lab", "outreach.core -> letters.views"]
+
+
+def guarded_imports(root: Path, packages: tuple[str, ...]) -> list[str]:
+    """Imports of the project's own modules inside ``try: … except ImportError``.
+
+    Every stage ships with the project, so such a guard only hides a broken
+    module: the code behind it falls back silently instead of failing.
+    """
+    own = (*packages, *OUTSIDE)
+    found = []
+    for module, path in modules(root, packages).items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers):
+                names = [n for inner in node.body for n in _modules_named(inner)]
+                # A relative import ("." first) is the project's own by definition.
+                found += [f"{module} -> {n}" for n in names if n.split(".")[0] in (*own, "")]
+    return found
+
+
+def _modules_named(node: ast.AST) -> list[str]:
+    """The modules the imports under ``node`` name (a relative one with its dots)."""
+    names = []
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Import):
+            names += [alias.name for alias in inner.names]
+        elif isinstance(inner, ast.ImportFrom):
+            names.append("." * inner.level + (inner.module or ""))
+    return names
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    caught = handler.type
+    types = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    return any(
+        isinstance(t, ast.Name) and t.id in {"ImportError", "ModuleNotFoundError"} for t in types
+    )
+
+
+def test_no_import_of_the_projects_own_modules_is_guarded():
+    assert guarded_imports(ROOT, LAYERS) == []
+
+
+def test_it_sees_a_guarded_import_of_the_projects_own_modules(tmp_path):
+    for package in LAYERS:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "letters" / "home.py").write_text(
+        "def f():\n"
+        "    try:\n        from probes.verdicts import X\n    except ImportError:\n        X = 1\n"
+        "    try:\n        import weasyprint\n    except ImportError:\n        pass\n"
+    )
+    assert guarded_imports(tmp_path, LAYERS) == ["letters.home -> probes.verdicts"]

@@ -311,7 +311,7 @@ def test_it_gives_the_claim_back_when_nothing_can_be_rendered(campaign):
     approved(campaign, 2)
 
     def missing(letter):
-        raise OutboxError("letters.render is not installed")
+        raise OutboxError("no renderer configured")
 
     with pytest.raises(OutboxError):
         outbox_send(campaign_id=campaign.id, content=missing)
