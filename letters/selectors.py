@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from letters.agency_texts import agency_words_for
 from letters.render import HostEvidence, LetterData, SignerData
+from outreach.lib.verdict_names import OPEN_RELAY
 from probes.models import Probe
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def letter_hosts_latest(
     ``limit``): the hosts with the id of their latest probe, then those probes.
     """
     latest = Probe.objects.filter(host=OuterRef("pk")).order_by("-started_at", "-pk")
-    proof = latest.filter(verdict=Probe.Verdict.OPEN_RELAY)
+    proof = latest.filter(verdict=OPEN_RELAY)
     hosts = list(
         letter.hosts.annotate(
             latest_probe=Subquery(latest.values("pk")[:1]),

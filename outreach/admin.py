@@ -48,14 +48,8 @@ from outreach.models import (
 )
 from outreach.roles import user_is_investigator
 from probes.admin import ListingInline, ProbeInline
-from probes.models import Probe
 from probes.tasks import hosts_verify_enqueue
 from probes.tasks_rdap import campaign_contacts_lookup
-
-
-def verdict_label(code: str) -> str:
-    """``open_relay`` → "Open relay": the verdict's label, the code if unknown."""
-    return str(Probe.Verdict(code).label) if code in Probe.Verdict.values else code or "—"
 
 
 class MembershipInline(MembershipRules, ScopedInline):
@@ -332,7 +326,8 @@ class HostAdmin(HostPageMixin, HostSearchMixin, ScopedAdmin):
 
     @admin.display(description=_("last verdict"), ordering="last_verdict")
     def verdict_display(self, obj: Host) -> str:
-        return verdict_label(obj.last_verdict)
+        # The verdict's label; an unknown code as it is.
+        return obj.get_last_verdict_display() or "—"
 
     @admin.display(description=_("AS"), ordering="asn")
     def asn_display(self, obj: Host) -> str:

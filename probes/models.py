@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from outreach.lib import verdict_names
 from outreach.scoping import ScopedQuerySet
 
 
@@ -111,18 +112,6 @@ class ProbeQuerySet(ScopedQuerySet):
 class Probe(models.Model):
     """One SMTP relay test of one host: the campaign's evidence."""
 
-    class Verdict(models.TextChoices):
-        OPEN_RELAY = "open_relay", _("Open relay")
-        NOT_RELAY = "not_relay", _("Not a relay")
-        AUTH_REQUIRED = "auth_required", _("Authentication required")
-        TLS_FAILED = "tls_failed", _("TLS failed")
-        TEMP_FAILURE = "temp_failure", _("Temporary failure (try later)")
-        NO_SMTP = "no_smtp", _("Not SMTP")
-        # Our client, not relaying: a 5xx banner, 554/521 and a drop, "access denied".
-        REFUSED = "refused", _("Refused our client")
-        TIMEOUT = "timeout", _("Timed out")
-        PROTOCOL_ERROR = "protocol_error", _("Protocol error")
-
     host = models.ForeignKey(
         "outreach.Host", on_delete=models.CASCADE, related_name="probes", verbose_name=_("host")
     )
@@ -130,7 +119,11 @@ class Probe(models.Model):
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     verdict = models.CharField(
-        _("verdict"), max_length=16, choices=Verdict.choices, blank=True, db_index=True
+        _("verdict"),
+        max_length=16,
+        choices=verdict_names.VERDICT_CHOICES,
+        blank=True,
+        db_index=True,
     )
     tests_passed = models.JSONField(_("tests passed"), default=list, blank=True)
     starttls = models.BooleanField(_("STARTTLS"), null=True, blank=True)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from outreach.lib.verdict_names import OPEN_RELAY
 from probes.models import Probe
 
 
@@ -23,8 +24,8 @@ def probes_purgeable(*, days: int) -> object:
     probe nor its latest open_relay probe."""
     cutoff = timezone.now() - timedelta(days=days)
     newer = Probe.objects.filter(host=OuterRef("host"), started_at__gt=OuterRef("started_at"))
-    newer_proof = newer.filter(verdict=Probe.Verdict.OPEN_RELAY)
-    latest_proof = Q(verdict=Probe.Verdict.OPEN_RELAY) & ~Q(Exists(newer_proof))
+    newer_proof = newer.filter(verdict=OPEN_RELAY)
+    latest_proof = Q(verdict=OPEN_RELAY) & ~Q(Exists(newer_proof))
     return Probe.objects.filter(started_at__lt=cutoff).filter(Exists(newer)).exclude(latest_proof)
 
 

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from letters.models import Letter, RecipientAction, RecipientToken, Response
+from outreach.lib.verdict_names import OPEN_RELAY
 from outreach.models import Agency, Campaign, Contact, Host, Membership, Network
 from probes.models import Feed, Listing, Probe
 
@@ -110,7 +111,7 @@ class ProbeFactory(factory.django.DjangoModelFactory):
         model = Probe
 
     host = factory.SubFactory(HostFactory)
-    verdict = Probe.Verdict.OPEN_RELAY
+    verdict = OPEN_RELAY
     tests_passed = [1]
     transcript = "S: 220 relay.isp.example ESMTP\nC: EHLO probe.agency.example\n"
 

@@ -13,6 +13,7 @@ AUTH_REQUIRED = "auth_required"
 TLS_FAILED = "tls_failed"
 TEMP_FAILURE = "temp_failure"
 NO_SMTP = "no_smtp"
+# Our client refused, not relaying: a 5xx banner, 554/521 and a drop, "access denied".
 REFUSED = "refused"
 TIMEOUT = "timeout"
 PROTOCOL_ERROR = "protocol_error"
