@@ -151,10 +151,14 @@ def test_the_named_exceptions_still_exist(graph):
     assert set(graph) >= UPWARD_ALLOWED
 
 
-def test_it_sees_cycles_and_wrong_arrows_hidden_in_functions(tmp_path):
+def _empty_packages(root: Path) -> None:
     for package in LAYERS:
-        (tmp_path / package).mkdir()
-        (tmp_path / package / "__init__.py").write_text("")
+        (root / package).mkdir()
+        (root / package / "__init__.py").write_text("")
+
+
+def test_it_sees_cycles_and_wrong_arrows_hidden_in_functions(tmp_path):
+    _empty_packages(tmp_path)
     (tmp_path / "outreach" / "core.py").write_text(
         "def f():\n    from letters.views import page\n    return page\n"
     )
@@ -211,9 +215,7 @@ def test_no_import_of_the_projects_own_modules_is_guarded():
 
 
 def test_it_sees_a_guarded_import_of_the_projects_own_modules(tmp_path):
-    for package in LAYERS:
-        (tmp_path / package).mkdir()
-        (tmp_path / package / "__init__.py").write_text("")
+    _empty_packages(tmp_path)
     (tmp_path / "letters" / "home.py").write_text(
         "def f():\n"
         "    try:\n        from probes.verdicts import X\n    except ImportError:\n        X = 1\n"

@@ -154,25 +154,29 @@ def test_a_partner_coordinator_only_sends_their_own_agencys_letters(
     assert queued == [(campaign.pk, partner.pk)]
 
 
+def response_add(client, **fields):
+    """Post the admin's add form for a Response: every field empty but these."""
+    url = reverse("admin:letters_response_add")
+    data = dict.fromkeys(client.get(url).context["adminform"].form.fields, "")
+    data.update(received_at_0="2026-11-27", received_at_1="10:00:00", **fields)
+    return client.post(url, data)
+
+
 def test_a_fixed_claim_logged_from_a_phone_call_reprobes(
     admin_client, monkeypatch, django_capture_on_commit_callbacks
 ):
     letter = LetterFactory(status=Letter.Status.SENT)
     queued = []
     monkeypatch.setattr(tasks.letters_remediate_task, "delay", queued.append)
-    url = reverse("admin:letters_response_add")
-    form = admin_client.get(url).context["adminform"].form
-    data = dict.fromkeys(form.fields, "")
-    data.update(
-        letter=letter.pk,
-        received_at_0="2026-11-27",
-        received_at_1="10:00:00",
-        channel=Response.Channel.PHONE,
-        kind=Response.Kind.FIXED_CLAIM,
-        body="The admin called: relay closed.",
-    )
     with django_capture_on_commit_callbacks(execute=True):
-        assert admin_client.post(url, data).status_code == 302
+        added = response_add(
+            admin_client,
+            letter=letter.pk,
+            channel=Response.Channel.PHONE,
+            kind=Response.Kind.FIXED_CLAIM,
+            body="The admin called: relay closed.",
+        )
+    assert added.status_code == 302
     assert queued == [[letter.id]]
     assert Response.objects.get().channel == Response.Channel.PHONE
 
@@ -182,13 +186,9 @@ def test_a_response_entered_in_the_admin_keeps_every_field_of_the_form(admin_cli
     # rest: a bounce's severity and the chosen handler were lost.
     letter = LetterFactory(status=Letter.Status.SENT)
     handler = UserFactory()
-    url = reverse("admin:letters_response_add")
-    form = admin_client.get(url).context["adminform"].form
-    data = dict.fromkeys(form.fields, "")
-    data.update(
+    added = response_add(
+        admin_client,
         letter=letter.pk,
-        received_at_0="2026-11-27",
-        received_at_1="10:00:00",
         channel=Response.Channel.EMAIL,
         kind=Response.Kind.BOUNCE,
         severity=Response.Severity.HARD,
@@ -196,7 +196,7 @@ def test_a_response_entered_in_the_admin_keeps_every_field_of_the_form(admin_cli
         sender="postmaster@isp.example",
         body="Forwarded by the ISP: the mailbox does not exist.",
     )
-    assert admin_client.post(url, data).status_code == 302
+    assert added.status_code == 302
     response = Response.objects.get()
     assert (response.severity, response.handled_by) == (Response.Severity.HARD, handler)
     assert response.sender == "postmaster@isp.example"
