@@ -53,9 +53,10 @@ class ImportOptions(TypedDict, total=False):
     snapshot: bool
 
 
-@dataclass
-class ImportSummary:
-    """What one file's import did; ``as_dict`` is the ``--json`` summary."""
+@dataclass(kw_only=True)
+class ImportSummary(Tally):
+    """What one file's import did: the screening's tally, and what the writer
+    and the snapshot changed. ``as_dict`` is the ``--json`` summary."""
 
     feed: str
     source: str
@@ -63,16 +64,9 @@ class ImportSummary:
     # The detection rule that decided the format, in words.
     detected_by: str = ""
     lines: int = 0
-    accepted: int = 0
     new_hosts: int = 0
     updated_hosts: int = 0
-    duplicates: int = 0
-    networks: int = 0
-    expanded_networks: int = 0
-    expanded_hosts: int = 0
-    expansions_skipped: int = 0
     removed_listings: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)
     not_modified: bool = False
     seconds: float = 0.0
 
@@ -119,8 +113,9 @@ def feed_import(
     summary = ImportSummary(
         feed=feed.name, source=source, format=parsed.format, detected_by=parsed.detected_by
     )
-    tally = Tally()
-    rows = _with_progress(screen(parsed.records, import_policy(feed=feed), tally), parsed, progress)
+    rows = _with_progress(
+        screen(parsed.records, import_policy(feed=feed), summary), parsed, progress
+    )
     use_copy = method == "auto" and connection.vendor == "postgresql"
     with transaction.atomic():
         now = timezone.now()
@@ -130,7 +125,7 @@ def feed_import(
             summary.removed_listings = _listings_mark_removed(feed=feed, now=now)
         feed.last_imported_at = now
         feed.save(update_fields=["last_imported_at"])
-    _summary_fill(summary, tally, parsed.lines, new, total, started)
+    _summary_fill(summary, parsed.lines, new, total, started)
     return summary
 
 
@@ -144,17 +139,9 @@ def _feed_open(feed: Feed, stream: BinaryIO, fmt: str, ip_column: str) -> Parsed
     )
 
 
-def _summary_fill(
-    summary: ImportSummary, tally: Tally, lines: int, new: int, total: int, started: float
-) -> None:
+def _summary_fill(summary: ImportSummary, lines: int, new: int, total: int, started: float) -> None:
     summary.lines = lines
-    summary.accepted = tally.accepted
-    summary.duplicates = tally.duplicates
-    summary.networks = tally.networks
-    summary.expanded_networks = tally.expanded_networks
-    summary.expanded_hosts = tally.expanded_hosts
-    summary.expansions_skipped = tally.expansions_skipped
-    summary.rejected = dict(sorted((tally.rejected or {}).items()))
+    summary.rejected = dict(sorted(summary.rejected.items()))
     summary.new_hosts = new
     summary.updated_hosts = total - new
     summary.seconds = round(time.perf_counter() - started, 3)

@@ -23,7 +23,7 @@ import json
 import re
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from socket import AF_INET, inet_pton
 from typing import BinaryIO
@@ -682,7 +682,7 @@ class Policy:
 
 @dataclass
 class Tally:
-    """What screening did with a file's records; the import copies it into its summary."""
+    """What screening did with a file's records; an import's summary is one."""
 
     accepted: int = 0
     duplicates: int = 0
@@ -691,10 +691,9 @@ class Tally:
     expanded_hosts: int = 0
     # Networks kept but not expanded because expand_max_total was reached.
     expansions_skipped: int = 0
-    rejected: dict[str, int] | None = None
+    rejected: dict[str, int] = field(default_factory=dict)
 
     def reject(self, reason: str) -> None:
-        self.rejected = self.rejected or {}
         self.rejected[reason] = self.rejected.get(reason, 0) + 1
 
 

@@ -71,9 +71,9 @@ def rejection_label(code: str) -> str:
     return str(REJECTION_LABELS.get(code, code))
 
 
-def rejections_shown(rejected: dict[str, int] | None) -> list[tuple[str, int]]:
+def rejections_shown(rejected: dict[str, int]) -> list[tuple[str, int]]:
     """(label, count) of an import's or a preview's refusals, for a page."""
-    return [(rejection_label(code), count) for code, count in (rejected or {}).items()]
+    return [(rejection_label(code), count) for code, count in rejected.items()]
 
 
 def preview_shown(preview: FeedPreview) -> dict:
@@ -94,7 +94,10 @@ def summary_shown(summary: dict) -> list[tuple[str, str, object]]:
     """(key, label, value) rows of an import summary for its page; the refusals
     come as (label, count) pairs."""
     rows = []
-    for key, value in summary.items():
+    # In the labels' order (the file, then what was done to it), whatever order
+    # the stored summary lists its fields in.
+    order = {key: place for place, key in enumerate(SUMMARY_LABELS)}
+    for key, value in sorted(summary.items(), key=lambda item: order.get(item[0], len(order))):
         shown = rejections_shown(value) if key == "rejected" else value
         rows.append((key, str(SUMMARY_LABELS.get(key, key)), shown))
     return rows

@@ -78,6 +78,10 @@ def test_it_imports_on_commit_and_shows_the_summary(
     page = response.content.decode()
     assert 'id="import-state">Imported.<' in page
     assert "INVALID_TEMPLATE_VARIABLE" not in page
+    # The summary reads from the file to what was done to it.
+    keys = [key for key, _label, _value in response.context["summary"]]
+    assert keys[:6] == ["feed", "source", "format", "detected_by", "lines", "accepted"]
+    assert keys[-3:] == ["rejected", "not_modified", "seconds"]
     # The result page offers the next steps, for this campaign's hosts.
     hosts = reverse("admin:outreach_host_changelist")
     assert f'href="{hosts}?status__exact=suspected&amp;campaign={campaign.pk}"' in page
