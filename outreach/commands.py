@@ -15,8 +15,10 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
-from django.core.management.base import BaseCommand, CommandParser, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from tqdm import tqdm
+
+from outreach.models import Campaign
 
 JSON_HELP = "JSON Lines on stdout: one object per record, then a summary object"
 
@@ -93,6 +95,14 @@ class OutreachCommand(BaseCommand):
         # tqdm takes the bar off the terminal for the write, then redraws it.
         with tqdm.external_write_mode(file=stream):
             wrapper.write(text, style_func=style_func)
+
+
+def campaign_by_slug(slug: str) -> Campaign:
+    """The campaign a command names with ``--campaign``; a clear error when none has that slug."""
+    campaign = Campaign.objects.filter(slug=slug).first()
+    if campaign is None:
+        raise CommandError(f"No campaign with slug {slug!r}.")
+    return campaign
 
 
 def done_of_total(bar: tqdm) -> Callable[[int, int], None]:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import CommandError
-
 from letters.build import letters_build
-from outreach.commands import OutreachCommand, done_of_total
-from outreach.models import Campaign
+from outreach.commands import OutreachCommand, campaign_by_slug, done_of_total
 
 
 class Command(OutreachCommand):
@@ -18,9 +15,7 @@ class Command(OutreachCommand):
         parser.add_argument("--campaign", required=True, help="Campaign slug.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        campaign = Campaign.objects.filter(slug=options["campaign"]).first()
-        if campaign is None:
-            raise CommandError(f"No campaign with slug {options['campaign']!r}.")
+        campaign = campaign_by_slug(options["campaign"])
         with self.progress(unit=" contacts") as bar:
             summary = letters_build(campaign_id=campaign.pk, progress=done_of_total(bar))
         text = "\n".join(f"{key}: {value}" for key, value in summary.as_dict().items())

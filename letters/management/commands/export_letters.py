@@ -15,8 +15,7 @@ from django.core.management.base import CommandError
 from letters.exports import EXPORTABLE, letters_export
 from letters.languages import supported_languages
 from letters.models import Letter
-from outreach.commands import OutreachCommand, done_of_total
-from outreach.models import Campaign
+from outreach.commands import OutreachCommand, campaign_by_slug, done_of_total
 
 
 class Command(OutreachCommand):
@@ -44,9 +43,7 @@ class Command(OutreachCommand):
         self.summary(asdict(summary), f"{summary.letters} letters written to {summary.path}")
 
     def _letters(self, options: dict) -> Any:
-        campaign = Campaign.objects.filter(slug=options["campaign"]).first()
-        if campaign is None:
-            raise CommandError(f"No campaign with slug {options['campaign']!r}.")
+        campaign = campaign_by_slug(options["campaign"])
         letters = Letter.objects.filter(campaign=campaign, status__in=EXPORTABLE)
         if options["agency"]:
             letters = letters.filter(agency__code=options["agency"])

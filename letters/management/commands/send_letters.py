@@ -8,8 +8,8 @@ from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
 from letters.outbox import OutboxError, SendReport, outbox_send
-from outreach.commands import OutreachCommand
-from outreach.models import Agency, Campaign
+from outreach.commands import OutreachCommand, campaign_by_slug
+from outreach.models import Agency
 
 
 class Command(OutreachCommand):
@@ -22,9 +22,7 @@ class Command(OutreachCommand):
         parser.add_argument("--limit", type=int, help="Send at most this many letters.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        campaign = Campaign.objects.filter(slug=options["campaign"]).first()
-        if campaign is None:
-            raise CommandError(f"No campaign with slug {options['campaign']!r}.")
+        campaign = campaign_by_slug(options["campaign"])
         agency_id = self._agency_id(options["agency"])
         if options["limit"] is not None and options["limit"] < 1:
             raise CommandError("--limit must be at least 1.")

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from outreach.commands import OutreachCommand
+from outreach.commands import OutreachCommand, campaign_by_slug
 from outreach.models import Campaign
 from probes.feed_import import ImportSummary, feed_import_source
 from probes.feeds import FORMATS, FeedError
@@ -65,10 +65,7 @@ class Command(OutreachCommand):
     def _campaign(self, slug: str) -> Campaign | None:
         if not slug:
             return None
-        try:
-            return Campaign.objects.get(slug=slug)
-        except Campaign.DoesNotExist:
-            raise CommandError(f"No campaign with slug {slug!r}.") from None
+        return campaign_by_slug(slug)
 
     def _import(self, feed: Feed, source: str, campaign: Campaign | None, options: dict) -> Any:
         with self.progress(desc=source[-40:], unit=" lines", unit_scale=True) as bar:

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
-from outreach.commands import OutreachCommand
-from outreach.models import Campaign, Host
+from outreach.commands import OutreachCommand, campaign_by_slug
+from outreach.models import Host
 from probes.bootstrap import registry_for
 from probes.contacts import contacts_lookup, hosts_ensure
 from probes.pacing import Pacer, eta_seconds, requests_left
@@ -72,9 +72,7 @@ class Command(OutreachCommand):
                 return hosts_ensure(ips=options["ip"]), None
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
-        campaign = Campaign.objects.filter(slug=options["campaign"]).first()
-        if campaign is None:
-            raise CommandError(f"No campaign {options['campaign']!r}.")
+        campaign = campaign_by_slug(options["campaign"])
         hosts = Host.objects.filter(campaigns=campaign)
         if not options["all_hosts"]:
             hosts = hosts.filter(status=Host.Status.OPEN_RELAY)
