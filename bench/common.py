@@ -93,6 +93,19 @@ def setup_django(database_url: str | None = BENCH_DATABASE_URL) -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
+def forked_worker_init() -> None:
+    """A forked worker's first step: drop the parent's database connections.
+
+    The parent had connections open when it forked; a child must never talk
+    on them, so each child opens its own.
+    """
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        conn.close_if_unusable_or_obsolete()
+        conn.connection = None
+
+
 def postgres_database_ensure(url: str) -> None:
     from urllib.parse import urlsplit
 

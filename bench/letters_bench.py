@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import time
 
-from bench.common import Measure, Row, peak_rss_mb, setup_django, versus
+from bench.common import Measure, Row, forked_worker_init, peak_rss_mb, setup_django, versus
 
 COUNT = int(os.environ.get("LETTERS_BENCH_COUNT", "10000"))
 NAIVE_SAMPLE = int(os.environ.get("LETTERS_BENCH_NAIVE", "200"))
@@ -91,15 +91,6 @@ def build_row() -> Row:
     return versus(f"letters_build, {count} new letters", "-", bulk, naive)
 
 
-def _worker_init() -> None:
-    # Forked from a process that had connections open: never share them.
-    from django.db import connections
-
-    for conn in connections.all(initialized_only=True):
-        conn.close_if_unusable_or_obsolete()
-        conn.connection = None
-
-
 def _render_batch(args: tuple[list[int], bool]) -> tuple[int, int, float]:
     from letters.compose import letter_compose
     from letters.models import Letter
@@ -118,7 +109,7 @@ def timed_run(ids: list[int], *, naive: bool) -> tuple[float, float, float]:
     """Letters per second, peak RSS of the fattest worker (MB), mean PDF size (KB)."""
     batches = [(ids[i : i + 50], naive) for i in range(0, len(ids), 50)]
     context = multiprocessing.get_context("fork")
-    with context.Pool(WORKERS, initializer=_worker_init) as pool:
+    with context.Pool(WORKERS, initializer=forked_worker_init) as pool:
         pool.map(_render_batch, [(ids[:4], naive)] * WORKERS)  # warm: import, fonts
         start = time.perf_counter()
         results = pool.map(_render_batch, batches, chunksize=1)

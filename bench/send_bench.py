@@ -36,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Row, print_table, setup_django, timed
+from bench.common import Row, forked_worker_init, peak_rss_mb, print_table, setup_django, timed
 
 LETTERS = int(os.environ.get("BENCH_SEND_LETTERS", "2300"))
 CONNECTIONS = int(os.environ.get("BENCH_SEND_CONNECTIONS", "64"))
@@ -118,22 +118,13 @@ def _campaign_create() -> object:
 # --- render stage -------------------------------------------------------------
 
 
-def _worker_init() -> None:
-    # Forked from a process with open connections: never share them.
-    from django.db import connections
-
-    for conn in connections.all(initialized_only=True):
-        conn.close_if_unusable_or_obsolete()
-        conn.connection = None
-
-
 def _render_queue_worker(
     queues: list[multiprocessing.Queue], results: multiprocessing.Queue, name: str
 ) -> None:
     """One render worker taking batches from its queues in order, as a Celery
     worker started with ``-Q render-cjk,render`` does: the CJK worker helps
     with Latin letters once the CJK ones are done."""
-    _worker_init()
+    forked_worker_init()
     from letters.rendered import letters_rendering_store
 
     _touch(0)
@@ -146,7 +137,7 @@ def _render_queue_worker(
             done += letters_rendering_store(letter_ids=batch)
     if profiler:
         profiler.disable()
-    results.put((name, done, time.perf_counter() - start, _peak_rss_mb(), _profile_text(profiler)))
+    results.put((name, done, time.perf_counter() - start, peak_rss_mb(), _profile_text(profiler)))
 
 
 def _naive_worker(ids: list[int]) -> tuple[int, float]:
@@ -159,11 +150,7 @@ def _naive_worker(ids: list[int]) -> tuple[int, float]:
     for letter in letters:
         rendered = letter_compose(letter)
         html_to_pdf(rendered.print_html, kit=pdf_kit_new())
-    return len(ids), _peak_rss_mb()
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return len(ids), peak_rss_mb()
 
 
 def _profile_text(profiler: cProfile.Profile | None, lines: int = 14) -> str:
@@ -235,7 +222,7 @@ def naive_stage(campaign_id: int) -> tuple[float, float]:
     connections.close_all()
     halves = [ids[0::2], ids[1::2]]  # both workers get the mix
     context = multiprocessing.get_context("fork")
-    with context.Pool(2, initializer=_worker_init) as pool:
+    with context.Pool(2, initializer=forked_worker_init) as pool:
         _warm(pool)
         with timed() as elapsed:
             results = pool.map(_naive_worker, halves, chunksize=1)
