@@ -32,7 +32,7 @@ from django.utils import timezone
 from letters.delivery import letter_delivery_confirm
 from letters.mailparse import ParsedMail, db_text, mail_parse, message_identity
 from letters.models import Letter, Mailbox, Response
-from letters.responses import bounce_record, contact_opt_out, response_store
+from letters.responses import bounce_record, column_bounded, contact_opt_out, response_store
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,6 @@ def mail_ingest(
 def _response(
     parsed: ParsedMail, match: Match, *, raw: bytes, identity: str, inbox: str
 ) -> Response:
-    # What was read, bounded to the columns; response_store clips the rest.
     return Response(
         letter=match.letter,
         kind=KIND[parsed.kind],
@@ -134,10 +133,10 @@ def _response(
         message_id=db_text(identity),
         body=parsed.body,
         outcome=_outcome_note(parsed, match),
-        identity=db_text(identity)[:128],
-        inbox=inbox[:64],
+        identity=db_text(identity),
+        inbox=inbox,
         severity=parsed.severity if parsed.kind == "bounce" else "",
-        rule=parsed.rule[:64],
+        rule=parsed.rule,
         failed_recipients=parsed.failed,
         raw=raw if parsed.kind == "unparsable" else None,
     )
@@ -146,7 +145,8 @@ def _response(
 def _already_stored(identity: str, inbox: str) -> bool:
     # Rows stored before identities existed got theirs from their Message-ID
     # (migration letters 0008), so one indexed lookup answers.
-    return Response.objects.filter(identity=identity[:128], inbox=inbox[:64]).exists()
+    identity, inbox = column_bounded("identity", identity), column_bounded("inbox", inbox)
+    return Response.objects.filter(identity=identity, inbox=inbox).exists()
 
 
 def _our_addresses() -> frozenset[str]:
@@ -163,7 +163,7 @@ def _outcome_note(parsed: ParsedMail, match: Match) -> str:
         note += f"; {parsed.severity} bounce {', '.join(parsed.failed)[:120]}{named}"
     elif parsed.kind != "reply":
         note += f"; {parsed.kind.replace('_', ' ')}"
-    return note[:255]
+    return note
 
 
 def _letter_recipient(letter: Letter | None) -> str:
@@ -233,16 +233,18 @@ def _store_unparsable(raw: bytes, *, rule: str) -> Response | None:
     identity = f"<sha256.{hashlib.sha256(raw).hexdigest()}@inbound>"
     if _already_stored(identity, ""):
         return None
+    # Only its bytes are known: they are kept whole, named by their digest.
+    unparsable = Response(
+        kind=Response.Kind.UNPARSABLE,
+        channel=Response.Channel.EMAIL,
+        outcome="stored raw: could not be read",
+        rule=rule,
+        raw=raw,
+        identity=identity,
+        message_id=identity,
+    )
     with transaction.atomic():
-        return Response.objects.create(
-            kind=Response.Kind.UNPARSABLE,
-            channel=Response.Channel.EMAIL,
-            message_id=identity,
-            identity=identity,
-            rule=rule[:64],
-            raw=raw,
-            outcome="stored raw: could not be read",
-        )
+        return response_store(unparsable)
 
 
 def _count(report: IngestReport, response: Response | None) -> None:

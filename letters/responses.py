@@ -41,8 +41,9 @@ MARKABLE = HUMAN
 ANSWERABLE = [Letter.Status.SENT, Letter.Status.EXPORTED, Letter.Status.BOUNCED]
 
 
-# The free-text columns a response's sender may fill past their length.
-_CLIPPED = ("sender", "subject", "message_id", "outcome")
+# The text columns a stranger's message (or our notes on it) may fill past
+# their length.
+_CLIPPED = ("sender", "subject", "message_id", "outcome", "rule", "inbox", "identity")
 
 
 class ResponseError(Exception):
@@ -62,14 +63,18 @@ def response_store(response: Response, *, actor: Any = None, note: str = "") -> 
     # Sender, subject and Message-ID come from strangers' headers: bound them
     # to their columns rather than lose the message to a database error.
     for name in _CLIPPED:
-        limit = Response._meta.get_field(name).max_length
-        setattr(response, name, getattr(response, name)[:limit])
+        setattr(response, name, column_bounded(name, getattr(response, name)))
     if response.handled_by_id is None and getattr(actor, "pk", None):
         response.handled_by = actor
     response.save(force_insert=True)
     if response.letter_id is not None:
         letter_answered(letter_id=response.letter_id, kind=response.kind, actor=actor, note=note)
     return response
+
+
+def column_bounded(name: str, value: str) -> str:
+    """``value`` cut to the length of the Response column ``name`` (as stored)."""
+    return value[: Response._meta.get_field(name).max_length]
 
 
 def letter_answered(*, letter_id: int, kind: str, actor: Any = None, note: str = "") -> int:

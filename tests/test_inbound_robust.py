@@ -101,6 +101,23 @@ def test_an_unreadable_message_is_stored_as_unparsable_with_its_raw_bytes():
 
 
 @pytest.mark.django_db
+def test_overlong_headers_are_cut_to_their_columns_and_the_message_is_still_known_once():
+    long_id = f"<{'a' * 200}@{'b' * 90}.example>"
+    raw = (
+        f"From: {'x' * 300}@isp.example\r\nSubject: {'s' * 1500}\r\n"
+        f"Message-ID: {long_id}\r\n\r\nWe closed it.\r\n"
+    ).encode()
+
+    response = Response.objects.get(pk=mail_ingest(raw=raw).pk)
+
+    assert response.kind == Response.Kind.REPLY
+    assert (len(response.sender), len(response.subject)) == (254, 998)
+    assert response.message_id == long_id
+    assert response.identity == long_id[:128]
+    assert mail_ingest(raw=raw) is None  # the bounded identity still finds it
+
+
+@pytest.mark.django_db
 def test_a_truncated_mbox_keeps_what_it_holds(tmp_path):
     path = tmp_path / "cut.mbox"
     box = mailbox.mbox(path)
