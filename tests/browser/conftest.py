@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -42,6 +43,12 @@ def browser():
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+        # While the sync API is open, the test's ORM calls get a database
+        # connection of their own (Django keeps connections per context, and
+        # Playwright's greenlets give the test another one). Nothing else
+        # closes it, and PostgreSQL then refuses to drop the test database
+        # at the end of the run ("being accessed by other users").
+        connections.close_all()
 
 
 @pytest.fixture
